@@ -1,0 +1,24 @@
+/* First-start credentials of skiff-control (GnuTLS): a CA, a serving certificate for the
+ * server's addresses, an admin bearer token, and admin.kubeconfig. Files are created
+ * once in the data dir (mode 0600 for keys and token) and reused afterwards. */
+#ifndef SKIFF_API_CERTS_H
+#define SKIFF_API_CERTS_H
+
+#include <stddef.h>
+
+struct control_credentials {
+	char *ca_pem;          /* ca.crt */
+	char *server_cert_pem; /* server.crt, signed by the CA */
+	char *server_key_pem;  /* server.key */
+	char *admin_token;     /* admin.token (random, 32 bytes hex) */
+};
+
+/* Ensures the files exist in data_dir and loads them. hosts: the names and IP addresses the
+ * serving certificate must be valid for (127.0.0.1, localhost and the listen address are
+ * added by the caller). A serving certificate that lacks one of hosts is re-issued by the
+ * same CA. server_url is written into admin.kubeconfig. */
+int certs_ensure(const char *data_dir, const char *const *hosts, size_t n_hosts, const char *server_url,
+		 struct control_credentials *ret);
+void control_credentials_clear(struct control_credentials *c);
+
+#endif

@@ -1,0 +1,68 @@
+/* The table of served core/v1 resources (see resources.h). */
+#include "api/resources.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const struct resource resource_table[] = {
+	{ .name = "namespaces", .singular = "namespace", .kind = "Namespace", .list_kind = "NamespaceList",
+	  .short_name = "ns", .namespaced = false, .has_status = true },
+	{ .name = "pods", .singular = "pod", .kind = "Pod", .list_kind = "PodList", .short_name = "po",
+	  .namespaced = true, .in_all_category = true, .has_status = true, .has_binding = true,
+	  .has_log_exec = true },
+	{ .name = "services", .singular = "service", .kind = "Service", .list_kind = "ServiceList",
+	  .short_name = "svc", .namespaced = true, .in_all_category = true, .has_status = true },
+	{ .name = "endpoints", .singular = "endpoints", .kind = "Endpoints", .list_kind = "EndpointsList",
+	  .short_name = "ep", .namespaced = true },
+	{ .name = "replicationcontrollers", .singular = "replicationcontroller", .kind = "ReplicationController",
+	  .list_kind = "ReplicationControllerList", .short_name = "rc", .namespaced = true,
+	  .in_all_category = true, .has_status = true, .has_scale = true },
+	{ .name = "nodes", .singular = "node", .kind = "Node", .list_kind = "NodeList", .short_name = "no",
+	  .namespaced = false, .has_status = true },
+	{ .name = "events", .singular = "event", .kind = "Event", .list_kind = "EventList", .short_name = "ev",
+	  .namespaced = true },
+};
+const size_t resource_count = sizeof(resource_table) / sizeof(resource_table[0]);
+
+const struct resource *resource_by_name(const char *name)
+{
+	for (size_t i = 0; i < resource_count; i++)
+		if (strcmp(resource_table[i].name, name) == 0)
+			return &resource_table[i];
+	return NULL;
+}
+
+const struct resource *resource_by_kind(const char *kind)
+{
+	for (size_t i = 0; i < resource_count; i++)
+		if (strcmp(resource_table[i].kind, kind) == 0)
+			return &resource_table[i];
+	return NULL;
+}
+
+char *resource_key(const struct resource *r, const char *ns, const char *name)
+{
+	char *key = NULL;
+
+	if (r->namespaced) {
+		if (asprintf(&key, "/registry/%s/%s/%s", r->name, ns, name) < 0)
+			return NULL;
+	} else if (asprintf(&key, "/registry/%s/%s", r->name, name) < 0) {
+		return NULL;
+	}
+	return key;
+}
+
+char *resource_prefix(const struct resource *r, const char *ns)
+{
+	char *prefix = NULL;
+
+	if (r->namespaced && ns) {
+		if (asprintf(&prefix, "/registry/%s/%s/", r->name, ns) < 0)
+			return NULL;
+	} else if (asprintf(&prefix, "/registry/%s/", r->name) < 0) {
+		return NULL;
+	}
+	return prefix;
+}

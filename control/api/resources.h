@@ -1,0 +1,38 @@
+/* The core/v1 resources skiff serves: names, kinds, scope and subresources, and the
+ * store keys their objects live under. One table that discovery, routing, tables and
+ * validation all read. */
+#ifndef SKIFF_API_RESOURCES_H
+#define SKIFF_API_RESOURCES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct resource {
+	const char *name;       /* plural, as in URLs: "pods" */
+	const char *singular;   /* "pod" */
+	const char *kind;       /* "Pod" */
+	const char *list_kind;  /* "PodList" */
+	const char *short_name; /* "po", or NULL */
+	bool namespaced;
+	bool in_all_category; /* kubectl get all */
+	bool has_status;
+	bool has_scale;
+	bool has_binding;
+	bool has_log_exec; /* pods/log, pods/exec (proxied to agents by a later issue) */
+};
+
+extern const struct resource resource_table[];
+extern const size_t resource_count;
+
+/* By plural name ("pods"); NULL if skiff does not serve it. */
+const struct resource *resource_by_name(const char *name);
+/* By kind ("Pod"); NULL if unknown. */
+const struct resource *resource_by_kind(const char *kind);
+
+/* "/registry/pods/default/web" or "/registry/nodes/n1". Caller frees. */
+char *resource_key(const struct resource *r, const char *ns, const char *name);
+/* Prefix of a namespace's objects ("/registry/pods/default/"), or of all of them when
+ * ns is NULL or the resource is cluster-scoped ("/registry/pods/"). Caller frees. */
+char *resource_prefix(const struct resource *r, const char *ns);
+
+#endif
