@@ -1,0 +1,211 @@
+/* skiff-control's flags and their defaults (see options.h). */
+#include "api/options.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+void control_options_init(struct control_options *o)
+{
+	*o = (struct control_options){
+		.listen = "127.0.0.1:6443",
+		.data_dir = "/var/lib/skiff/control",
+		.service_cidr = "10.96.0.0/12",
+		.node_port_min = 30000,
+		.node_port_max = 32767,
+		.log_level = SKIFF_LOG_INFO,
+		.group_commit = true,
+		.connection_limit = 4096,
+		.idle_timeout_s = 120,
+		.max_body_bytes = 3 * 1024 * 1024,
+		.thread_stack_bytes = 512 * 1024,
+	};
+}
+
+static const char *level_name(enum log_level l)
+{
+	switch (l) {
+	case SKIFF_LOG_ERR:
+		return "error";
+	case SKIFF_LOG_WARN:
+		return "warn";
+	case SKIFF_LOG_INFO:
+		return "info";
+	default:
+		return "debug";
+	}
+}
+
+void control_options_print_help(const char *prog, FILE *out)
+{
+	struct control_options d;
+
+	control_options_init(&d);
+	fprintf(out,
+		"Usage: %s [OPTIONS]\n"
+		"The skiff API server: Kubernetes core/v1 over HTTPS on an embedded store.\n\n"
+		"  --listen HOST:PORT              address to serve on (default %s)\n"
+		"  --data-dir DIR                  store, certificates, token, admin.kubeconfig (default %s)\n"
+		"  --service-cidr CIDR             ClusterIP range (default %s)\n"
+		"  --service-node-port-range A-B   NodePort range (default %d-%d)\n"
+		"  --advertise-address ADDR        address clients reach the server at (added to the certificate)\n"
+		"  --tls-san NAME|IP               extra name in the serving certificate (repeatable, comma list)\n"
+		"  --log-level LEVEL               error, warn, info, debug (default %s)\n"
+		"  --no-group-commit               one fsync per write (benchmarks; default group commit on)\n"
+		"  --help                          this text\n",
+		prog, d.listen, d.data_dir, d.service_cidr, d.node_port_min, d.node_port_max, level_name(d.log_level));
+}
+
+static int parse_port_range(const char *s, int *ret_min, int *ret_max)
+{
+	char *end;
+	long a, b;
+
+	errno = 0;
+	a = strtol(s, &end, 10);
+	if (errno || end == s || *end != '-')
+		return -EINVAL;
+	s = end + 1;
+	b = strtol(s, &end, 10);
+	if (errno || end == s || *end || a < 1 || b > 65535 || a > b)
+		return -EINVAL;
+	*ret_min = (int)a;
+	*ret_max = (int)b;
+	return 0;
+}
+
+/* --tls-san takes a comma list; the strings are split in place in argv. */
+static int add_sans(struct control_options *o, char *list)
+{
+	char *save = NULL;
+
+	for (char *s = strtok_r(list, ",", &save); s; s = strtok_r(NULL, ",", &save)) {
+		if (o->n_tls_sans == CONTROL_MAX_TLS_SANS)
+			return -E2BIG;
+		o->tls_sans[o->n_tls_sans++] = s;
+	}
+	return 0;
+}
+
+int control_parse_listen(const char *listen, char *host, size_t host_len, unsigned *ret_port)
+{
+	const char *colon, *h = listen;
+	size_t hl;
+	char *end;
+	long port;
+
+	if (listen[0] == '[') {
+		const char *close = strchr(listen, ']');
+
+		if (!close || close[1] != ':')
+			return -EINVAL;
+		h = listen + 1;
+		hl = (size_t)(close - h);
+		colon = close + 1;
+	} else {
+		colon = strrchr(listen, ':');
+		if (!colon)
+			return -EINVAL;
+		hl = (size_t)(colon - listen);
+	}
+	if (hl == 0 || hl >= host_len)
+		return -EINVAL;
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (errno || end == colon + 1 || *end || port < 1 || port > 65535)
+		return -EINVAL;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	*ret_port = (unsigned)port;
+	return 0;
+}
+
+enum { OPT_LISTEN = 256, OPT_DATA_DIR, OPT_CIDR, OPT_NODE_PORTS, OPT_ADVERTISE, OPT_SAN, OPT_LOG, OPT_NO_GC };
+
+static const struct option long_opts[] = {
+	{ "listen", required_argument, NULL, OPT_LISTEN },
+	{ "data-dir", required_argument, NULL, OPT_DATA_DIR },
+	{ "service-cidr", required_argument, NULL, OPT_CIDR },
+	{ "service-node-port-range", required_argument, NULL, OPT_NODE_PORTS },
+	{ "advertise-address", required_argument, NULL, OPT_ADVERTISE },
+	{ "tls-san", required_argument, NULL, OPT_SAN },
+	{ "log-level", required_argument, NULL, OPT_LOG },
+	{ "no-group-commit", no_argument, NULL, OPT_NO_GC },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int apply_opt(struct control_options *o, int c, char *arg, FILE *err)
+{
+	char host[256];
+	unsigned port;
+
+	switch (c) {
+	case OPT_LISTEN:
+		if (control_parse_listen(arg, host, sizeof(host), &port) < 0) {
+			fprintf(err, "--listen %s: expected HOST:PORT (e.g. 127.0.0.1:6443)\n", arg);
+			return -EINVAL;
+		}
+		o->listen = arg;
+		return 0;
+	case OPT_DATA_DIR:
+		o->data_dir = arg;
+		return 0;
+	case OPT_CIDR:
+		o->service_cidr = arg;
+		return 0;
+	case OPT_NODE_PORTS:
+		if (parse_port_range(arg, &o->node_port_min, &o->node_port_max) < 0) {
+			fprintf(err, "--service-node-port-range %s: expected MIN-MAX (e.g. 30000-32767)\n", arg);
+			return -EINVAL;
+		}
+		return 0;
+	case OPT_ADVERTISE:
+		o->advertise_address = arg;
+		return add_sans(o, arg) < 0 ? -EINVAL : 0;
+	case OPT_SAN:
+		if (add_sans(o, arg) < 0) {
+			fprintf(err, "--tls-san: at most %d names\n", CONTROL_MAX_TLS_SANS);
+			return -EINVAL;
+		}
+		return 0;
+	case OPT_LOG:
+		if (log_level_parse(arg, &o->log_level) < 0) {
+			fprintf(err, "--log-level %s: expected error, warn, info or debug\n", arg);
+			return -EINVAL;
+		}
+		return 0;
+	case OPT_NO_GC:
+		o->group_commit = false;
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+int control_options_parse(struct control_options *o, int argc, char **argv, FILE *out, FILE *err)
+{
+	int c;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
+		if (c == 'h') {
+			control_options_print_help(argv[0], out);
+			return 1;
+		}
+		if (c == '?' || c == ':') {
+			fprintf(err, "%s: unknown flag or missing value: %s (see --help)\n", argv[0],
+				argv[optind - 1]);
+			return -EINVAL;
+		}
+		if (apply_opt(o, c, optarg, err) < 0)
+			return -EINVAL;
+	}
+	if (optind < argc) {
+		fprintf(err, "%s: unexpected argument %s (see --help)\n", argv[0], argv[optind]);
+		return -EINVAL;
+	}
+	return 0;
+}
