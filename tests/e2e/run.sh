@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# End-to-end suite: starts skiff-control (the ASan build) on a free loopback port with a fresh
+# data dir, drives it with the real kubectl through every scenario, and checks the server's log
+# for sanitizer reports. Usage: tests/e2e/run.sh BINDIR [SCENARIO-REGEX]
+set -uo pipefail
+
+BINDIR=${1:?usage: tests/e2e/run.sh BINDIR [SCENARIO-REGEX]}
+ONLY=${2:-${E2E_ONLY:-}}
+E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+BIN=$(cd "$BINDIR" 2>/dev/null && pwd)/skiff-control
+
+die() {
+	echo "e2e: $*" >&2
+	echo "e2e: 0 passed, 1 failed"
+	exit 1
+}
+
+command -v kubectl >/dev/null || die "kubectl not found in PATH (install kubectl v1.32)"
+command -v curl >/dev/null || die "curl not found in PATH (make deps installs it)"
+command -v jq >/dev/null || die "jq not found in PATH (make deps installs it)"
+[ -x "$BIN" ] || die "$BIN missing or not executable (make build/asan/bin/skiff-control)"
+
+WORK=$(mktemp -d /tmp/skiff-e2e.XXXXXX) || die "mktemp failed"
+DATA=$WORK/data
+LOG=$WORK/control.log
+SERVER_PID=""
+PORT=""
+
+cleanup() {
+	local pids
+	pids=$(jobs -pr)
+	# shellcheck disable=SC2086
+	[ -n "$pids" ] && kill $pids 2>/dev/null
+	if [ -n "$SERVER_PID" ]; then
+		kill -KILL "$SERVER_PID" 2>/dev/null
+		wait "$SERVER_PID" 2>/dev/null
+	fi
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+export HOME=$WORK/home
+export KUBECONFIG=$DATA/admin.kubeconfig
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
+mkdir -p "$HOME"
+
+port_in_use() {
+	ss -Htln "sport = :$1" 2>/dev/null | grep -q .
+}
+
+pick_port() {
+	local p
+	for _ in $(seq 50); do
+		p=$((20000 + RANDOM % 40000))
+		port_in_use "$p" || { echo "$p"; return 0; }
+	done
+	return 1
+}
+
+readyz() {
+	curl -fsS --max-time 2 --cacert "$DATA/ca.crt" "https://127.0.0.1:$PORT/readyz" 2>/dev/null
+}
+
+# Starts the server on $PORT (kept across restarts) and waits up to 30 s for /readyz.
+server_start() {
+	echo "--- start $(date +%T) port $PORT" >>"$LOG"
+	"$BIN" --listen "127.0.0.1:$PORT" --data-dir "$DATA" --log-level debug >>"$LOG" 2>&1 &
+	SERVER_PID=$!
+	for _ in $(seq 150); do
+		kill -0 "$SERVER_PID" 2>/dev/null || { wait "$SERVER_PID"; SERVER_PID=""; return 1; }
+		[ "$(readyz)" == "ok" ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+# SIGTERM, then up to 15 s for a clean exit; returns non-zero when it had to be killed or failed.
+server_stop() {
+	local rc=0
+	[ -n "$SERVER_PID" ] || return 0
+	kill -TERM "$SERVER_PID" 2>/dev/null
+	for _ in $(seq 75); do
+		kill -0 "$SERVER_PID" 2>/dev/null || break
+		sleep 0.2
+	done
+	if kill -0 "$SERVER_PID" 2>/dev/null; then
+		kill -KILL "$SERVER_PID" 2>/dev/null
+		rc=124
+	fi
+	wait "$SERVER_PID" 2>/dev/null
+	local st=$?
+	# 143: died of the SIGTERM itself (no handler) still counts as stopped.
+	[ "$rc" -eq 0 ] && [ "$st" -ne 0 ] && [ "$st" -ne 143 ] && rc=$st
+	SERVER_PID=""
+	return "$rc"
+}
+
+server_restart() {
+	server_stop && server_start
+}
+
+start_first() {
+	local tries
+	for tries in 1 2 3; do
+		PORT=$(pick_port) || die "no free loopback port"
+		server_start && return 0
+		[ -n "$SERVER_PID" ] && server_stop
+		echo "e2e: server did not become ready on port $PORT (try $tries)" >&2
+	done
+	tail -n 40 "$LOG" >&2
+	die "skiff-control never answered /readyz with ok"
+}
+
+sanitizer_check() {
+	local hits
+	hits=$(grep -nE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$LOG")
+	E2E_SCENARIO=sanitizers
+	if [ -z "$hits" ]; then
+		pass "server log has no ASan/LSan/UBSan report"
+	else
+		fail "server log has no ASan/LSan/UBSan report" "$(printf '%s\n' "$hits" | head -n 5)"
+		grep -nE -A 25 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$LOG" | head -n 80 >&2
+	fi
+}
+
+# shellcheck source=SCRIPTDIR/lib.sh
+. "$E2E_DIR/lib.sh"
+SCENARIOS=()
+for f in "$E2E_DIR"/scenarios/*.sh; do
+	# shellcheck disable=SC1090
+	. "$f"
+done
+
+start_first
+echo "e2e: skiff-control pid $SERVER_PID on 127.0.0.1:$PORT, data $DATA"
+[ -r "$KUBECONFIG" ] || die "$KUBECONFIG was not written on first start"
+
+for s in "${SCENARIOS[@]}"; do
+	[ -n "$ONLY" ] && ! [[ "$s" =~ $ONLY ]] && continue
+	E2E_SCENARIO=$s
+	echo "== $s"
+	"scenario_$s"
+	if [ -z "$SERVER_PID" ] || ! kill -0 "$SERVER_PID" 2>/dev/null; then
+		fail "server still running after $s" "$(tail -n 20 "$LOG")"
+		server_start || break
+	fi
+done
+
+E2E_SCENARIO=shutdown
+if server_stop; then
+	pass "server stops on SIGTERM within 15 s"
+else
+	fail "server stops on SIGTERM within 15 s" "$(tail -n 10 "$LOG")"
+fi
+sanitizer_check
+if [ "$E2E_FAILED" -ne 0 ]; then
+	echo "e2e: server log tail:"
+	tail -n 15 "$LOG" | sed 's/^/  | /'
+fi
+echo "e2e: $E2E_PASSED passed, $E2E_FAILED failed"
+[ "$E2E_FAILED" -eq 0 ]
