@@ -15,5 +15,8 @@
  * (all of them, comma-separated, as Kubernetes lists them); when not strict they are dropped
  * from obj. */
 int schema_check(const struct resource *r, json_object *obj, int strict, char **ret_err);
+/* The same by kind name, for bodies that are not a served resource: "Scale" (autoscaling/v1),
+ * "Binding", "DeleteOptions", or any resource kind ("Pod"). -ENOENT for a kind without a schema. */
+int schema_check_kind(const char *kind, json_object *obj, int strict, char **ret_err);
 
 #endif
