@@ -7,7 +7,7 @@ set -uo pipefail
 BINDIR=${1:?usage: tests/e2e/run.sh BINDIR [SCENARIO-REGEX]}
 ONLY=${2:-${E2E_ONLY:-}}
 E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-BIN=$(cd "$BINDIR" 2>/dev/null && pwd)/skiff-control
+BIN=$BINDIR/skiff-control
 
 die() {
 	echo "e2e: $*" >&2
@@ -19,6 +19,7 @@ command -v kubectl >/dev/null || die "kubectl not found in PATH (install kubectl
 command -v curl >/dev/null || die "curl not found in PATH (make deps installs it)"
 command -v jq >/dev/null || die "jq not found in PATH (make deps installs it)"
 [ -x "$BIN" ] || die "$BIN missing or not executable (make build/asan/bin/skiff-control)"
+BIN=$(cd "$BINDIR" && pwd)/skiff-control
 
 WORK=$(mktemp -d /tmp/skiff-e2e.XXXXXX) || die "mktemp failed"
 DATA=$WORK/data
