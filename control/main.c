@@ -1,0 +1,181 @@
+/* skiff-control: flags, store, credentials, registry and the HTTPS server, stopped
+ * cleanly on SIGTERM/SIGINT. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include <skiff/cleanup.h>
+#include <skiff/log.h>
+
+#include "api/auth.h"
+#include "api/certs.h"
+#include "api/options.h"
+#include "api/registry.h"
+#include "api/server.h"
+#include "store/store.h"
+
+/* Each watch and client is a socket: 1,000 watchers need more than the usual 1024 fds. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			log_warn_errno(-errno, "raise open-file limit: %m");
+	}
+}
+
+static int wait_for_signal(void)
+{
+	sigset_t set;
+	int sig = 0;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if (sigwait(&set, &sig) != 0)
+		return -EINTR;
+	return sig;
+}
+
+/* Signals go to sigwait() only, and before any thread exists so every thread inherits the mask. */
+static void block_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static int ensure_credentials(const struct control_options *o, const char *host, unsigned port,
+			      struct control_credentials *creds)
+{
+	const char *hosts[CONTROL_MAX_TLS_SANS + 3];
+	_cleanup_free_ char *url = NULL;
+	size_t n = 0;
+	/* A wildcard listen address is reached over loopback (or the advertised address). */
+	bool wildcard = strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0;
+	const char *reach = wildcard ? (o->advertise_address ? o->advertise_address : "127.0.0.1") : host;
+	bool v6 = strchr(reach, ':') != NULL;
+
+	hosts[n++] = "127.0.0.1";
+	hosts[n++] = "localhost";
+	if (!wildcard)
+		hosts[n++] = host;
+	for (size_t i = 0; i < o->n_tls_sans; i++)
+		hosts[n++] = o->tls_sans[i];
+	if (asprintf(&url, v6 ? "https://[%s]:%u" : "https://%s:%u", reach, port) < 0)
+		return -ENOMEM;
+	return certs_ensure(o->data_dir, hosts, n, url, creds);
+}
+
+struct control {
+	struct store *store;
+	struct registry *reg;
+	struct auth *auth;
+	struct server *srv;
+	struct control_credentials creds;
+};
+
+static void control_teardown(struct control *c)
+{
+	server_stop(c->srv);
+	registry_free(c->reg);
+	store_close(c->store);
+	auth_free(c->auth);
+	control_credentials_clear(&c->creds);
+}
+
+static int control_open_store(struct control *c, const struct control_options *o)
+{
+	struct store_options so;
+	_cleanup_free_ char *path = NULL;
+
+	if (mkdir(o->data_dir, 0700) < 0 && errno != EEXIST)
+		return log_error_errno(-errno, "data dir %s: %m (create it or pass --data-dir)", o->data_dir);
+	if (asprintf(&path, "%s/store.db", o->data_dir) < 0)
+		return -ENOMEM;
+	store_options_init(&so);
+	so.group_commit = o->group_commit;
+	c->store = store_open_sqlite(path, &so);
+	if (!c->store)
+		return log_error_errno(-errno, "store %s: %m", path);
+	return 0;
+}
+
+static int control_start(struct control *c, const struct control_options *o)
+{
+	struct registry_options ro;
+	char host[256];
+	unsigned port;
+	int r;
+
+	r = control_parse_listen(o->listen, host, sizeof(host), &port);
+	if (r < 0)
+		return log_error_errno(r, "--listen %s: expected HOST:PORT", o->listen);
+	r = control_open_store(c, o);
+	if (r < 0)
+		return r;
+	r = ensure_credentials(o, host, port, &c->creds);
+	if (r < 0)
+		return log_error_errno(r, "credentials in %s: %m", o->data_dir);
+	c->auth = auth_new(c->creds.admin_token);
+	if (!c->auth)
+		return log_error_errno(-errno, "admin token in %s/admin.token: %m", o->data_dir);
+	registry_options_init(&ro);
+	ro.service_cidr = o->service_cidr;
+	ro.node_port_min = o->node_port_min;
+	ro.node_port_max = o->node_port_max;
+	c->reg = registry_new(c->store, &ro);
+	if (!c->reg)
+		return log_error_errno(-errno, "registry: %m");
+	c->srv = server_start(&(struct server_config){ .host = host,
+						       .port = port,
+						       .cert_pem = c->creds.server_cert_pem,
+						       .key_pem = c->creds.server_key_pem,
+						       .auth = c->auth,
+						       .reg = c->reg,
+						       .connection_limit = o->connection_limit,
+						       .idle_timeout_s = o->idle_timeout_s,
+						       .max_body_bytes = o->max_body_bytes,
+						       .thread_stack_bytes = o->thread_stack_bytes });
+	if (!c->srv)
+		return log_error_errno(-errno, "serve on %s: %m (is the port in use?)", o->listen);
+	server_set_ready(c->srv, true);
+	log_info("skiff-control ready on https://%s (data dir %s, kubeconfig %s/admin.kubeconfig)", o->listen,
+		 o->data_dir, o->data_dir);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct control_options opts;
+	struct control c = { 0 };
+	int r, sig;
+
+	control_options_init(&opts);
+	r = control_options_parse(&opts, argc, argv, stdout, stderr);
+	if (r != 0)
+		return r > 0 ? EXIT_SUCCESS : 2;
+	log_set_level(opts.log_level);
+	block_signals();
+	raise_fd_limit();
+	r = control_start(&c, &opts);
+	if (r < 0) {
+		control_teardown(&c);
+		return EXIT_FAILURE;
+	}
+	sig = wait_for_signal();
+	log_info("skiff-control: %s, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	control_teardown(&c);
+	log_info("skiff-control stopped");
+	return EXIT_SUCCESS;
+}
