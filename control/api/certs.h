@@ -1,6 +1,7 @@
 /* First-start credentials of skiff-control (GnuTLS): a CA, a serving certificate for the
  * server's addresses, an admin bearer token, and admin.kubeconfig. Files are created
- * once in the data dir (mode 0600 for keys and token) and reused afterwards. */
+ * once in the data dir (mode 0600 for keys and token) and reused afterwards. certs_ensure
+ * logs what failed (naming the file); its caller need only log the summary. */
 #ifndef SKIFF_API_CERTS_H
 #define SKIFF_API_CERTS_H
 
@@ -20,5 +21,16 @@ struct control_credentials {
 int certs_ensure(const char *data_dir, const char *const *hosts, size_t n_hosts, const char *server_url,
 		 struct control_credentials *ret);
 void control_credentials_clear(struct control_credentials *c);
+
+/* Issues a client certificate (clientAuth, 1 year, fresh ECDSA key) signed by the CA in
+ * data_dir, for Kubernetes' user name cn and group org (NULL: none), e.g. a node identity
+ * "system:node:n1" / "system:nodes". Returns both PEMs (caller frees). */
+int certs_issue_client(const char *data_dir, const char *cn, const char *org, char **ret_cert_pem,
+		       char **ret_key_pem);
+
+/* A kubeconfig (YAML, libyaml) with one cluster "skiff" (server_url, the CA inline), one user
+ * with a bearer token and one current context "skiff". Caller frees *ret_yaml. */
+int kubeconfig_render(const char *server_url, const char *ca_pem, const char *user, const char *token,
+		      char **ret_yaml);
 
 #endif
