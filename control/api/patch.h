@@ -22,4 +22,24 @@ int patch_strategic(const char *kind, json_object *orig, json_object *patch, jso
  * keys. Returns the resulting object. */
 int patch_apply(const char *kind, json_object *orig, json_object *applied, json_object **ret, char **ret_err);
 
+/* Patch metadata of core/v1 fields, as the patchStrategy / patchMergeKey tags of
+ * k8s.io/api core/v1 declare them (patch_strategic_keys.c); used by the strategic
+ * merge patch and server-side apply. A type is an array of fields ended by a NULL name. */
+enum patch_strategy {
+	PATCH_STRATEGY_REPLACE = 0, /* lists: atomic; maps: merged recursively all the same */
+	PATCH_STRATEGY_MERGE,       /* lists: merged by merge_key (NULL: a list of primitives) */
+};
+
+struct patch_field {
+	const char *name;
+	enum patch_strategy strategy;
+	const char *merge_key;
+	const struct patch_field *type; /* fields of the value (of each element for lists); NULL: none known */
+};
+
+/* The top-level fields of kind; an unknown kind gets a generic object (metadata only). */
+const struct patch_field *patch_schema_kind(const char *kind);
+/* The field name of type, or NULL when type is NULL or has no such field. */
+const struct patch_field *patch_schema_field(const struct patch_field *type, const char *name);
+
 #endif
