@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <stdbool.h>
@@ -27,10 +28,10 @@
 
 static int mkdir_p(const char *dir, mode_t mode)
 {
-	_cleanup_free_ char *p = strdup(dir);
+	char p[PATH_MAX];
 
-	if (!p)
-		return -ENOMEM;
+	if (snprintf(p, sizeof(p), "%s", dir) >= (int)sizeof(p))
+		return -ENAMETOOLONG;
 	for (char *s = p + 1; *s; s++) {
 		if (*s != '/')
 			continue;

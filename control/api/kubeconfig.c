@@ -103,18 +103,14 @@ static int base64(const char *s, char **ret)
 	return 0;
 }
 
-int kubeconfig_render(const char *server_url, const char *ca_pem, const char *user, const char *token,
-		      char **ret_yaml)
+static int render(const char *server_url, const char *ca_b64, const char *user, const char *token, char **ret_yaml)
 {
-	_cleanup_free_ char *ca_b64 = NULL, *buf = NULL;
+	_cleanup_free_ char *buf = NULL;
 	_cleanup_fclose_ FILE *f = NULL;
 	yaml_emitter_t e;
 	size_t len = 0;
 	int r;
 
-	r = base64(ca_pem, &ca_b64);
-	if (r < 0)
-		return r;
 	f = open_memstream(&buf, &len);
 	if (!f)
 		return -ENOMEM;
@@ -131,4 +127,18 @@ int kubeconfig_render(const char *server_url, const char *ca_pem, const char *us
 		return -ENOMEM;
 	*ret_yaml = TAKE_PTR(buf);
 	return 0;
+}
+
+int kubeconfig_render(const char *server_url, const char *ca_pem, const char *user, const char *token,
+		      char **ret_yaml)
+{
+	char *ca_b64 = NULL;
+	int r;
+
+	r = base64(ca_pem, &ca_b64);
+	if (r < 0)
+		return r;
+	r = render(server_url, ca_b64, user, token, ret_yaml);
+	free(ca_b64);
+	return r;
 }
