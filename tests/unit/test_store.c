@@ -1,0 +1,464 @@
+/* The SQLite store: revisions, compares, txns, lists (current and historical), compaction,
+ * reopen, concurrent writers with group commit, and crash safety under SIGKILL. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "store/store.h"
+#include "store/store_internal.h"
+
+static char dir[64];
+static char dbpath[128];
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st, (void)flag, (void)ftw;
+	return remove(path);
+}
+
+static void setup(void)
+{
+	strcpy(dir, "/tmp/skiff-store-XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(dbpath, sizeof(dbpath), "%s/store.db", dir);
+}
+
+static void teardown(void)
+{
+	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+TestSuite(store, .init = setup, .fini = teardown);
+
+static struct store *open_store(bool group_commit, bool durable)
+{
+	struct store_options o;
+	struct store *s;
+
+	store_options_init(&o);
+	o.compact_interval_seconds = 0;
+	o.group_commit = group_commit;
+	o.durable = durable;
+	s = store_open_sqlite(dbpath, &o);
+	cr_assert_not_null(s, "open %s: %s", dbpath, strerror(errno));
+	return s;
+}
+
+Test(store, revisions_increase_by_one_per_write)
+{
+	struct store *s = open_store(true, true);
+	struct store_kv kv = { 0 };
+	int64_t r1, r2, r3, r4;
+
+	cr_assert_eq(store_revision(s), 0);
+	cr_assert_eq(store_create(s, "/registry/pods/ns/a", "{\"a\":1}", &r1), 0);
+	cr_assert_eq(store_create(s, "/registry/pods/ns/b", "{\"b\":1}", &r2), 0);
+	cr_assert_eq(store_update(s, "/registry/pods/ns/a", "{\"a\":2}", 0, &r3), 0);
+	cr_assert_eq(store_delete(s, "/registry/pods/ns/b", 0, &r4), 0);
+	cr_assert_eq(r1, 1);
+	cr_assert_eq(r2, 2);
+	cr_assert_eq(r3, 3);
+	cr_assert_eq(r4, 4);
+	cr_assert_eq(store_revision(s), 4);
+	cr_assert_eq(store_get(s, "/registry/pods/ns/a", &kv), 0);
+	cr_assert_str_eq(kv.value, "{\"a\":2}");
+	cr_assert_eq(kv.value_len, 7);
+	cr_assert_eq(kv.create_rev, 1);
+	cr_assert_eq(kv.mod_rev, 3);
+	store_kv_clear(&kv);
+	cr_assert_eq(store_get(s, "/registry/pods/ns/b", &kv), -ENOENT);
+	store_close(s);
+}
+
+Test(store, create_existing_key_fails_eexist)
+{
+	struct store *s = open_store(true, false);
+	int64_t rev = -1;
+
+	cr_assert_eq(store_create(s, "/k", "1", &rev), 0);
+	rev = -1;
+	cr_assert_eq(store_create(s, "/k", "2", &rev), -EEXIST);
+	cr_assert_eq(rev, -1, "ret_rev must be untouched on failure");
+	cr_assert_eq(store_revision(s), 1, "a failed write must not consume a revision");
+	store_close(s);
+}
+
+Test(store, update_and_delete_compare_mod_rev)
+{
+	struct store *s = open_store(false, false);
+	int64_t c, u;
+
+	cr_assert_eq(store_update(s, "/missing", "x", 0, NULL), -ENOENT);
+	cr_assert_eq(store_delete(s, "/missing", 0, NULL), -ENOENT);
+	cr_assert_eq(store_create(s, "/k", "1", &c), 0);
+	cr_assert_eq(store_update(s, "/k", "2", c + 5, NULL), -ESTALE);
+	cr_assert_eq(store_update(s, "/k", "2", c, &u), 0);
+	cr_assert_eq(store_update(s, "/k", "3", c, NULL), -ESTALE, "old revision must no longer match");
+	cr_assert_eq(store_delete(s, "/k", c, NULL), -ESTALE);
+	cr_assert_eq(store_delete(s, "/k", u, NULL), 0);
+	cr_assert_eq(store_revision(s), 3);
+	store_close(s);
+}
+
+Test(store, txn_is_all_or_nothing)
+{
+	struct store *s = open_store(true, true);
+	struct store_kv kv = { 0 };
+	size_t failed = 99;
+	int64_t rev;
+
+	cr_assert_eq(store_create(s, "/y", "y0", NULL), 0);
+	struct store_op bad[] = {
+		{ .type = STORE_OP_CREATE, .key = "/x", .value = "x" },
+		{ .type = STORE_OP_UPDATE, .key = "/y", .value = "y1", .expect_rev = 7 },
+	};
+	cr_assert_eq(store_txn(s, bad, 2, NULL, &failed), -ESTALE);
+	cr_assert_eq(failed, 1);
+	cr_assert_eq(store_get(s, "/x", &kv), -ENOENT, "the create of a failed txn must not apply");
+	cr_assert_eq(store_revision(s), 1);
+
+	struct store_op good[] = {
+		{ .type = STORE_OP_CREATE, .key = "/x", .value = "x" },
+		{ .type = STORE_OP_UPDATE, .key = "/y", .value = "y1", .expect_rev = 1 },
+		{ .type = STORE_OP_CREATE, .key = "/z", .value = "z" },
+	};
+	cr_assert_eq(store_txn(s, good, 3, &rev, NULL), 0);
+	cr_assert_eq(rev, 2);
+	cr_assert_eq(store_get(s, "/y", &kv), 0);
+	cr_assert_str_eq(kv.value, "y1");
+	cr_assert_eq(kv.mod_rev, 2);
+	store_kv_clear(&kv);
+
+	struct store_op dup[] = {
+		{ .type = STORE_OP_DELETE, .key = "/x" },
+		{ .type = STORE_OP_DELETE, .key = "/x" },
+	};
+	cr_assert_eq(store_txn(s, dup, 2, NULL, NULL), -EINVAL);
+	cr_assert_eq(store_txn(s, good, 0, NULL, NULL), -EINVAL);
+	store_close(s);
+}
+
+static void put_n(struct store *s, const char *fmt, int n)
+{
+	char key[128];
+
+	for (int i = 0; i < n; i++) {
+		snprintf(key, sizeof(key), fmt, i);
+		cr_assert_eq(store_create(s, key, key, NULL), 0, "create %s", key);
+	}
+}
+
+Test(store, list_prefix_start_after_limit)
+{
+	struct store *s = open_store(true, false);
+	struct store_list_result r = { 0 };
+	size_t n;
+
+	put_n(s, "/registry/pods/a/p%02d", 10);
+	put_n(s, "/registry/pods/b/p%02d", 3);
+	put_n(s, "/registry/services/a/s%02d", 2);
+
+	cr_assert_eq(store_list(s, "/registry/pods/a/", NULL, 0, 0, &r), 0);
+	cr_assert_eq(r.n, 10);
+	cr_assert_not(r.more);
+	cr_assert_eq(r.revision, 15);
+	cr_assert_str_eq(r.items[0].key, "/registry/pods/a/p00");
+	cr_assert_str_eq(r.items[9].value, "/registry/pods/a/p09");
+	store_list_result_clear(&r);
+
+	cr_assert_eq(store_list(s, "/registry/pods/", NULL, 4, 0, &r), 0);
+	cr_assert_eq(r.n, 4);
+	cr_assert(r.more);
+	cr_assert_str_eq(r.items[3].key, "/registry/pods/a/p03");
+	store_list_result_clear(&r);
+
+	cr_assert_eq(store_list(s, "/registry/pods/", "/registry/pods/a/p08", 3, 0, &r), 0);
+	cr_assert_eq(r.n, 3);
+	cr_assert(r.more);
+	cr_assert_str_eq(r.items[0].key, "/registry/pods/a/p09");
+	cr_assert_str_eq(r.items[2].key, "/registry/pods/b/p01");
+	store_list_result_clear(&r);
+
+	cr_assert_eq(store_list(s, "/registry/pods/", "/registry/pods/b/p01", 1, 0, &r), 0);
+	cr_assert_eq(r.n, 1);
+	cr_assert_not(r.more, "the last key must not claim more");
+	store_list_result_clear(&r);
+
+	cr_assert_eq(store_list(s, "", NULL, 0, 0, &r), 0);
+	cr_assert_eq(r.n, 15);
+	store_list_result_clear(&r);
+
+	cr_assert_eq(store_count(s, "/registry/pods/", &n), 0);
+	cr_assert_eq(n, 13);
+	cr_assert_eq(store_count(s, "/registry/nodes/", &n), 0);
+	cr_assert_eq(n, 0);
+	store_close(s);
+}
+
+Test(store, list_at_older_revision)
+{
+	struct store *s = open_store(true, false);
+	struct store_list_result r = { 0 };
+
+	cr_assert_eq(store_create(s, "/p/a", "a1", NULL), 0); /* 1 */
+	cr_assert_eq(store_create(s, "/p/b", "b1", NULL), 0); /* 2 */
+	cr_assert_eq(store_create(s, "/q/x", "x1", NULL), 0); /* 3 */
+	cr_assert_eq(store_update(s, "/p/a", "a2", 0, NULL), 0); /* 4 */
+	cr_assert_eq(store_delete(s, "/p/b", 0, NULL), 0); /* 5 */
+	cr_assert_eq(store_create(s, "/p/c", "c1", NULL), 0); /* 6 */
+	cr_assert_eq(store_update(s, "/p/a", "a3", 0, NULL), 0); /* 7 */
+	cr_assert_eq(store_create(s, "/p/b", "b2", NULL), 0); /* 8 */
+
+	cr_assert_eq(store_list(s, "/p/", NULL, 0, 3, &r), 0);
+	cr_assert_eq(r.revision, 3);
+	cr_assert_eq(r.n, 2);
+	cr_assert_str_eq(r.items[0].key, "/p/a");
+	cr_assert_str_eq(r.items[0].value, "a1");
+	cr_assert_eq(r.items[0].create_rev, 1);
+	cr_assert_eq(r.items[0].mod_rev, 1);
+	cr_assert_str_eq(r.items[1].key, "/p/b");
+	cr_assert_str_eq(r.items[1].value, "b1");
+	cr_assert_eq(r.items[1].mod_rev, 2);
+	store_list_result_clear(&r);
+
+	cr_assert_eq(store_list(s, "/p/", NULL, 0, 6, &r), 0);
+	cr_assert_eq(r.n, 2);
+	cr_assert_str_eq(r.items[0].value, "a2");
+	cr_assert_eq(r.items[0].mod_rev, 4);
+	cr_assert_eq(r.items[0].create_rev, 1);
+	cr_assert_str_eq(r.items[1].key, "/p/c");
+	store_list_result_clear(&r);
+
+	/* start_after and limit apply to the historical view too. */
+	cr_assert_eq(store_list(s, "/p/", "/p/a", 1, 3, &r), 0);
+	cr_assert_eq(r.n, 1);
+	cr_assert_str_eq(r.items[0].key, "/p/b");
+	cr_assert_not(r.more);
+	store_list_result_clear(&r);
+
+	cr_assert_eq(store_list(s, "/p/", NULL, 0, 0, &r), 0);
+	cr_assert_eq(r.revision, 8);
+	cr_assert_eq(r.n, 3);
+	cr_assert_str_eq(r.items[0].value, "a3");
+	cr_assert_str_eq(r.items[1].value, "b2");
+	cr_assert_eq(r.items[1].create_rev, 8);
+	store_list_result_clear(&r);
+	store_close(s);
+}
+
+Test(store, compaction_refuses_older_reads_and_survives_reopen)
+{
+	struct store *s = open_store(true, false);
+	struct store_list_result r = { 0 };
+	struct store_watch *w = NULL;
+
+	put_n(s, "/k/%d", 10);
+	cr_assert_eq(store_update(s, "/k/0", "new", 0, NULL), 0); /* 11 */
+	cr_assert_eq(store_compact(s, 20), -EINVAL, "a future revision cannot be compacted");
+	cr_assert_eq(store_compact(s, 5), 0);
+	cr_assert_eq(store_compacted_revision(s), 5);
+	cr_assert_eq(store_list(s, "/k/", NULL, 0, 4, &r), -ERANGE);
+	cr_assert_eq(store_watch_new(s, "/k/", 4, &w), -ERANGE);
+	cr_assert_eq(store_list(s, "/k/", NULL, 0, 5, &r), 0, "the compacted revision itself stays readable");
+	cr_assert_eq(r.n, 5);
+	cr_assert_str_eq(r.items[0].value, "/k/0");
+	store_list_result_clear(&r);
+	cr_assert_eq(store_compact(s, 3), 0, "compacting below the floor is a no-op");
+	cr_assert_eq(store_compacted_revision(s), 5);
+	store_close(s);
+
+	s = open_store(true, false);
+	cr_assert_eq(store_revision(s), 11);
+	cr_assert_eq(store_compacted_revision(s), 5);
+	cr_assert_eq(store_list(s, "/k/", NULL, 0, 4, &r), -ERANGE);
+	cr_assert_eq(store_create(s, "/k/new", "v", NULL), 0);
+	cr_assert_eq(store_revision(s), 12);
+	store_close(s);
+}
+
+Test(store, automatic_compaction_keeps_the_configured_history)
+{
+	struct store_options o;
+	struct store *s;
+
+	store_options_init(&o);
+	o.durable = false;
+	o.compact_interval_seconds = 1;
+	o.compact_keep_seconds = 0;
+	o.compact_keep_revisions = 4;
+	s = store_open_sqlite(dbpath, &o);
+	cr_assert_not_null(s);
+	put_n(s, "/k/%d", 10);
+	/* Waits for the compactor's tick; the bound only guards against a hang. */
+	for (int i = 0; i < 100 && store_compacted_revision(s) == 0; i++)
+		usleep(100 * 1000);
+	cr_assert_eq(store_compacted_revision(s), 6, "keeps the last 4 revisions");
+	store_close(s);
+}
+
+struct writer_arg {
+	struct store *s;
+	int id, n;
+	int64_t revs[64];
+};
+
+static void *writer_main(void *p)
+{
+	struct writer_arg *a = p;
+	char key[64];
+
+	for (int i = 0; i < a->n; i++) {
+		snprintf(key, sizeof(key), "/w/%d/%d", a->id, i);
+		if (store_create(a->s, key, "{}", &a->revs[i]) < 0)
+			a->revs[i] = -1;
+	}
+	return NULL;
+}
+
+static int cmp_i64(const void *x, const void *y)
+{
+	int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
+	return (a > b) - (a < b);
+}
+
+static void concurrent_writers(bool group_commit)
+{
+	enum { THREADS = 8, PER = 40 };
+	struct store *s = open_store(group_commit, true);
+	struct writer_arg args[THREADS];
+	pthread_t th[THREADS];
+	int64_t all[THREADS * PER];
+
+	for (int t = 0; t < THREADS; t++) {
+		args[t] = (struct writer_arg){ .s = s, .id = t, .n = PER };
+		pthread_create(&th[t], NULL, writer_main, &args[t]);
+	}
+	for (int t = 0; t < THREADS; t++)
+		pthread_join(th[t], NULL);
+	for (int t = 0; t < THREADS; t++)
+		for (int i = 0; i < PER; i++) {
+			cr_assert_gt(args[t].revs[i], 0, "write %d/%d failed", t, i);
+			if (i > 0)
+				cr_assert_gt(args[t].revs[i], args[t].revs[i - 1]);
+			all[t * PER + i] = args[t].revs[i];
+		}
+	qsort(all, THREADS * PER, sizeof(all[0]), cmp_i64);
+	for (int i = 0; i < THREADS * PER; i++)
+		cr_assert_eq(all[i], i + 1, "revisions must be distinct and dense");
+	cr_assert_eq(store_sqlite_txns(s), THREADS * PER);
+	if (group_commit)
+		cr_assert_lt(store_sqlite_batches(s), THREADS * PER, "concurrent writers must share commits");
+	else
+		cr_assert_eq(store_sqlite_batches(s), THREADS * PER);
+	store_close(s);
+}
+
+Test(store, concurrent_writers_group_commit)
+{
+	concurrent_writers(true);
+}
+
+Test(store, concurrent_writers_without_group_commit)
+{
+	concurrent_writers(false);
+}
+
+static void *racer_main(void *p)
+{
+	struct writer_arg *a = p;
+
+	a->revs[0] = store_create(a->s, "/race", "v", NULL);
+	return NULL;
+}
+
+Test(store, racing_creates_one_wins_in_a_batch)
+{
+	enum { THREADS = 8 };
+	struct store *s = open_store(true, true);
+	struct writer_arg args[THREADS];
+	pthread_t th[THREADS];
+	int won = 0;
+
+	for (int t = 0; t < THREADS; t++) {
+		args[t] = (struct writer_arg){ .s = s };
+		pthread_create(&th[t], NULL, racer_main, &args[t]);
+	}
+	for (int t = 0; t < THREADS; t++) {
+		pthread_join(th[t], NULL);
+		cr_assert(args[t].revs[0] == 0 || args[t].revs[0] == -EEXIST);
+		won += args[t].revs[0] == 0;
+	}
+	cr_assert_eq(won, 1);
+	cr_assert_eq(store_revision(s), 1);
+	store_close(s);
+}
+
+/* The child writes until killed and reports each acknowledged revision. */
+static void crash_child(int wfd)
+{
+	struct store_options o;
+	struct store *s;
+	char key[64];
+
+	store_options_init(&o);
+	o.compact_interval_seconds = 0;
+	s = store_open_sqlite(dbpath, &o);
+	if (!s)
+		_exit(2);
+	for (int i = 0;; i++) {
+		int64_t rev;
+		snprintf(key, sizeof(key), "/crash/%08d", i);
+		if (store_create(s, key, key, &rev) < 0)
+			_exit(3);
+		if (write(wfd, &rev, sizeof(rev)) != sizeof(rev))
+			_exit(4);
+	}
+}
+
+Test(store, acknowledged_writes_survive_sigkill)
+{
+	int64_t rev, last = 0, n = 0;
+	struct store_kv kv = { 0 };
+	struct store *s;
+	int p[2], st;
+	pid_t pid;
+	char key[64];
+
+	cr_assert_eq(pipe(p), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		close(p[0]);
+		crash_child(p[1]);
+	}
+	close(p[1]);
+	/* Kill at an arbitrary point once a fair number of writes were acknowledged. */
+	while (n < 300 && read(p[0], &rev, sizeof(rev)) == sizeof(rev)) {
+		cr_assert_eq(rev, last + 1);
+		last = rev;
+		n++;
+	}
+	kill(pid, SIGKILL);
+	while (read(p[0], &rev, sizeof(rev)) == sizeof(rev))
+		last = rev;
+	close(p[0]);
+	waitpid(pid, &st, 0);
+	cr_assert(WIFSIGNALED(st), "the writer must have been killed, not exited (%d)", st);
+
+	s = open_store(true, true);
+	cr_assert_geq(store_revision(s), last);
+	for (int64_t i = 0; i < last; i++) {
+		snprintf(key, sizeof(key), "/crash/%08lld", (long long)i);
+		cr_assert_eq(store_get(s, key, &kv), 0, "acknowledged write %s lost", key);
+		cr_assert_eq(kv.mod_rev, i + 1);
+		store_kv_clear(&kv);
+	}
+	store_close(s);
+}
