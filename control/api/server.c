@@ -307,6 +307,13 @@ fail:
 	return NULL;
 }
 
+unsigned server_port(const struct server *srv)
+{
+	const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_BIND_PORT);
+
+	return di ? di->port : srv->cfg.port;
+}
+
 void server_set_ready(struct server *srv, bool ready)
 {
 	atomic_store(&srv->ready, ready);

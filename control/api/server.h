@@ -26,6 +26,8 @@ struct server;
 
 /* Starts serving at once. NULL with errno set. */
 struct server *server_start(const struct server_config *cfg);
+/* The bound port (useful when cfg->port was 0). */
+unsigned server_port(const struct server *srv);
 /* /readyz answers ok only once this is set. */
 void server_set_ready(struct server *srv, bool ready);
 /* Ends watch streams, closes every connection, waits for their threads. Accepts NULL. */
