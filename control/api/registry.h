@@ -10,6 +10,7 @@
 #include <json-c/json.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "api/resources.h"
 #include "api/status.h"
@@ -96,5 +97,45 @@ int registry_watch_next(struct registry_watch *w, const char **ret_type, json_ob
 int registry_watch_fd(struct registry_watch *w);
 void registry_watch_cancel(struct registry_watch *w);
 void registry_watch_free(struct registry_watch *w);
+
+/* For the registry's own files and the controllers in this process, not the server. */
+struct alloc;
+struct field_errors;
+struct alloc *registry_alloc(struct registry *reg);
+/* One object by name: 0 and *ret (with resourceVersion; may be NULL) and *ret_rev (may be
+ * NULL), or -ENOENT with a 404 in st. */
+int registry_read(struct registry *reg, const struct resource *r, const char *ns, const char *name,
+		  json_object **ret, int64_t *ret_rev, struct api_status *st);
+/* Removes the stored obj if still at expect_rev, with what it holds (a Service's
+ * allocations), in one txn. -ESTALE when it changed meanwhile (st untouched), -ENOENT
+ * when it is gone. */
+int registry_remove(struct registry *reg, const struct resource *r, json_object *obj, int64_t expect_rev,
+		    int64_t *ret_rev, struct api_status *st);
+/* A 422 Invalid from errs (consumed); returns -EINVAL, or 0 when errs is empty. */
+int registry_invalid(const char *kind, const char *name, struct field_errors *errs, struct api_status *st);
+/* The write path's steps, shared by create, update, patch and binding. Body checks of a
+ * write: kind/apiVersion (filled in when missing), strict decoding, namespace and name
+ * against the URL (name NULL: not checked). */
+int registry_decode(const struct resource *r, const char *ns, const char *name, json_object *body,
+		    const struct write_options *wo, struct api_status *st);
+/* Creates a decoded body (namespace checked, retried for generated names and addresses). */
+int registry_create_object(struct registry *reg, const struct resource *r, const char *ns, json_object *body,
+			   const struct write_options *wo, json_object **ret, struct api_status *st);
+/* Writes desired over old (stored at old_rev): -ESTALE when old changed meanwhile. */
+int registry_update_object(struct registry *reg, const struct resource *r, const char *subresource,
+			   json_object *desired, json_object *old, int64_t old_rev, const struct write_options *wo,
+			   json_object **ret, struct api_status *st);
+/* The metadata.resourceVersion an object asks to be written over (0 = any), or 400. */
+int registry_precondition(json_object *obj, int64_t *ret_rev, struct api_status *st);
+/* The txn of a write: obj_op first, then the allocation plan's ops (releases of keys
+ * already gone are dropped). *ret_failed: the failing plan entry, -1 for obj_op. */
+struct alloc_plan;
+int registry_commit(struct registry *reg, const struct store_op *obj_op, struct alloc_plan *plan,
+		    int64_t *ret_rev, ssize_t *ret_failed);
+/* POST pods/NAME/binding. */
+int registry_bind(struct registry *reg, const struct resource *r, const char *ns, const char *name,
+		  json_object *body, const struct write_options *wo, json_object **ret, struct api_status *st);
+/* The autoscaling/v1 Scale of a ReplicationController. New reference; NULL on ENOMEM. */
+json_object *registry_scale_of(json_object *rc);
 
 #endif
