@@ -6,7 +6,8 @@
 
 #include <json-c/json.h>
 
-/* RFC 7386 JSON merge patch (application/merge-patch+json). */
+/* RFC 7386 JSON merge patch (application/merge-patch+json). Like patch_json, it can
+ * replace the whole document with a non-object (NULL for JSON null): callers check. */
 int patch_merge(json_object *orig, json_object *patch, json_object **ret, char **ret_err);
 /* RFC 6902 JSON patch (application/json-patch+json): add, remove, replace, move, copy, test. */
 int patch_json(json_object *orig, json_object *ops, json_object **ret, char **ret_err);

@@ -2,6 +2,8 @@
  * patchMergeKey tags of k8s.io/api core/v1 types.go); lists not listed are atomic. */
 #include "api/patch.h"
 
+#include <skiff/cleanup.h>
+
 #include <string.h>
 
 #define END { NULL, PATCH_STRATEGY_REPLACE, NULL, NULL }
@@ -146,7 +148,7 @@ static const struct {
 
 const struct patch_field *patch_schema_kind(const char *kind)
 {
-	for (size_t i = 0; kind && i < sizeof(kinds) / sizeof(kinds[0]); i++)
+	for (size_t i = 0; kind && i < ELEMENTSOF(kinds); i++)
 		if (strcmp(kinds[i].kind, kind) == 0)
 			return kinds[i].type;
 	return generic;
