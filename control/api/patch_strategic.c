@@ -123,23 +123,28 @@ static ssize_t index_of(json_object **items, size_t n, json_object *item, const 
 }
 
 /* Stable insertion sort of items by their position in order; items missing from order stay put. */
-static void sort_by(struct vec *a, json_object **order, size_t n_order, const char *key)
+static int sort_by(struct vec *a, json_object **order, size_t n_order, const char *key)
 {
+	_cleanup_free_ ssize_t *pos = calloc(a->n ? a->n : 1, sizeof(*pos));
+
+	if (!pos)
+		return -ENOMEM;
+	for (size_t i = 0; i < a->n; i++)
+		pos[i] = index_of(order, n_order, a->v[i], key);
 	for (size_t i = 1; i < a->n; i++) {
 		json_object *x = a->v[i];
-		ssize_t xi = index_of(order, n_order, x, key);
+		ssize_t xi = pos[i];
 		size_t j = i;
 
-		while (xi >= 0 && j > 0) {
-			ssize_t pj = index_of(order, n_order, a->v[j - 1], key);
-
-			if (pj < 0 || pj <= xi)
-				break;
+		while (xi >= 0 && j > 0 && pos[j - 1] > xi) {
 			a->v[j] = a->v[j - 1];
+			pos[j] = pos[j - 1];
 			j--;
 		}
 		a->v[j] = x;
+		pos[j] = xi;
 	}
+	return 0;
 }
 
 /* apimachinery's element order: items named in patch_order sorted by it, the others by
@@ -159,8 +164,8 @@ static int order_items(struct vec *merged, json_object **patch_order, size_t n_p
 		if (vec_push(named ? &in_patch : &server_only, merged->v[k]) < 0)
 			goto out;
 	}
-	sort_by(&in_patch, patch_order, n_patch, key);
-	sort_by(&server_only, server, n_server, key);
+	if (sort_by(&in_patch, patch_order, n_patch, key) < 0 || sort_by(&server_only, server, n_server, key) < 0)
+		goto out;
 	out = json_object_new_array();
 	if (!out)
 		goto out;

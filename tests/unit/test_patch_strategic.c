@@ -51,6 +51,18 @@ static const struct smp_case cases[] = {
 	  "{\"spec\":{\"$setElementOrder/containers\":[{\"name\":\"a\"},{\"name\":\"c\"}],"
 	  "\"containers\":[{\"name\":\"c\"}]}}",
 	  "{\"spec\":{\"containers\":[{\"name\":\"a\"},{\"name\":\"c\"},{\"name\":\"side\"}]}}" },
+	{ "$setElementOrder alone reorders", "Pod",
+	  "{\"spec\":{\"containers\":[{\"name\":\"a\",\"image\":\"1\"},{\"name\":\"b\",\"image\":\"2\"}]}}",
+	  "{\"spec\":{\"$setElementOrder/containers\":[{\"name\":\"b\"},{\"name\":\"a\"}]}}",
+	  "{\"spec\":{\"containers\":[{\"name\":\"b\",\"image\":\"2\"},{\"name\":\"a\",\"image\":\"1\"}]}}" },
+	{ "apply removes one env var and changes another", "Pod",
+	  "{\"spec\":{\"containers\":[{\"name\":\"a\",\"env\":[{\"name\":\"A\",\"value\":\"1\"},"
+	  "{\"name\":\"B\",\"value\":\"2\"},{\"name\":\"C\",\"value\":\"3\"}]}]}}",
+	  "{\"spec\":{\"$setElementOrder/containers\":[{\"name\":\"a\"}],\"containers\":[{\"name\":\"a\","
+	  "\"$setElementOrder/env\":[{\"name\":\"A\"},{\"name\":\"C\"}],"
+	  "\"env\":[{\"name\":\"C\",\"value\":\"9\"},{\"$patch\":\"delete\",\"name\":\"B\"}]}]}}",
+	  "{\"spec\":{\"containers\":[{\"name\":\"a\",\"env\":[{\"name\":\"A\",\"value\":\"1\"},"
+	  "{\"name\":\"C\",\"value\":\"9\"}]}]}}" },
 	{ "change one env var", "Pod",
 	  "{\"spec\":{\"containers\":[{\"name\":\"a\",\"env\":[{\"name\":\"A\",\"value\":\"1\"},"
 	  "{\"name\":\"B\",\"value\":\"2\"}]}]}}",
