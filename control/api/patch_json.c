@@ -227,7 +227,7 @@ static int apply_op(json_object **doc, const char *name, const char *path, json_
 {
 	struct loc to = { 0 }, from = { 0 };
 	const char *from_path = NULL;
-	json_object *v, *value = NULL;
+	json_object *v = NULL, *value = NULL;
 	bool found;
 	int r;
 
@@ -277,7 +277,7 @@ static int apply_op(json_object **doc, const char *name, const char *path, json_
 				 json_object_to_json_string_ext(value, JSON_C_TO_STRING_PLAIN));
 	} else if (strcmp(name, "copy") == 0) {
 		r = loc_add(&to, doc, json_clone(v), path, err);
-	} else {
+	} else if (from_path) { /* move */
 		size_t fl = strlen(from_path);
 
 		if (strcmp(from_path, path) == 0)
