@@ -367,11 +367,9 @@ static int plan_cluster_ip(struct alloc *a, struct store *s, json_object *old, j
 	}
 	if (!ip || !*ip) {
 		r = space_pick(s, &sp, NULL, 0, &v);
-		if (r == -ENOSPC) {
+		if (r == -ENOSPC)
 			field_errors_add(errs, "InternalError", "spec.clusterIPs",
-					 "spec.clusterIPs: Internal error: failed to allocate a serviceIP: range is full");
-			return 0;
-		}
+					 "failed to allocate a serviceIP: range is full");
 		if (r < 0)
 			return r;
 		space_format(&sp, v, buf);
@@ -436,11 +434,8 @@ static int plan_one_port(struct alloc *a, struct store *s, json_object *port, si
 		memcpy(excl, *kept, *n_kept * sizeof(*excl));
 		memcpy(excl + *n_kept, old, n_old * sizeof(*excl));
 		r = space_pick(s, &sp, excl, *n_kept + n_old, &v);
-		if (r == -ENOSPC) {
-			field_errors_add(errs, "InternalError", field,
-					 "%s: Internal error: failed to allocate a nodePort: range is full", field);
-			return 0;
-		}
+		if (r == -ENOSPC)
+			field_errors_add(errs, "InternalError", field, "failed to allocate a nodePort: range is full");
 		if (r < 0)
 			return r;
 		json_object_object_add(port, "nodePort", json_object_new_int64(v));

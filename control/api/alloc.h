@@ -39,8 +39,8 @@ void alloc_plan_clear(struct alloc_plan *p);
 /* Fills in svc's spec.clusterIP/clusterIPs and spec.ports[].nodePort where the user left
  * them out (copying them from old on update as Kubernetes does) and plans the keys to
  * allocate and release. old is the stored Service on update, NULL on create. Problems the
- * user caused (out of range, already allocated) go to errs; returns negative errno only
- * for internal failures. */
+ * user caused (out of range, already allocated) go to errs; returns negative errno for
+ * internal failures: -ENOSPC when a range is full (errs' last entry says which). */
 int alloc_service(struct alloc *a, struct store *s, json_object *old, json_object *svc, struct alloc_plan *plan,
 		  struct field_errors *errs);
 /* Plans the release of everything svc holds (on delete). */

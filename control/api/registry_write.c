@@ -91,6 +91,17 @@ int registry_decode(const struct resource *r, const char *ns, const char *name, 
 	return 0;
 }
 
+/* An internal allocation failure (a full range: Kubernetes answers 500). */
+static int alloc_failed(int rc, struct field_errors *errs, struct api_status *st)
+{
+	if (rc == -ENOSPC && errs->n > 0)
+		api_status_set(st, 500, "InternalError", "Internal error occurred: %s", errs->v[errs->n - 1].message);
+	else
+		api_status_internal(st, rc, "allocating");
+	field_errors_free(errs);
+	return rc;
+}
+
 /* A create's object, made from the body: generated name, server fields, defaults, checks. */
 static int create_prepare(struct registry *reg, const struct resource *r, json_object *obj,
 			  struct alloc_plan *plan, struct api_status *st)
@@ -113,10 +124,8 @@ static int create_prepare(struct registry *reg, const struct resource *r, json_o
 	validate_object(r, obj, NULL, NULL, &errs);
 	if (errs.n == 0 && is_service(r)) {
 		rc = alloc_service(registry_alloc(reg), registry_store(reg), NULL, obj, plan, &errs);
-		if (rc < 0) {
-			field_errors_free(&errs);
-			return rc;
-		}
+		if (rc < 0)
+			return alloc_failed(rc, &errs, st);
 	}
 	return registry_invalid(r->kind, meta_name(obj), &errs, st);
 }
@@ -328,9 +337,7 @@ int registry_update_object(struct registry *reg, const struct resource *r, const
 	}
 	if (is_service(r) && !status_only) {
 		rc = alloc_service(registry_alloc(reg), registry_store(reg), old, obj, &plan, &errs);
-		if (rc == 0)
-			rc = registry_invalid(r->kind, meta_name(old), &errs, st);
-		field_errors_free(&errs);
+		rc = rc < 0 ? alloc_failed(rc, &errs, st) : registry_invalid(r->kind, meta_name(old), &errs, st);
 	}
 	if (rc == 0 && !(wo && wo->dry_run))
 		rc = update_commit(reg, r, obj, old, old_rev, &plan, st);
