@@ -12,7 +12,13 @@ static struct sevent **slot(struct bcast *bc, uint64_t seq)
 
 void bcast_init(struct bcast *bc, int64_t rev)
 {
-	pthread_rwlock_init(&bc->lock, NULL);
+	pthread_rwlockattr_t attr;
+
+	/* glibc prefers readers by default: many watchers reading could starve the commit path. */
+	pthread_rwlockattr_init(&attr);
+	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&bc->lock, &attr);
+	pthread_rwlockattr_destroy(&attr);
 	pthread_mutex_init(&bc->watchers_lock, NULL);
 	bc->first_seq = bc->next_seq = 1;
 	bc->last_rev = rev;
