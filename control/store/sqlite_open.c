@@ -87,7 +87,7 @@ static int open_db(const char *path, const struct store_options *opts, int cache
 	 * write survives power loss. NORMAL only syncs at checkpoints. */
 	snprintf(pragmas, sizeof(pragmas),
 		 "PRAGMA busy_timeout=10000; PRAGMA journal_mode=WAL; PRAGMA synchronous=%s;"
-		 "PRAGMA cache_size=-%d; PRAGMA temp_store=MEMORY;",
+		 "PRAGMA cache_size=-%d;",
 		 opts->durable ? "FULL" : "NORMAL", cache_kib);
 	if (sqlite3_exec(db, pragmas, NULL, NULL, NULL) != SQLITE_OK)
 		goto fail;
