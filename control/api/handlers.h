@@ -53,5 +53,8 @@ int handlers_delete_options(const struct api_request *req, struct delete_options
 /* The request body as JSON (or YAML) whose kind must be expect_kind. */
 int handlers_decode_body(const struct api_request *req, const char *expect_kind, json_object **ret,
 			 struct api_status *st);
+/* A Kubernetes protobuf body (application/vnd.kubernetes.protobuf) as JSON; only the kinds
+ * kubectl's typed client creates (Namespace). -EOPNOTSUPP (415) for others. */
+int handlers_decode_protobuf(const char *body, size_t len, json_object **ret, struct api_status *st);
 
 #endif

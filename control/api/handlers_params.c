@@ -217,6 +217,8 @@ static json_object *parse_body(const struct api_request *req, struct api_status 
 	char *yerr = NULL;
 	json_object *o = NULL;
 
+	if (req->content_type && strncmp(req->content_type, "application/vnd.kubernetes.protobuf", 35) == 0)
+		return handlers_decode_protobuf(req->body, req->body_len, &o, st) < 0 ? NULL : o;
 	if (is_yaml(req->content_type)) {
 		if (yaml_to_json(req->body ? req->body : "", req->body_len, &o, &yerr) < 0) {
 			api_status_bad_request(st, "%s", yerr ? yerr : "error converting YAML to JSON");

@@ -380,6 +380,31 @@ Test(server, bodies)
 	free(r.body);
 }
 
+/* What `kubectl create namespace team-a --dry-run` style typed clients send: runtime.Unknown
+ * {typeMeta{v1, Namespace}, raw: Namespace{metadata{name, labels{a: b}}}}. */
+Test(server, protobuf_namespace_body)
+{
+	static const char body[] = "k8s\0"
+				   "\x0a\x0f\x0a\x02v1\x12\x09Namespace"
+				   "\x12\x12\x0a\x10\x0a\x06team-a\x5a\x06\x0a\x01" "a\x12\x01" "b";
+	struct reply r = { 0 };
+	_cleanup_json_ json_object *o = NULL;
+
+	request("POST", "/api/v1/namespaces", TOKEN, "application/vnd.kubernetes.protobuf", NULL, body,
+		sizeof(body) - 1, &r);
+	cr_assert_eq(r.code, 201, "%ld %s", r.code, r.body);
+	o = json_tokener_parse(r.body);
+	cr_assert_str_eq(json_get_string(o, "kind"), "Namespace");
+	cr_assert_str_eq(json_get_string(o, "metadata.name"), "team-a");
+	cr_assert_str_eq(json_get_string(o, "metadata.labels.a"), "b");
+	free(r.body);
+	r = (struct reply){ 0 };
+	request("POST", "/api/v1/namespaces", TOKEN, "application/vnd.kubernetes.protobuf", NULL, "k8s\0\x0a\x05", 6,
+		&r);
+	cr_assert_eq(r.code, 400);
+	free(r.body);
+}
+
 Test(server, patch_types)
 {
 	_cleanup_json_ json_object *ok = get_json("PATCH", "/api/v1/namespaces/default/pods/p1", TOKEN,
