@@ -62,10 +62,12 @@ static void container_defaults(json_object *c)
 
 	defaults_set(c, "terminationMessagePath", json_object_new_string("/dev/termination-log"));
 	defaults_set(c, "terminationMessagePolicy", json_object_new_string("File"));
-	if (image)
-		defaults_set(c, "imagePullPolicy", json_object_new_string(image_is_latest(json_object_get_string(image))
-										  ? "Always"
-										  : "IfNotPresent"));
+	/* Like parsers.ParseImageName, an empty or unparsable image has no tag: IfNotPresent. */
+	defaults_set(c, "imagePullPolicy",
+		     json_object_new_string(image && *json_object_get_string(image) &&
+						    image_is_latest(json_object_get_string(image))
+					    ? "Always"
+					    : "IfNotPresent"));
 	for (size_t i = 0; ports && i < json_object_array_length(ports); i++)
 		defaults_set(json_object_array_get_idx(ports, i), "protocol", json_object_new_string("TCP"));
 	probe_defaults(member(c, "livenessProbe", json_type_object));
