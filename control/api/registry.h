@@ -125,6 +125,9 @@ int registry_create_object(struct registry *reg, const struct resource *r, const
 int registry_update_object(struct registry *reg, const struct resource *r, const char *subresource,
 			   json_object *desired, json_object *old, int64_t old_rev, const struct write_options *wo,
 			   json_object **ret, struct api_status *st);
+/* The object a PUT or PATCH asks for: body itself, or for subresource "scale" the stored
+ * RC old with the Scale's spec.replicas. New reference; NULL on ENOMEM. */
+json_object *registry_desired_of(const char *subresource, json_object *body, json_object *old);
 /* The metadata.resourceVersion an object asks to be written over (0 = any), or 400. */
 int registry_precondition(json_object *obj, int64_t *ret_rev, struct api_status *st);
 /* The txn of a write: obj_op first, then the allocation plan's ops (releases of keys
