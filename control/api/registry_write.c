@@ -143,7 +143,7 @@ int registry_commit(struct registry *reg, const struct store_op *obj_op, struct 
 		rc = store_txn(registry_store(reg), ops, plan->n + 1, ret_rev, &failed);
 		*ret_failed = rc < 0 ? (ssize_t)failed - 1 : -1;
 		/* A release whose key is already gone is done: drop it and write again. */
-		if (rc == -ENOENT && failed > 0 && plan->v[failed - 1].type == STORE_OP_DELETE) {
+		if (rc == -ENOENT && failed > 0 && failed <= plan->n && plan->v[failed - 1].type == STORE_OP_DELETE) {
 			alloc_plan_drop(plan, failed - 1);
 			continue;
 		}

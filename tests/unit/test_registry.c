@@ -484,3 +484,22 @@ Test(registry, namespace_get_and_create)
 	cr_assert_str_eq(S(got, "metadata.name"), "team");
 	json_object_put(create("pods", "team", POD("in-team", "")));
 }
+
+Test(registry, events_with_involved_object)
+{
+	_cleanup_json_ json_object *pod = create("pods", "default", POD("ev", ""));
+	_cleanup_json_ json_object *ev = NULL, *l = NULL;
+	char body[512];
+
+	snprintf(body, sizeof(body),
+		 "{\"metadata\":{\"name\":\"ev.1\"},\"involvedObject\":{\"kind\":\"Pod\",\"namespace\":\"default\","
+		 "\"name\":\"ev\",\"uid\":\"%s\"},\"reason\":\"Scheduled\",\"message\":\"assigned\",\"type\":\"Normal\"}",
+		 S(pod, "metadata.uid"));
+	ev = create("events", "default", body);
+	cr_assert_str_eq(S(ev, "involvedObject.name"), "ev");
+	snprintf(body, sizeof(body), "involvedObject.name=ev,involvedObject.namespace=default,involvedObject.uid=%s",
+		 S(pod, "metadata.uid"));
+	l = list("events", "default", NULL, body, 0, NULL);
+	cr_assert_not_null(l, "%s", st.message);
+	cr_assert_eq(n_items(l), 1);
+}
