@@ -75,7 +75,7 @@ int store_bind_prefix(sqlite3_stmt *st, int lo_idx, int hi_idx, const char *pref
 	return 0;
 }
 
-static int open_db(const char *path, const struct store_options *opts, int cache_kib, sqlite3 **ret)
+int store_sql_open(const char *path, const struct store_options *opts, int cache_kib, sqlite3 **ret)
 {
 	sqlite3 *db = NULL;
 	char pragmas[256];
@@ -87,7 +87,7 @@ static int open_db(const char *path, const struct store_options *opts, int cache
 	 * write survives power loss. NORMAL only syncs at checkpoints. */
 	snprintf(pragmas, sizeof(pragmas),
 		 "PRAGMA busy_timeout=10000; PRAGMA journal_mode=WAL; PRAGMA synchronous=%s;"
-		 "PRAGMA cache_size=-%d;",
+		 "PRAGMA cache_size=-%d; PRAGMA journal_size_limit=67108864;",
 		 opts->durable ? "FULL" : "NORMAL", cache_kib);
 	if (sqlite3_exec(db, pragmas, NULL, NULL, NULL) != SQLITE_OK)
 		goto fail;
@@ -116,7 +116,7 @@ static int reader_new(struct store *s, struct reader **ret)
 
 	if (!r)
 		return -ENOMEM;
-	if (open_db(s->path, &s->opts, 2048, &r->db) < 0) {
+	if (store_sql_open(s->path, &s->opts, 2048, &r->db) < 0) {
 		free(r);
 		return -EIO;
 	}
@@ -258,11 +258,13 @@ struct store *store_open_sqlite(const char *path, const struct store_options *op
 	pthread_cond_init(&s->q_cond, NULL);
 	pthread_cond_init(&s->done_cond, NULL);
 	pthread_mutex_init(&s->pool_lock, NULL);
+	pthread_mutex_init(&s->ck_lock, NULL);
+	pthread_cond_init(&s->ck_cond, NULL);
 	pthread_mutex_init(&s->c_lock, NULL);
 	init_monotonic_cond(&s->c_cond);
 	bcast_init(&s->bc, 0);
 
-	r = open_db(path, &s->opts, 8192, &s->wdb);
+	r = store_sql_open(path, &s->opts, 8192, &s->wdb);
 	if (r < 0)
 		goto fail;
 	r = -EIO;
@@ -275,6 +277,9 @@ struct store *store_open_sqlite(const char *path, const struct store_options *op
 	if (r < 0)
 		goto fail;
 	s->bc.last_rev = atomic_load(&s->rev);
+	r = store_checkpointer_start(s);
+	if (r < 0)
+		goto fail;
 	if (s->opts.group_commit) {
 		r = store_committer_start(s);
 		if (r < 0)
@@ -302,6 +307,7 @@ void store_close(struct store *s)
 		return;
 	store_compactor_stop(s);
 	store_committer_stop(s);
+	store_checkpointer_stop(s);
 	while (s->pool) {
 		struct reader *r = s->pool;
 		s->pool = r->next;
@@ -315,6 +321,8 @@ void store_close(struct store *s)
 	pthread_cond_destroy(&s->q_cond);
 	pthread_cond_destroy(&s->done_cond);
 	pthread_mutex_destroy(&s->pool_lock);
+	pthread_mutex_destroy(&s->ck_lock);
+	pthread_cond_destroy(&s->ck_cond);
 	pthread_mutex_destroy(&s->c_lock);
 	pthread_cond_destroy(&s->c_cond);
 	free(s->path);

@@ -82,6 +82,12 @@ struct store {
 	struct reader *pool;
 	size_t pool_idle;
 
+	pthread_mutex_t ck_lock; /* checkpointer */
+	pthread_cond_t ck_cond;
+	bool ck_stop, ck_pending, ck_running;
+	pthread_t ck_thread;
+	sqlite3 *ck_db;
+
 	pthread_mutex_t c_lock;
 	pthread_cond_t c_cond;
 	bool c_stop;
@@ -92,6 +98,7 @@ struct store {
 };
 
 /* sqlite_open.c */
+int store_sql_open(const char *path, const struct store_options *opts, int cache_kib, sqlite3 **ret);
 int store_sql_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **ret);
 int store_sql_exec_stmt(sqlite3_stmt *st);
 int store_reader_get(struct store *s, struct reader **ret);
@@ -118,6 +125,10 @@ void bcast_unregister(struct bcast *bc, struct store_watch *w);
 /* Called by the broadcaster for a watcher that may have new events. */
 void store_watch_signal(struct store_watch *w);
 bool store_watch_wants(struct store_watch *w, const struct sevent *e);
+
+/* checkpoint.c: WAL checkpoints off the commit path. */
+int store_checkpointer_start(struct store *s);
+void store_checkpointer_stop(struct store *s);
 
 /* compact.c */
 int store_compactor_start(struct store *s);
