@@ -482,7 +482,9 @@ static int plan_node_ports(struct alloc *a, struct store *s, json_object *old, j
 	kept = calloc(len + 1, sizeof(*kept));
 	if (!kept)
 		return -ENOMEM;
-	if (needs_node_ports(service_type(svc)))
+	/* Ports with a number (asked for, or kept from old) first, so a random pick never takes
+	 * one that a later port of the same Service asks for. */
+	for (int pass = 0; pass < 2 && needs_node_ports(service_type(svc)); pass++)
 		for (size_t i = 0; i < len; i++) {
 			json_object *port = json_object_array_get_idx(ports, i);
 			int64_t np = port_field(port, "nodePort");
@@ -490,6 +492,8 @@ static int plan_node_ports(struct alloc *a, struct store *s, json_object *old, j
 
 			if (np == 0)
 				np = old_node_port(old, port);
+			if ((pass == 0) != (np != 0))
+				continue;
 			r = plan_one_port(a, s, port, i, np, requested, &kept, &n_kept, old_ports, n_old, plan, errs);
 			if (r < 0)
 				return r;

@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -295,4 +296,52 @@ Test(alloc, release_on_delete_makes_ip_available)
 	cr_assert_not(allocated(ALLOC_IP_PREFIX, "10.96.0.7"));
 	b = create("services", "default", SVC("r2", "\"clusterIP\":\"10.96.0.7\",\"ports\":[{\"port\":80}]"));
 	cr_assert_str_eq(S(b, "spec.clusterIP"), "10.96.0.7");
+}
+
+struct racer {
+	int id;
+	int failures;
+};
+
+static void *race(void *arg)
+{
+	struct racer *rc = arg;
+	struct api_status local = { 0 };
+
+	for (int i = 0; i < 4; i++) {
+		char body[128];
+		json_object *b, *out = NULL;
+
+		snprintf(body, sizeof(body), SVC("race-%d-%d", "\"ports\":[{\"port\":80}]"), rc->id, i);
+		b = J(body);
+		if (registry_create(reg, R("services"), "default", NULL, NULL, b, &wo, &out, &local) < 0)
+			rc->failures++;
+		api_status_clear(&local);
+		json_object_put(out);
+		json_object_put(b);
+	}
+	return NULL;
+}
+
+Test(alloc, concurrent_creates_never_share_an_ip)
+{
+	struct racer rs[2] = { { .id = 0 }, { .id = 1 } };
+	pthread_t t[2];
+	_cleanup_json_ json_object *l = NULL;
+	struct list_options lo = { 0 };
+	json_object *items;
+
+	for (int i = 0; i < 2; i++)
+		cr_assert_eq(pthread_create(&t[i], NULL, race, &rs[i]), 0);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	cr_assert_eq(rs[0].failures + rs[1].failures, 0);
+	cr_assert_eq(registry_list(reg, R("services"), "default", &lo, &l, &st), 0);
+	items = json_get_path(l, "items");
+	cr_assert_eq(json_object_array_length(items), 8);
+	for (size_t i = 0; i < 8; i++)
+		for (size_t j = 0; j < i; j++)
+			cr_assert_str_neq(S(json_object_array_get_idx(items, i), "spec.clusterIP"),
+					  S(json_object_array_get_idx(items, j), "spec.clusterIP"));
+	cr_assert_eq(n_allocated(), 8);
 }
