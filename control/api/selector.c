@@ -517,7 +517,7 @@ bool label_selector_matches(const struct label_selector *sel, json_object *label
 {
 	if (labels && !json_object_is_type(labels, json_type_object))
 		labels = NULL;
-	for (size_t i = 0; i < sel->n; i++)
+	for (size_t i = 0; sel && i < sel->n; i++)
 		if (!requirement_matches(&sel->v[i], labels))
 			return false;
 	return true;

@@ -106,13 +106,14 @@ void validate_annotations(json_object *annotations, const char *field, struct fi
 	if (!annotations)
 		return;
 	json_object_object_foreach(annotations, k, v) {
-		_cleanup_free_ char *lower = strdup(k);
+		char *lower = strdup(k);
 
 		if (!lower)
 			return;
 		for (char *p = lower; *p; p++)
 			*p = (char)tolower((unsigned char)*p);
 		name_check_qualified(lower, &m);
+		free(lower);
 		field_errors_add_name_msgs(errs, field, k, &m);
 		total += strlen(k);
 		if (json_object_is_type(v, json_type_string))

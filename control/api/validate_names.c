@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <skiff/cleanup.h>
+#include <skiff/cleanup.h> /* ELEMENTSOF */
 
 #define SUBDOMAIN_MSG                                                                                     \
 	"a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and " \
@@ -130,7 +130,7 @@ void name_check_qualified(const char *s, struct name_msgs *m)
 		return;
 	}
 	if (slash) {
-		_cleanup_free_ char *prefix = strndup(s, (size_t)(slash - s));
+		char *prefix = strndup(s, (size_t)(slash - s));
 		struct name_msgs pm;
 
 		if (!prefix)
@@ -142,6 +142,7 @@ void name_check_qualified(const char *s, struct name_msgs *m)
 			for (size_t i = 0; i < pm.n; i++)
 				msg_add(m, "prefix part ", pm.v[i]);
 		}
+		free(prefix);
 	}
 	if (!*name)
 		msg_add(m, "name part ", "must be non-empty");

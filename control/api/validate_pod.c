@@ -241,6 +241,34 @@ static void copy_images(json_object *spec, json_object *old_spec, const char *ke
 			copy_key(json_object_array_get_idx(list, i), json_object_array_get_idx(old_list, i), "image");
 }
 
+/* Kubernetes appends a diff of the spec; naming the changed fields serves the same end. Caller frees. */
+static char *spec_update_detail(json_object *munged, json_object *old_spec)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return NULL;
+	fputs(POD_UPDATE_FORBIDDEN "\n", f);
+	json_object_object_foreach(munged, k, v) {
+		json_object *o = json_object_object_get(old_spec, k);
+
+		if (!o || !json_object_equal(v, o))
+			fprintf(f, "  changed: spec.%s\n", k);
+	}
+	json_object_object_foreach(old_spec, k2, v2) {
+		(void)v2;
+		if (!json_object_object_get(munged, k2))
+			fprintf(f, "  removed: spec.%s\n", k2);
+	}
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
 /* The new spec with what may change taken from the old one must equal the old one. */
 static void check_spec_update(json_object *spec, json_object *old_spec, struct field_errors *errs)
 {
@@ -259,33 +287,8 @@ static void check_spec_update(json_object *spec, json_object *old_spec, struct f
 		copy_key(munged, old_spec, "terminationGracePeriodSeconds");
 	if (json_object_equal(munged, old_spec))
 		return;
-	/* Kubernetes appends a diff of the spec; naming the changed fields serves the same end. */
-	{
-		char *buf = NULL;
-		size_t len = 0;
-		FILE *f = open_memstream(&buf, &len);
-
-		if (!f)
-			return;
-		fputs(POD_UPDATE_FORBIDDEN "\n", f);
-		json_object_object_foreach(munged, k, v) {
-			json_object *o = json_object_object_get(old_spec, k);
-
-			if (!o || !json_object_equal(v, o))
-				fprintf(f, "  changed: spec.%s\n", k);
-		}
-		json_object_object_foreach(old_spec, k2, v2) {
-			(void)v2;
-			if (!json_object_object_get(munged, k2))
-				fprintf(f, "  removed: spec.%s\n", k2);
-		}
-		if (fclose(f) != 0) {
-			free(buf);
-			return;
-		}
-		detail = buf;
-	}
-	field_errors_forbidden(errs, "spec", detail);
+	detail = spec_update_detail(munged, old_spec);
+	field_errors_forbidden(errs, "spec", detail ? detail : POD_UPDATE_FORBIDDEN);
 }
 
 static void check_status(json_object *status, struct field_errors *errs)

@@ -152,7 +152,7 @@ static void check_policies(json_object *spec, const char *type, struct field_err
 static void check_external_name(json_object *spec, const char *type, struct field_errors *errs)
 {
 	const char *name = vj_str(spec, "externalName");
-	_cleanup_free_ char *trimmed = NULL;
+	char *trimmed;
 	struct name_msgs m;
 	size_t len;
 
@@ -170,6 +170,7 @@ static void check_external_name(json_object *spec, const char *type, struct fiel
 	if (len > 1 && trimmed[len - 1] == '.')
 		trimmed[len - 1] = '\0';
 	name_check_dns1123_subdomain(trimmed, &m);
+	free(trimmed);
 	field_errors_add_name_msgs(errs, "spec.externalName", name, &m);
 }
 
