@@ -63,6 +63,7 @@ void bcast_publish(struct bcast *bc, struct sevent **evs, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		int64_t rev = evs[i]->ev.mod_rev;
 
+		atomic_fetch_add_explicit(&evs[i]->ref, 1, memory_order_relaxed);
 		*slot(bc, bc->next_seq++) = evs[i];
 		bc->bytes += evs[i]->bytes;
 		/* The revision being added is never evicted, so one txn always fits whole. */
@@ -71,17 +72,24 @@ void bcast_publish(struct bcast *bc, struct sevent **evs, size_t n)
 	}
 	bc->last_rev = evs[n - 1]->ev.mod_rev;
 	pthread_rwlock_unlock(&bc->lock);
+}
 
-	/* Publishing runs under the store's write lock, so the events stay in the ring
-	 * (referenced) while watchers are matched against them. */
-	pthread_mutex_lock(&bc->watchers_lock);
-	for (size_t w = 0; w < bc->n_watchers; w++)
-		for (size_t i = 0; i < n; i++)
-			if (store_watch_wants(bc->watchers[w], evs[i])) {
-				store_watch_signal(bc->watchers[w]);
-				break;
-			}
-	pthread_mutex_unlock(&bc->watchers_lock);
+void bcast_notify(struct bcast *bc, struct batch_events *be)
+{
+	if (be->n > 0) {
+		pthread_mutex_lock(&bc->watchers_lock);
+		for (size_t w = 0; w < bc->n_watchers; w++)
+			for (size_t i = 0; i < be->n; i++)
+				if (store_watch_wants(bc->watchers[w], be->v[i])) {
+					store_watch_signal(bc->watchers[w]);
+					break;
+				}
+		pthread_mutex_unlock(&bc->watchers_lock);
+	}
+	for (size_t i = 0; i < be->n; i++)
+		sevent_unref(be->v[i]);
+	free(be->v);
+	*be = (struct batch_events){ 0 };
 }
 
 int bcast_register(struct bcast *bc, struct store_watch *w)

@@ -34,6 +34,7 @@ static void *committer_main(void *arg)
 	pthread_mutex_lock(&s->q_lock);
 	for (;;) {
 		struct txn_req *batch;
+		struct batch_events be;
 
 		while (!s->q_head && !s->q_stop)
 			pthread_cond_wait(&s->q_cond, &s->q_lock);
@@ -44,8 +45,9 @@ static void *committer_main(void *arg)
 		pthread_mutex_unlock(&s->q_lock);
 
 		pthread_mutex_lock(&s->write_lock);
-		store_commit_batch(s, batch);
+		store_commit_batch(s, batch, &be);
 		pthread_mutex_unlock(&s->write_lock);
+		bcast_notify(&s->bc, &be);
 
 		pthread_mutex_lock(&s->q_lock);
 		while (batch) {
@@ -83,10 +85,13 @@ void store_committer_stop(struct store *s)
 
 static int txn_submit(struct store *s, struct txn_req *req)
 {
+	struct batch_events be;
+
 	if (!s->opts.group_commit) {
 		pthread_mutex_lock(&s->write_lock);
-		store_commit_batch(s, req);
+		store_commit_batch(s, req, &be);
 		pthread_mutex_unlock(&s->write_lock);
+		bcast_notify(&s->bc, &be);
 		return 0;
 	}
 	pthread_mutex_lock(&s->q_lock);

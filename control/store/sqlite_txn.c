@@ -170,12 +170,13 @@ out:
 	return r;
 }
 
-void store_commit_batch(struct store *s, struct txn_req *reqs)
+void store_commit_batch(struct store *s, struct txn_req *reqs, struct batch_events *ret)
 {
 	int64_t rev = atomic_load(&s->rev), ntx = 0;
 	struct evbuf eb = { 0 };
 	int r;
 
+	*ret = (struct batch_events){ 0 };
 	for (struct txn_req *q = reqs; q; q = q->next)
 		q->rc = 1; /* pending */
 	if (store_sql_exec_stmt(s->w_begin) < 0)
@@ -202,7 +203,7 @@ void store_commit_batch(struct store *s, struct txn_req *reqs)
 	atomic_fetch_add(&s->n_txns, ntx);
 	/* Watchers see the batch only once it is durable, before any writer is answered. */
 	bcast_publish(&s->bc, eb.v, eb.n);
-	free(eb.v);
+	*ret = (struct batch_events){ .v = eb.v, .n = eb.n };
 	return;
 rollback:
 	store_sql_exec_stmt(s->w_rollback);

@@ -107,8 +107,15 @@ void store_reader_put(struct store *s, struct reader *r);
 int store_bind_prefix(sqlite3_stmt *st, int lo_idx, int hi_idx, const char *prefix, char **ret_hi);
 bool store_key_has_prefix(const char *key, const char *prefix, size_t plen);
 
-/* sqlite_txn.c: commits a list of queued txns in one SQLite transaction; write_lock held. */
-void store_commit_batch(struct store *s, struct txn_req *reqs);
+/* The events of one committed batch, kept referenced until its watchers are woken. */
+struct batch_events {
+	struct sevent **v;
+	size_t n;
+};
+
+/* sqlite_txn.c: commits a list of queued txns in one SQLite transaction and adds their
+ * events to the ring; write_lock held. The caller then calls bcast_notify() unlocked. */
+void store_commit_batch(struct store *s, struct txn_req *reqs, struct batch_events *ret);
 int store_write_meta(struct store *s, const char *k, int64_t v);
 
 /* group_commit.c */
@@ -118,8 +125,11 @@ void store_committer_stop(struct store *s);
 /* broadcast.c */
 void bcast_init(struct bcast *bc, int64_t rev);
 void bcast_destroy(struct bcast *bc);
-/* Takes over the events (in revision order) and wakes the watchers they concern. */
+/* Adds the events (in revision order) to the ring, which takes its own references. */
 void bcast_publish(struct bcast *bc, struct sevent **evs, size_t n);
+/* Wakes the watchers the events concern, then drops the caller's references. Runs
+ * outside the write lock so that the next batch commits meanwhile. */
+void bcast_notify(struct bcast *bc, struct batch_events *be);
 int bcast_register(struct bcast *bc, struct store_watch *w);
 void bcast_unregister(struct bcast *bc, struct store_watch *w);
 /* Called by the broadcaster for a watcher that may have new events. */
