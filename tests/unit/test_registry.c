@@ -472,6 +472,13 @@ Test(registry, binding)
 	cr_assert_eq(registry_create(reg, R("pods"), "default", "b", "binding", bind, &wo, &again, &st), -EEXIST);
 	cr_assert_eq(st.code, 409);
 	cr_assert(strstr(st.message, "pod b is already assigned to node \"n1\""), "%s", st.message);
+	/* The bound pod (with its PodScheduled condition) still takes patches. */
+	_cleanup_json_ json_object *p = NULL;
+
+	cr_assert_eq(patch("pods", "b", NULL, "application/merge-patch+json", "{\"metadata\":{\"labels\":{\"k\":\"v\"}}}",
+			   &p, NULL),
+		     0, "%s", st.message);
+	cr_assert_str_eq(S(p, "spec.nodeName"), "n1");
 }
 
 Test(registry, namespace_get_and_create)
