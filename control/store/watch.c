@@ -28,7 +28,7 @@ struct store_watch {
 	uint64_t pos;	  /* in the ring: next sequence number to look at */
 	struct sevent **buf; /* queued events, already filtered */
 	size_t nbuf, ibuf, capbuf;
-	int err; /* sticky: -ERANGE once fallen behind */
+	int err; /* sticky: -ERANGE once fallen behind, or the error that ended the watch */
 };
 
 bool store_watch_wants(struct store_watch *w, const struct sevent *e)
@@ -281,9 +281,9 @@ int store_watch_next(struct store_watch *w, struct store_event *ret, int timeout
 			r = fetch(w);
 		}
 		if (r < 0) {
+			/* Final: the position may already be past dropped events. */
 			buf_drop(w);
-			if (r == -ERANGE)
-				w->err = r;
+			w->err = r;
 			return r;
 		}
 		if (w->nbuf > 0)
