@@ -75,8 +75,11 @@ int registry_update(struct registry *reg, const struct resource *r, const char *
 int registry_patch(struct registry *reg, const struct resource *r, const char *ns, const char *name,
 		   const char *subresource, const char *content_type, const char *body, size_t body_len,
 		   const struct write_options *wo, json_object **ret, bool *ret_created, struct api_status *st);
-/* DELETE. *ret is the object as it now is (graceful deletion: with deletionTimestamp,
- * *ret_code 202... Kubernetes answers 200 with the object) or the deleted object. */
+/* DELETE. *ret is the object as it now is (graceful pod deletion, finalizers pending,
+ * namespace Terminating: with metadata.deletionTimestamp) or, once removed, the deleted
+ * object (pods, services, namespaces) or a Success Status (other kinds); *ret_code 200.
+ * propagationPolicy is checked; Orphan/Foreground act as Background until a garbage
+ * collector exists. */
 int registry_delete(struct registry *reg, const struct resource *r, const char *ns, const char *name,
 		    const struct delete_options *dopts, json_object **ret, int *ret_code, struct api_status *st);
 /* DELETE on a collection: deletes what the selectors match; returns the List of deleted objects. */
@@ -90,7 +93,8 @@ int registry_delete_collection(struct registry *reg, const struct resource *r, c
 struct registry_watch;
 int registry_watch_new(struct registry *reg, const struct resource *r, const char *ns,
 		       const struct list_options *lo, struct registry_watch **ret, struct api_status *st);
-/* 0 and *ret_type ("ADDED", "MODIFIED", "DELETED", "BOOKMARK") + *ret_obj (new reference);
+/* 0 and *ret_type ("ADDED", "MODIFIED", "DELETED") + *ret_obj (new reference; DELETED
+ * carries the deleting revision); the registry sends no BOOKMARKs (the server does);
  * -ETIMEDOUT; -ERANGE when the start revision is compacted (send 410 Gone: the caller
  * sends it as an ERROR event with a Status); -ECANCELED after cancel. */
 int registry_watch_next(struct registry_watch *w, const char **ret_type, json_object **ret_obj, int timeout_ms);
