@@ -77,6 +77,7 @@ struct sched_pod {
 	bool terminal;      /* Succeeded or Failed: holds no resources */
 	bool ours;          /* schedulerName empty or default-scheduler */
 	bool deleting;
+	bool assumed; /* placed by this scheduler, its binding not yet seen in the watch */
 	struct sched_res req;  /* what the fit filter counts */
 	int64_t score_cpu, score_mem; /* requests with Kubernetes' non-zero defaults, for scoring */
 	int64_t gpus; /* the sum of its GPU slots' requests */

@@ -1,0 +1,186 @@
+/* The scheduler's lifecycle and its scheduling loop (see scheduler.h): one thread pops
+ * due pods off the queue, decides on the cache, and hands the writes to the bind pool. */
+#include "scheduler/scheduler.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <skiff/cleanup.h>
+#include <skiff/log.h>
+
+#include "scheduler/scheduler_internal.h"
+
+void scheduler_options_init(struct scheduler_options *o)
+{
+	*o = (struct scheduler_options){
+		.bind_workers = 8,
+		.initial_backoff_ms = 1000,
+		.max_backoff_ms = 10000,
+		.seed = 0,
+	};
+}
+
+static struct sched_job *job_new(enum sched_job_type type, const char *key, char *uid)
+{
+	struct sched_job *j = calloc(1, sizeof(*j));
+	const char *slash = strchr(key, '/');
+
+	if (!j || !slash) {
+		free(j);
+		free(uid);
+		return NULL;
+	}
+	j->type = type;
+	j->uid = uid;
+	j->key = strdup(key);
+	j->ns = strndup(key, slash - key);
+	j->name = strdup(slash + 1);
+	if (!j->uid || !j->key || !j->ns || !j->name) {
+		sched_job_free(j);
+		return NULL;
+	}
+	return j;
+}
+
+static void unschedulable(struct scheduler *s, const char *key, char *uid, char *msg)
+{
+	bool changed = sched_queue_note_message(&s->queue, key, msg);
+	struct sched_job *j;
+
+	sched_queue_unschedulable(&s->queue, key);
+	if (!changed) {
+		free(uid);
+		free(msg);
+		return;
+	}
+	log_info("scheduler: pod %s: %s", key, msg);
+	j = job_new(SCHED_JOB_UNSCHEDULABLE, key, uid);
+	if (!j) {
+		free(msg);
+		return;
+	}
+	j->message = msg;
+	sched_binder_push(&s->binder, j);
+}
+
+static void schedule_one(struct scheduler *s, const char *key)
+{
+	char *node = NULL, *uid = NULL, *msg = NULL;
+	struct sched_job *j;
+	int rc = sched_cache_schedule(&s->cache, key, &node, &uid, &msg);
+
+	if (rc == -ENOENT) {
+		sched_queue_done(&s->queue, key);
+		return;
+	}
+	if (rc == -ENOSPC) {
+		unschedulable(s, key, uid, msg);
+		return;
+	}
+	j = rc == 0 ? job_new(SCHED_JOB_BIND, key, uid) : NULL;
+	if (!j) {
+		free(node);
+		if (rc == 0)
+			sched_cache_forget(&s->cache, key);
+		sched_queue_backoff(&s->queue, key);
+		return;
+	}
+	j->node = node;
+	sched_binder_push(&s->binder, j);
+}
+
+static void *run(void *arg)
+{
+	struct scheduler *s = arg;
+
+	for (;;) {
+		_cleanup_free_ char *key = NULL;
+		int rc = sched_queue_pop(&s->queue, -1, &key);
+
+		if (rc == -ECANCELED)
+			break;
+		if (rc == 0)
+			schedule_one(s, key);
+	}
+	return NULL;
+}
+
+static unsigned clock_seed(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned)(ts.tv_nsec ^ ts.tv_sec);
+}
+
+static struct scheduler *scheduler_new(struct registry *reg, const struct scheduler_options *opts)
+{
+	struct scheduler *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->reg = reg;
+	if (opts)
+		s->opts = *opts;
+	else
+		scheduler_options_init(&s->opts);
+	if (s->opts.bind_workers < 1)
+		s->opts.bind_workers = 1;
+	sched_cache_init(&s->cache, s->opts.seed ? s->opts.seed : clock_seed());
+	sched_queue_init(&s->queue, s->opts.initial_backoff_ms, s->opts.max_backoff_ms);
+	pthread_mutex_init(&s->lock, NULL);
+	s->nodes = (struct sched_informer){ .s = s, .prefix = "/registry/nodes/", .pods = false };
+	s->pods = (struct sched_informer){ .s = s, .prefix = "/registry/pods/", .pods = true };
+	return s;
+}
+
+struct scheduler *scheduler_start(struct registry *reg, const struct scheduler_options *opts)
+{
+	struct scheduler *s = scheduler_new(reg, opts);
+	int rc;
+
+	if (!s)
+		return NULL;
+	/* Nodes first, so the pods listed next are placed against a known cluster. */
+	rc = sched_informer_sync(&s->nodes);
+	if (rc == 0)
+		rc = sched_informer_sync(&s->pods);
+	if (rc == 0)
+		rc = sched_binder_start(&s->binder, s, s->opts.bind_workers);
+	if (rc == 0)
+		rc = sched_informer_start(&s->nodes);
+	if (rc == 0)
+		rc = sched_informer_start(&s->pods);
+	if (rc == 0) {
+		rc = -pthread_create(&s->thread, NULL, run, s);
+		s->started = rc == 0;
+	}
+	if (rc < 0) {
+		scheduler_stop(s);
+		errno = -rc;
+		return NULL;
+	}
+	log_info("scheduler: started with %d bind workers", s->opts.bind_workers);
+	return s;
+}
+
+void scheduler_stop(struct scheduler *s)
+{
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->lock);
+	s->stopping = true;
+	pthread_mutex_unlock(&s->lock);
+	sched_informer_stop(&s->nodes);
+	sched_informer_stop(&s->pods);
+	sched_queue_close(&s->queue);
+	if (s->started)
+		pthread_join(s->thread, NULL);
+	sched_binder_stop(&s->binder);
+	sched_queue_destroy(&s->queue);
+	sched_cache_destroy(&s->cache);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}

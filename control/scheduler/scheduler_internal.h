@@ -1,0 +1,68 @@
+/* The scheduler's parts shared by its files: the informers (informer.c), the bind pool
+ * (binder.c) and the scheduling loop (scheduler.c). */
+#ifndef SKIFF_SCHEDULER_INTERNAL_H
+#define SKIFF_SCHEDULER_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "api/registry.h"
+#include "scheduler/cache.h"
+#include "scheduler/queue.h"
+#include "scheduler/scheduler.h"
+
+struct sched_informer {
+	struct scheduler *s;
+	const char *prefix; /* "/registry/nodes/" or "/registry/pods/" */
+	bool pods;
+	struct store_watch *sw;
+	pthread_t thread;
+	bool started;
+};
+
+enum sched_job_type { SCHED_JOB_BIND, SCHED_JOB_UNSCHEDULABLE };
+
+struct sched_job {
+	struct sched_job *next;
+	enum sched_job_type type;
+	char *key, *ns, *name, *uid;
+	char *node;    /* BIND */
+	char *message; /* UNSCHEDULABLE */
+	bool event;    /* UNSCHEDULABLE: the message is new, write the condition and event */
+};
+
+struct sched_binder {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct sched_job *head, *tail;
+	bool closing;
+	pthread_t *threads;
+	int n_threads;
+};
+
+struct scheduler {
+	struct registry *reg;
+	struct scheduler_options opts;
+	struct sched_cache cache;
+	struct sched_queue queue;
+	struct sched_binder binder;
+	struct sched_informer nodes, pods;
+	pthread_mutex_t lock; /* guards the informers' watch replacement against stop */
+	bool stopping;
+	pthread_t thread;
+	bool started;
+};
+
+/* Lists what the informer watches into the cache and opens its watch after the list. */
+int sched_informer_sync(struct sched_informer *inf);
+int sched_informer_start(struct sched_informer *inf);
+void sched_informer_stop(struct sched_informer *inf);
+
+int sched_binder_start(struct sched_binder *b, struct scheduler *s, int n);
+/* Takes the job (also on error). */
+int sched_binder_push(struct sched_binder *b, struct sched_job *job);
+/* Finishes the jobs queued, then joins the workers. */
+void sched_binder_stop(struct sched_binder *b);
+void sched_job_free(struct sched_job *job);
+
+#endif
