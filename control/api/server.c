@@ -263,8 +263,9 @@ struct server *server_start(const struct server_config *cfg)
 {
 	struct server *srv = calloc(1, sizeof(*srv));
 	struct sockaddr_storage ss;
+	/* poll(), not select(): 1,000 watchers mean socket numbers beyond FD_SETSIZE. */
 	unsigned flags = MHD_USE_TLS | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-			 MHD_USE_ERROR_LOG;
+			 MHD_USE_POLL | MHD_USE_ERROR_LOG;
 	bool v6;
 	int r;
 
