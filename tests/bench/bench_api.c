@@ -218,6 +218,7 @@ struct watch_shared {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	int *seen; /* per sample index: watchers that got it (index 0 is the warm-up) */
+	int dead;  /* watchers whose stream ended before stop: nobody waits for them */
 };
 
 struct watcher {
@@ -248,7 +249,7 @@ static void watcher_line(struct watcher *w, const char *line, double t)
 		return;
 	w->recv[k] = t;
 	pthread_mutex_lock(&w->sh->lock);
-	if (++w->sh->seen[k] == w->sh->cfg->watchers)
+	if (++w->sh->seen[k] + w->sh->dead >= w->sh->cfg->watchers)
 		pthread_cond_broadcast(&w->sh->cond);
 	pthread_mutex_unlock(&w->sh->lock);
 }
@@ -312,8 +313,13 @@ static void *watcher_run(void *arg)
 	curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, watcher_progress);
 	curl_easy_setopt(e, CURLOPT_XFERINFODATA, w);
-	if (curl_easy_perform(e) != CURLE_ABORTED_BY_CALLBACK)
+	if (curl_easy_perform(e) != CURLE_ABORTED_BY_CALLBACK) {
 		w->failed = 1;
+		pthread_mutex_lock(&w->sh->lock);
+		w->sh->dead++;
+		pthread_cond_broadcast(&w->sh->cond);
+		pthread_mutex_unlock(&w->sh->lock);
+	}
 	curl_easy_cleanup(e);
 	curl_slist_free_all(h);
 	return NULL;
@@ -363,7 +369,7 @@ static double watch_sample(CURL *e, struct watch_shared *sh, int k, int wait_s)
 	clock_gettime(CLOCK_REALTIME, &deadline);
 	deadline.tv_sec += wait_s;
 	pthread_mutex_lock(&sh->lock);
-	while (sh->seen[k] < sh->cfg->watchers)
+	while (sh->seen[k] + sh->dead < sh->cfg->watchers)
 		if (pthread_cond_timedwait(&sh->cond, &sh->lock, &deadline) == ETIMEDOUT)
 			break;
 	pthread_mutex_unlock(&sh->lock);
@@ -443,7 +449,8 @@ static int bench_watch(const struct config *c)
 	/* The warm-up event proves every watch is connected before anything is timed; 1,000
 	 * TLS handshakes at once can take a while on a small machine. */
 	if (r == 0 && (watch_sample(e, &sh, 0, 120) < 0 || seen[0] < c->watchers)) {
-		fprintf(stderr, "bench_api: only %d of %d watchers got the warm-up event\n", seen[0], c->watchers);
+		fprintf(stderr, "bench_api: only %d of %d watchers got the warm-up event (%d streams ended early)\n",
+			seen[0], c->watchers, sh.dead);
 		r = -ETIMEDOUT;
 	}
 	for (int k = 1; r == 0 && k <= c->samples; k++)

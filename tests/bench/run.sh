@@ -181,7 +181,8 @@ store=$(store_section)
 	echo "### API"
 	echo
 	echo "bench_api (libcurl, keep-alive, one thread per client or watcher) against a fresh skiff-control."
-	echo "Watch latency: create acknowledged to the client -> ADDED event received by each watcher."
+	echo "Watch latency: create acknowledged to the client -> ADDED event received by each watcher"
+	echo "(0 when the event reached the watcher before the create's response reached its client)."
 	echo "Client and server share the machine's CPUs, so loaded figures include the client's own work."
 	echo
 	echo "| measurement | result | target | verdict |"
