@@ -16,6 +16,7 @@
 #include "api/options.h"
 #include "api/registry.h"
 #include "api/server.h"
+#include "scheduler/scheduler.h"
 #include "store/store.h"
 
 /* Each watch and client is a socket: 1,000 watchers need more than the usual 1024 fds. */
@@ -80,6 +81,7 @@ static int ensure_credentials(const struct control_options *o, const char *host,
 struct control {
 	struct store *store;
 	struct registry *reg;
+	struct scheduler *sched;
 	struct auth *auth;
 	struct server *srv;
 	struct control_credentials creds;
@@ -87,7 +89,9 @@ struct control {
 
 static void control_teardown(struct control *c)
 {
+	/* Requests first, then the in-process clients of the registry, then the registry. */
 	server_stop(c->srv);
+	scheduler_stop(c->sched);
 	registry_free(c->reg);
 	store_close(c->store);
 	auth_free(c->auth);
@@ -137,6 +141,9 @@ static int control_start(struct control *c, const struct control_options *o)
 	c->reg = registry_new(c->store, &ro);
 	if (!c->reg)
 		return log_error_errno(-errno, "registry: %m");
+	c->sched = scheduler_start(c->reg, NULL);
+	if (!c->sched)
+		return log_error_errno(-errno, "scheduler: %m");
 	c->srv = server_start(&(struct server_config){ .host = host,
 						       .port = port,
 						       .cert_pem = c->creds.server_cert_pem,

@@ -98,6 +98,8 @@ static int do_watch(const struct api_request *req, struct api_response *resp, st
 			return failed(-ENOMEM, "watch", st);
 		lo.field_selector = fs;
 	}
+	/* Read before the watch starts, so a bookmark never claims a revision not yet sent. */
+	p.known_rv = req->reg ? (long long)store_revision(registry_store(req->reg)) : 0;
 	r = registry_watch_new(req->reg, rt->res, rt->ns, &lo, &p.watch, st);
 	if (r == -ERANGE || (r < 0 && st->code == 410)) {
 		api_status_clear(st);

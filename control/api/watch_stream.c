@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -232,6 +233,8 @@ struct MHD_Response *watch_stream_response(const struct watch_stream_params *p)
 	ws->start_rv = p->start_rv ? strdup(p->start_rv) : NULL;
 	if (p->start_rv && p->start_rv[0] && strcmp(p->start_rv, "0") != 0 && strlen(p->start_rv) < sizeof(ws->last_rv))
 		strcpy(ws->last_rv, p->start_rv);
+	else if (p->known_rv > 0)
+		snprintf(ws->last_rv, sizeof(ws->last_rv), "%lld", p->known_rv);
 	if (p->timeout_s > 0)
 		ws->deadline_ms = now_ms() + (int64_t)p->timeout_s * 1000;
 	ws->next_bookmark_ms = now_ms() + BOOKMARK_INTERVAL_MS;

@@ -14,6 +14,9 @@ struct watch_stream_params {
 	const struct resource *res;
 	struct registry_watch *watch; /* owned by the stream from now on; NULL: only the 410 event */
 	const char *start_rv;         /* the resourceVersion asked for (copied) */
+	long long known_rv;           /* a store revision the client will have seen once the
+				       * initial events are out (read before the watch began): the
+				       * first bookmarks' resourceVersion; 0 = none */
 	bool table;                   /* events as one-row Tables */
 	bool bookmarks;               /* allowWatchBookmarks */
 	int timeout_s;                /* <= 0: until the client leaves */
