@@ -16,6 +16,7 @@
 #include "api/options.h"
 #include "api/registry.h"
 #include "api/server.h"
+#include "controllers/controllers.h"
 #include "scheduler/scheduler.h"
 #include "store/store.h"
 
@@ -82,6 +83,7 @@ struct control {
 	struct store *store;
 	struct registry *reg;
 	struct scheduler *sched;
+	struct controllers *ctrls;
 	struct auth *auth;
 	struct server *srv;
 	struct control_credentials creds;
@@ -92,6 +94,7 @@ static void control_teardown(struct control *c)
 	/* Requests first, then the in-process clients of the registry, then the registry. */
 	server_stop(c->srv);
 	scheduler_stop(c->sched);
+	controllers_stop(c->ctrls);
 	registry_free(c->reg);
 	store_close(c->store);
 	auth_free(c->auth);
@@ -141,6 +144,9 @@ static int control_start(struct control *c, const struct control_options *o)
 	c->reg = registry_new(c->store, &ro);
 	if (!c->reg)
 		return log_error_errno(-errno, "registry: %m");
+	c->ctrls = controllers_start(c->reg, NULL);
+	if (!c->ctrls)
+		return log_error_errno(-errno, "controllers: %m");
 	c->sched = scheduler_start(c->reg, NULL);
 	if (!c->sched)
 		return log_error_errno(-errno, "scheduler: %m");
