@@ -73,7 +73,7 @@ struct sched_pod {
 	char *key; /* "namespace/name" */
 	char *ns, *name, *uid, *rv;
 	char *node_name;    /* spec.nodeName, NULL while pending */
-	char *owner_uid;    /* the controller ownerReference's uid, or NULL */
+	uint64_t owner;     /* hash of the controller ownerReference's uid; 0: none */
 	bool terminal;      /* Succeeded or Failed: holds no resources */
 	bool ours;          /* schedulerName empty or default-scheduler */
 	bool deleting;
@@ -94,7 +94,7 @@ struct sched_pod {
 };
 
 struct sched_node_owner {
-	char *uid;
+	uint64_t owner;
 	int count;
 };
 
@@ -138,7 +138,7 @@ bool sched_node_facts_differ(const struct sched_node *a, const struct sched_node
 /* Adds or removes a pod's requests, ports and owner to a node's accounting. */
 void sched_node_add_pod(struct sched_node *n, const struct sched_pod *p);
 void sched_node_remove_pod(struct sched_node *n, const struct sched_pod *p);
-/* How many pods with this controller uid the node runs. */
-int sched_node_owner_count(const struct sched_node *n, const char *uid);
+/* How many pods of this controller (sched_pod.owner) the node runs. */
+int sched_node_owner_count(const struct sched_node *n, uint64_t owner);
 
 #endif

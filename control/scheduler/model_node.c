@@ -121,8 +121,6 @@ void sched_node_free(struct sched_node *n)
 	if (!n)
 		return;
 	sched_node_clear_facts(n);
-	for (size_t i = 0; i < n->n_owners; i++)
-		free(n->owners[i].uid);
 	free(n->owners);
 	free(n->ports);
 	free(n->name);
@@ -142,17 +140,15 @@ bool sched_node_facts_differ(const struct sched_node *a, const struct sched_node
 	return false;
 }
 
-static void owner_add(struct sched_node *n, const char *uid, int delta)
+static void owner_add(struct sched_node *n, uint64_t owner, int delta)
 {
 	struct sched_node_owner *v;
 
 	for (size_t i = 0; i < n->n_owners; i++)
-		if (strcmp(n->owners[i].uid, uid) == 0) {
+		if (n->owners[i].owner == owner) {
 			n->owners[i].count += delta;
-			if (n->owners[i].count <= 0) {
-				free(n->owners[i].uid);
+			if (n->owners[i].count <= 0)
 				n->owners[i] = n->owners[--n->n_owners];
-			}
 			return;
 		}
 	if (delta <= 0)
@@ -161,16 +157,14 @@ static void owner_add(struct sched_node *n, const char *uid, int delta)
 	if (!v)
 		return;
 	n->owners = v;
-	v[n->n_owners].uid = strdup(uid);
-	v[n->n_owners].count = delta;
-	if (v[n->n_owners].uid)
-		n->n_owners++;
+	v[n->n_owners].owner = owner;
+	v[n->n_owners++].count = delta;
 }
 
-int sched_node_owner_count(const struct sched_node *n, const char *uid)
+int sched_node_owner_count(const struct sched_node *n, uint64_t owner)
 {
-	for (size_t i = 0; uid && i < n->n_owners; i++)
-		if (strcmp(n->owners[i].uid, uid) == 0)
+	for (size_t i = 0; owner && i < n->n_owners; i++)
+		if (n->owners[i].owner == owner)
 			return n->owners[i].count;
 	return 0;
 }
@@ -206,8 +200,8 @@ void sched_node_add_pod(struct sched_node *n, const struct sched_pod *p)
 	n->n_pods++;
 	if (p->n_ports)
 		ports_add(n, p);
-	if (p->owner_uid)
-		owner_add(n, p->owner_uid, 1);
+	if (p->owner)
+		owner_add(n, p->owner, 1);
 }
 
 void sched_node_remove_pod(struct sched_node *n, const struct sched_pod *p)
@@ -220,6 +214,6 @@ void sched_node_remove_pod(struct sched_node *n, const struct sched_pod *p)
 	n->n_pods--;
 	if (p->n_ports)
 		ports_remove(n, p);
-	if (p->owner_uid)
-		owner_add(n, p->owner_uid, -1);
+	if (p->owner)
+		owner_add(n, p->owner, -1);
 }

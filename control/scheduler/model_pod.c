@@ -313,7 +313,8 @@ static int parse_identity(json_object *pod, struct sched_pod *p)
 	p->uid = strdup(json_get_string(pod, "metadata.uid") ?: "");
 	p->rv = strdup(json_get_string(pod, "metadata.resourceVersion") ?: "");
 	p->node_name = dup_or_null(json_get_string(pod, "spec.nodeName"));
-	p->owner_uid = dup_or_null(controller_uid(pod));
+	/* Compared per node on the hot path: an integer, not the uid string. */
+	p->owner = controller_uid(pod) ? fnv(14695981039346656037ULL, controller_uid(pod)) | 1 : 0;
 	p->terminal = phase && (strcmp(phase, "Succeeded") == 0 || strcmp(phase, "Failed") == 0);
 	p->ours = !sched || !*sched || strcmp(sched, "default-scheduler") == 0;
 	p->deleting = json_get_path(pod, "metadata.deletionTimestamp") != NULL;
@@ -378,7 +379,6 @@ void sched_pod_free(struct sched_pod *p)
 	free(p->uid);
 	free(p->rv);
 	free(p->node_name);
-	free(p->owner_uid);
 	free(p->ports);
 	for (size_t i = 0; i < p->n_tols; i++) {
 		free(p->tols[i].key);

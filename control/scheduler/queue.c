@@ -17,7 +17,7 @@ struct sched_qentry {
 	int attempts;
 	int64_t backoff_until; /* monotonic ms */
 	int64_t parked_at;
-	bool moved;     /* a cluster event came while in flight */
+	uint64_t popped_gen; /* the queue's move generation when it was popped */
 	bool requeue;   /* the pod changed while in flight */
 	bool forgotten; /* gone while in flight: freed by done() */
 	char *message;  /* the last unschedulable message written */
@@ -222,7 +222,8 @@ int sched_queue_pop(struct sched_queue *q, int timeout_ms, char **ret_key)
 	}
 	unlink_entry(q, e);
 	e->state = Q_IN_FLIGHT;
-	e->moved = e->requeue = false;
+	e->requeue = false;
+	e->popped_gen = q->move_gen;
 out:
 	pthread_mutex_unlock(&q->lock);
 	return rc;
@@ -261,7 +262,7 @@ static void failed(struct sched_queue *q, const char *key, bool unschedulable)
 	e->attempts++;
 	e->backoff_until = now_ms() + sched_queue_backoff_ms(q, e->attempts);
 	/* Something changed during the attempt: the pod may fit now, so only back off. */
-	if (!unschedulable || e->moved || e->requeue)
+	if (!unschedulable || e->popped_gen != q->move_gen || e->requeue)
 		park(q, e, Q_BACKOFF);
 	else
 		park(q, e, Q_UNSCHEDULABLE);
@@ -288,13 +289,7 @@ void sched_queue_move_all(struct sched_queue *q)
 			requeue(q, e);
 	}
 	/* Entries in flight learn of it when their attempt ends. */
-	for (size_t i = 0; i < q->entries.n_buckets; i++)
-		for (struct strmap_entry *m = q->entries.buckets[i]; m; m = m->next) {
-			struct sched_qentry *e = m->value;
-
-			if (e->state == Q_IN_FLIGHT)
-				e->moved = true;
-		}
+	q->move_gen++;
 	pthread_mutex_unlock(&q->lock);
 }
 

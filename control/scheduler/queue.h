@@ -20,6 +20,7 @@ struct sched_queue {
 	struct sched_qentry *active_head, *active_tail;
 	struct sched_qentry *parked; /* backing off or unschedulable */
 	int64_t initial_backoff_ms, max_backoff_ms, unschedulable_flush_ms;
+	uint64_t move_gen; /* bumped by every move_all */
 	bool closed;
 };
 

@@ -58,7 +58,7 @@ int64_t sched_score(const struct sched_pod *p, const struct sched_node *n, int o
 		    SCHED_WEIGHT_BALANCED * sched_score_balanced(p, n) +
 		    sched_score_gpu(p, n) * (p->gpus ? SCHED_WEIGHT_GPU_POD : SCHED_WEIGHT_GPU_OTHER);
 
-	if (p->owner_uid)
+	if (p->owner)
 		s += SCHED_WEIGHT_SPREAD * sched_score_spread(owner_count, owner_max);
 	return s;
 }

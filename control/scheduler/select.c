@@ -14,6 +14,7 @@ void sched_select_buf_free(struct sched_select_buf *b)
 {
 	free(b->verdicts);
 	free(b->feasible);
+	free(b->owners);
 	*b = (struct sched_select_buf){ 0 };
 }
 
@@ -21,6 +22,7 @@ static int buf_reserve(struct sched_select_buf *b, size_t n)
 {
 	struct sched_verdict *v;
 	size_t *f;
+	int *o;
 
 	if (n <= b->cap)
 		return 0;
@@ -32,6 +34,10 @@ static int buf_reserve(struct sched_select_buf *b, size_t n)
 	if (!f)
 		return -ENOMEM;
 	b->feasible = f;
+	o = realloc(b->owners, n * sizeof(*o));
+	if (!o)
+		return -ENOMEM;
+	b->owners = o;
 	b->cap = n;
 	return 0;
 }
@@ -67,30 +73,27 @@ static size_t filter_pass(struct sched_node *const *nodes, size_t n, size_t *sta
 	return found;
 }
 
-static size_t pick_best(struct sched_node *const *nodes, const size_t *feasible, size_t found,
+static size_t pick_best(struct sched_node *const *nodes, struct sched_select_buf *b, size_t found,
 			const struct sched_pod *p, unsigned *seed)
 {
 	int64_t best = -1;
-	size_t pick = feasible[0], ties = 0;
+	size_t pick = b->feasible[0], ties = 0;
 	int owner_max = 0;
 
-	for (size_t i = 0; p->owner_uid && i < found; i++) {
-		int c = sched_node_owner_count(nodes[feasible[i]], p->owner_uid);
-
-		if (c > owner_max)
-			owner_max = c;
+	for (size_t i = 0; i < found; i++) {
+		b->owners[i] = sched_node_owner_count(nodes[b->feasible[i]], p->owner);
+		if (b->owners[i] > owner_max)
+			owner_max = b->owners[i];
 	}
 	for (size_t i = 0; i < found; i++) {
-		const struct sched_node *nd = nodes[feasible[i]];
-		int c = p->owner_uid ? sched_node_owner_count(nd, p->owner_uid) : 0;
-		int64_t s = sched_score(p, nd, c, owner_max);
+		int64_t s = sched_score(p, nodes[b->feasible[i]], b->owners[i], owner_max);
 
 		if (s > best) {
 			best = s;
-			pick = feasible[i];
+			pick = b->feasible[i];
 			ties = 1;
 		} else if (s == best && (size_t)rand_r(seed) % ++ties == 0) {
-			pick = feasible[i];
+			pick = b->feasible[i];
 		}
 	}
 	return pick;
@@ -108,6 +111,6 @@ int sched_select(struct sched_node *const *nodes, size_t n, size_t *start, const
 		*ret_msg = sched_fit_message(buf->verdicts, existing);
 		return *ret_msg ? -ENOSPC : -ENOMEM;
 	}
-	*ret_index = found == 1 ? buf->feasible[0] : pick_best(nodes, buf->feasible, found, p, seed);
+	*ret_index = found == 1 ? buf->feasible[0] : pick_best(nodes, buf, found, p, seed);
 	return 0;
 }

@@ -13,6 +13,7 @@
 struct sched_select_buf {
 	struct sched_verdict *verdicts;
 	size_t *feasible;
+	int *owners; /* per feasible node: pods of the same controller there */
 	size_t cap;
 };
 void sched_select_buf_free(struct sched_select_buf *b);

@@ -153,12 +153,15 @@ Test(scheduler_score, spreads_a_controllers_pods)
 	sched_node_add_pod(nodes[1], r2);
 	/* Another controller's pods on c do not count against rc-1. */
 	sched_node_add_pod(nodes[2], other);
-	cr_assert_eq(sched_node_owner_count(nodes[0], "rc-1"), 1);
-	cr_assert_eq(sched_node_owner_count(nodes[2], "rc-1"), 0);
+	cr_assert_neq(r1->owner, 0);
+	cr_assert_eq(r1->owner, r3->owner);
+	cr_assert_neq(r1->owner, other->owner);
+	cr_assert_eq(sched_node_owner_count(nodes[0], r3->owner), 1);
+	cr_assert_eq(sched_node_owner_count(nodes[2], r3->owner), 0);
 	for (unsigned seed = 1; seed < 20; seed++)
 		cr_assert_eq(pick(nodes, 3, r3, seed), 2);
 	sched_node_remove_pod(nodes[0], r1);
-	cr_assert_eq(sched_node_owner_count(nodes[0], "rc-1"), 0);
+	cr_assert_eq(sched_node_owner_count(nodes[0], r3->owner), 0);
 	sched_pod_free(r1);
 	sched_pod_free(r2);
 	sched_pod_free(r3);
