@@ -169,6 +169,8 @@ store_section() {
 [ -x "$BIN" ] || { echo "bench: $BIN missing (make $BIN)" >&2; exit 1; }
 [ -x "$BENCHES/bench_api" ] || echo "bench: $BENCHES/bench_api missing, API rows will fail" >&2
 
+# Other work on the machine skews every figure: record how busy it was.
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 api_section
 store=$(store_section)
 {
@@ -176,6 +178,7 @@ store=$(store_section)
 	echo
 	echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "- Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), Linux $(uname -r), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo) RAM"
+	echo "- Load average (1/5/15 min) before the run: $load_start; after: $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "- Build: release (-O2), skiff-control on 127.0.0.1 over HTTPS, data dir on $(df -T "$WORK" | awk 'NR == 2 { print $2 }')"
 	echo
 	echo "### API"
