@@ -19,6 +19,7 @@ void sched_job_free(struct sched_job *job)
 	free(job->ns);
 	free(job->name);
 	free(job->uid);
+	free(job->rv);
 	free(job->node);
 	free(job->message);
 	free(job);
@@ -49,10 +50,14 @@ static void do_bind(struct scheduler *s, struct sched_job *j)
 
 static void do_unschedulable(struct scheduler *s, struct sched_job *j)
 {
-	int rc = sched_write_unschedulable(s->reg, j->ns, j->name, j->message);
+	int rc = sched_write_unschedulable(s->reg, j->ns, j->name, j->rv, j->message);
 
-	if (rc == 0)
-		sched_write_event(s->reg, j->ns, j->name, j->uid, "Warning", "FailedScheduling", j->message);
+	if (rc < 0) {
+		/* Changed meanwhile (perhaps bound): a later failure writes its message again. */
+		sched_queue_clear_message(&s->queue, j->key);
+		return;
+	}
+	sched_write_event(s->reg, j->ns, j->name, j->uid, "Warning", "FailedScheduling", j->message);
 }
 
 static struct sched_job *next_job(struct sched_binder *b)
@@ -105,6 +110,8 @@ int sched_binder_start(struct sched_binder *b, struct scheduler *s, int n)
 
 int sched_binder_push(struct sched_binder *b, struct sched_job *job)
 {
+	if (!job)
+		return -ENOMEM;
 	pthread_mutex_lock(&b->lock);
 	if (b->closing) {
 		pthread_mutex_unlock(&b->lock);

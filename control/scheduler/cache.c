@@ -235,14 +235,19 @@ bool sched_cache_pending(struct sched_cache *c, const char *key)
 	return r;
 }
 
-static int assume(struct sched_cache *c, struct sched_pod *p, struct sched_node *n, char **ret_node, char **ret_uid)
+void sched_decision_clear(struct sched_decision *d)
 {
-	char *node = strdup(n->name), *uid = strdup(p->uid);
+	free(d->uid);
+	free(d->rv);
+	free(d->node);
+	free(d->message);
+	*d = (struct sched_decision){ 0 };
+}
 
+static int assume(struct sched_cache *c, struct sched_pod *p, struct sched_node *n)
+{
 	p->node_name = strdup(n->name);
-	if (!node || !uid || !p->node_name || strmap_put(&c->assigned, p->key, p, NULL) < 0) {
-		free(node);
-		free(uid);
+	if (!p->node_name || strmap_put(&c->assigned, p->key, p, NULL) < 0) {
 		free(p->node_name);
 		p->node_name = NULL;
 		return -ENOMEM;
@@ -250,13 +255,12 @@ static int assume(struct sched_cache *c, struct sched_pod *p, struct sched_node 
 	strmap_remove(&c->pending, p->key);
 	p->assumed = true;
 	sched_node_add_pod(n, p);
-	*ret_node = node;
-	*ret_uid = uid;
 	return 0;
 }
 
-int sched_cache_schedule(struct sched_cache *c, const char *key, char **ret_node, char **ret_uid, char **ret_msg)
+int sched_cache_schedule(struct sched_cache *c, const char *key, struct sched_decision *ret)
 {
+	struct sched_decision d = { 0 };
 	struct sched_pod *p;
 	size_t idx = 0;
 	int rc;
@@ -267,18 +271,20 @@ int sched_cache_schedule(struct sched_cache *c, const char *key, char **ret_node
 		rc = -ENOENT;
 		goto out;
 	}
-	rc = sched_select(c->node_v, c->n_node_v, &c->next_start, p, &c->seed, &c->buf, &idx, ret_msg);
+	d.uid = strdup(p->uid);
+	d.rv = strdup(p->rv);
+	rc = d.uid && d.rv ? sched_select(c->node_v, c->n_node_v, &c->next_start, p, &c->seed, &c->buf, &idx, &d.message)
+			   : -ENOMEM;
 	if (rc == 0) {
-		rc = assume(c, p, c->node_v[idx], ret_node, ret_uid);
-	} else if (rc == -ENOSPC) {
-		*ret_uid = strdup(p->uid);
-		if (!*ret_uid) {
-			free(*ret_msg);
-			rc = -ENOMEM;
-		}
+		d.node = strdup(c->node_v[idx]->name);
+		rc = d.node ? assume(c, p, c->node_v[idx]) : -ENOMEM;
 	}
 out:
 	pthread_mutex_unlock(&c->lock);
+	if (rc == 0 || rc == -ENOSPC)
+		*ret = d;
+	else
+		sched_decision_clear(&d);
 	return rc;
 }
 

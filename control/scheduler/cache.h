@@ -47,11 +47,18 @@ enum sched_pod_change sched_cache_pod_delete(struct sched_cache *c, const char *
 /* Whether key is a pending pod this scheduler owns. */
 bool sched_cache_pending(struct sched_cache *c, const char *key);
 
-/* The decision for one pending pod. On success the pod is assumed on the node (its
- * requests count there until sched_cache_forget) and *ret_node (caller frees) names it;
- * *ret_uid (caller frees) is the pod's uid. -ENOENT when the pod is no longer pending,
- * -ENOSPC with *ret_msg and *ret_uid (caller frees both) when it fits nowhere. */
-int sched_cache_schedule(struct sched_cache *c, const char *key, char **ret_node, char **ret_uid, char **ret_msg);
+/* One decision: the pod's identity at the time, and where it goes or why it cannot. */
+struct sched_decision {
+	char *uid, *rv;
+	char *node;    /* placed */
+	char *message; /* fits nowhere */
+};
+void sched_decision_clear(struct sched_decision *d);
+
+/* The decision for one pending pod. 0: the pod is assumed on ret->node (its requests
+ * count there until sched_cache_forget); -ENOSPC: ret->message says why it fits nowhere;
+ * -ENOENT: the pod is no longer pending; -ENOMEM. ret is filled on 0 and -ENOSPC. */
+int sched_cache_schedule(struct sched_cache *c, const char *key, struct sched_decision *ret);
 /* The binding failed: the assumed pod is pending again (if it still is assumed). */
 void sched_cache_forget(struct sched_cache *c, const char *key);
 

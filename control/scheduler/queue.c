@@ -324,6 +324,19 @@ bool sched_queue_note_message(struct sched_queue *q, const char *key, const char
 	return changed;
 }
 
+void sched_queue_clear_message(struct sched_queue *q, const char *key)
+{
+	struct sched_qentry *e;
+
+	pthread_mutex_lock(&q->lock);
+	e = strmap_get(&q->entries, key);
+	if (e) {
+		free(e->message);
+		e->message = NULL;
+	}
+	pthread_mutex_unlock(&q->lock);
+}
+
 size_t sched_queue_len(struct sched_queue *q)
 {
 	size_t n;

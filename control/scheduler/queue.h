@@ -45,6 +45,8 @@ void sched_queue_forget(struct sched_queue *q, const char *key);
 /* Remembers the pod's latest unschedulable message; true when it differs from the last
  * one (so the condition and event are written only when the reason changes). */
 bool sched_queue_note_message(struct sched_queue *q, const char *key, const char *message);
+/* Forgets the remembered message (its write failed). */
+void sched_queue_clear_message(struct sched_queue *q, const char *key);
 /* How many pods are queued, parked or in flight. */
 size_t sched_queue_len(struct sched_queue *q);
 /* The backoff after n failed attempts: initial * 2^(n-1), at most max. */

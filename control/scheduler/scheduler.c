@@ -22,73 +22,59 @@ void scheduler_options_init(struct scheduler_options *o)
 	};
 }
 
-static struct sched_job *job_new(enum sched_job_type type, const char *key, char *uid)
+/* A job for the bind pool, taking over the decision's strings. */
+static struct sched_job *job_new(enum sched_job_type type, const char *key, struct sched_decision *d)
 {
 	struct sched_job *j = calloc(1, sizeof(*j));
 	const char *slash = strchr(key, '/');
 
 	if (!j || !slash) {
 		free(j);
-		free(uid);
 		return NULL;
 	}
 	j->type = type;
-	j->uid = uid;
 	j->key = strdup(key);
 	j->ns = strndup(key, slash - key);
 	j->name = strdup(slash + 1);
-	if (!j->uid || !j->key || !j->ns || !j->name) {
+	if (!j->key || !j->ns || !j->name) {
 		sched_job_free(j);
 		return NULL;
 	}
+	j->uid = TAKE_PTR(d->uid);
+	j->rv = TAKE_PTR(d->rv);
+	j->node = TAKE_PTR(d->node);
+	j->message = TAKE_PTR(d->message);
 	return j;
 }
 
-static void unschedulable(struct scheduler *s, const char *key, char *uid, char *msg)
+static void unschedulable(struct scheduler *s, const char *key, struct sched_decision *d)
 {
-	bool changed = sched_queue_note_message(&s->queue, key, msg);
-	struct sched_job *j;
+	bool changed = sched_queue_note_message(&s->queue, key, d->message);
 
 	sched_queue_unschedulable(&s->queue, key);
-	if (!changed) {
-		free(uid);
-		free(msg);
+	if (!changed)
 		return;
-	}
-	log_info("scheduler: pod %s: %s", key, msg);
-	j = job_new(SCHED_JOB_UNSCHEDULABLE, key, uid);
-	if (!j) {
-		free(msg);
-		return;
-	}
-	j->message = msg;
-	sched_binder_push(&s->binder, j);
+	log_info("scheduler: pod %s: %s", key, d->message);
+	if (sched_binder_push(&s->binder, job_new(SCHED_JOB_UNSCHEDULABLE, key, d)) < 0)
+		sched_queue_clear_message(&s->queue, key);
 }
 
 static void schedule_one(struct scheduler *s, const char *key)
 {
-	char *node = NULL, *uid = NULL, *msg = NULL;
-	struct sched_job *j;
-	int rc = sched_cache_schedule(&s->cache, key, &node, &uid, &msg);
+	struct sched_decision d = { 0 };
+	int rc = sched_cache_schedule(&s->cache, key, &d);
 
 	if (rc == -ENOENT) {
 		sched_queue_done(&s->queue, key);
-		return;
-	}
-	if (rc == -ENOSPC) {
-		unschedulable(s, key, uid, msg);
-		return;
-	}
-	j = rc == 0 ? job_new(SCHED_JOB_BIND, key, uid) : NULL;
-	if (!j) {
-		free(node);
-		if (rc == 0)
-			sched_cache_forget(&s->cache, key);
+	} else if (rc == -ENOSPC) {
+		unschedulable(s, key, &d);
+	} else if (rc < 0) {
 		sched_queue_backoff(&s->queue, key);
-		return;
+	} else if (sched_binder_push(&s->binder, job_new(SCHED_JOB_BIND, key, &d)) < 0) {
+		sched_cache_forget(&s->cache, key);
+		sched_queue_backoff(&s->queue, key);
 	}
-	j->node = node;
-	sched_binder_push(&s->binder, j);
+	sched_decision_clear(&d);
 }
 
 static void *run(void *arg)

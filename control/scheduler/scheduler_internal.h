@@ -25,10 +25,9 @@ enum sched_job_type { SCHED_JOB_BIND, SCHED_JOB_UNSCHEDULABLE };
 struct sched_job {
 	struct sched_job *next;
 	enum sched_job_type type;
-	char *key, *ns, *name, *uid;
+	char *key, *ns, *name, *uid, *rv;
 	char *node;    /* BIND */
 	char *message; /* UNSCHEDULABLE */
-	bool event;    /* UNSCHEDULABLE: the message is new, write the condition and event */
 };
 
 struct sched_binder {
@@ -59,7 +58,7 @@ int sched_informer_start(struct sched_informer *inf);
 void sched_informer_stop(struct sched_informer *inf);
 
 int sched_binder_start(struct sched_binder *b, struct scheduler *s, int n);
-/* Takes the job (also on error). */
+/* Takes the job (also on error; NULL: -ENOMEM). */
 int sched_binder_push(struct sched_binder *b, struct sched_job *job);
 /* Finishes the jobs queued, then joins the workers. */
 void sched_binder_stop(struct sched_binder *b);

@@ -53,18 +53,20 @@ int sched_write_binding(struct registry *reg, const char *ns, const char *name, 
 			   "binding", ns, name);
 }
 
-int sched_write_unschedulable(struct registry *reg, const char *ns, const char *name, const char *message)
+int sched_write_unschedulable(struct registry *reg, const char *ns, const char *name, const char *rv,
+			      const char *message)
 {
 	_cleanup_json_ json_object *patch = json_object_new_object(), *ret = NULL;
 	json_object *status = json_object_new_object(), *conds = json_object_new_array(),
-		    *cond = json_object_new_object();
+		    *cond = json_object_new_object(), *meta = json_object_new_object();
 	const struct write_options wo = { .field_manager = SCHED_COMPONENT };
 	struct api_status st = { 0 };
 	char ts[META_TIMESTAMP_LEN];
 	const char *body;
 	bool created = false;
 
-	if (!patch || !status || !conds || !cond) {
+	if (!patch || !status || !conds || !cond || !meta) {
+		json_object_put(meta);
 		json_object_put(status);
 		json_object_put(conds);
 		json_object_put(cond);
@@ -80,6 +82,12 @@ int sched_write_unschedulable(struct registry *reg, const char *ns, const char *
 	json_object_array_add(conds, cond);
 	json_object_object_add(status, "conditions", conds);
 	json_object_object_add(patch, "status", status);
+	if (rv && *rv) {
+		json_object_object_add(meta, "resourceVersion", jstr(rv));
+		json_object_object_add(patch, "metadata", meta);
+	} else {
+		json_object_put(meta);
+	}
 	body = json_object_to_json_string_ext(patch, JSON_C_TO_STRING_PLAIN);
 	return call_result(registry_patch(reg, resource_by_name("pods"), ns, name, "status",
 					  "application/strategic-merge-patch+json", body, strlen(body), &wo, &ret, &created,

@@ -96,49 +96,48 @@ Test(scheduler_cache, other_schedulers_pods_are_ignored)
 
 Test(scheduler_cache, assume_confirm_and_free)
 {
-	char *node = NULL, *uid = NULL, *msg = NULL;
+	struct sched_decision d = { 0 };
 
 	put_node("n1", "2", NULL);
 	put_pod("a", NULL, "1500m", NULL);
-	cr_assert_eq(sched_cache_schedule(&c, "default/a", &node, &uid, &msg), 0);
-	cr_assert_str_eq(node, "n1");
-	cr_assert_str_eq(uid, "u-a");
-	free(node);
-	free(uid);
+	cr_assert_eq(sched_cache_schedule(&c, "default/a", &d), 0);
+	cr_assert_str_eq(d.node, "n1");
+	cr_assert_str_eq(d.uid, "u-a");
+	cr_assert_null(d.message);
+	sched_decision_clear(&d);
 	cr_assert_eq(requested_cpu("n1"), 1500);
 	/* A stale event from before the binding leaves the assumption alone. */
 	cr_assert_eq(put_pod("a", NULL, "1500m", NULL), SCHED_POD_IGNORED);
 	cr_assert_eq(requested_cpu("n1"), 1500);
 	/* The second pod no longer fits. */
 	put_pod("b", NULL, "1", NULL);
-	cr_assert_eq(sched_cache_schedule(&c, "default/b", &node, &uid, &msg), -ENOSPC);
-	cr_assert_str_eq(msg, "0/1 nodes are available: 1 Insufficient cpu.");
-	free(msg);
-	free(uid);
+	cr_assert_eq(sched_cache_schedule(&c, "default/b", &d), -ENOSPC);
+	cr_assert_str_eq(d.message, "0/1 nodes are available: 1 Insufficient cpu.");
+	cr_assert_str_eq(d.uid, "u-b");
+	cr_assert_null(d.node);
+	sched_decision_clear(&d);
 	/* The binding arrives, then the pod finishes: its cpu is free again. */
 	cr_assert_eq(put_pod("a", "n1", "1500m", NULL), SCHED_POD_BOUND);
 	cr_assert_eq(requested_cpu("n1"), 1500);
 	cr_assert_eq(put_pod("a", "n1", "1500m", ",\"status\":{\"phase\":\"Succeeded\"}"), SCHED_POD_FREED);
 	cr_assert_eq(requested_cpu("n1"), 0);
-	cr_assert_eq(sched_cache_schedule(&c, "default/b", &node, &uid, &msg), 0);
-	free(node);
-	free(uid);
+	cr_assert_eq(sched_cache_schedule(&c, "default/b", &d), 0);
+	sched_decision_clear(&d);
 }
 
 Test(scheduler_cache, forget_returns_an_assumed_pod_to_pending)
 {
-	char *node = NULL, *uid = NULL, *msg = NULL;
+	struct sched_decision d = { 0 };
 
 	put_node("n1", "2", NULL);
 	put_pod("a", NULL, "1", NULL);
-	cr_assert_eq(sched_cache_schedule(&c, "default/a", &node, &uid, &msg), 0);
-	free(node);
-	free(uid);
+	cr_assert_eq(sched_cache_schedule(&c, "default/a", &d), 0);
+	sched_decision_clear(&d);
 	cr_assert_not(sched_cache_pending(&c, "default/a"));
 	sched_cache_forget(&c, "default/a");
 	cr_assert(sched_cache_pending(&c, "default/a"));
 	cr_assert_eq(requested_cpu("n1"), 0);
-	cr_assert_eq(sched_cache_schedule(&c, "default/zzz", &node, &uid, &msg), -ENOENT);
+	cr_assert_eq(sched_cache_schedule(&c, "default/zzz", &d), -ENOENT);
 }
 
 Test(scheduler_cache, pods_bound_elsewhere_leave_pending_and_count)
