@@ -34,16 +34,17 @@ bool sched_filter_unschedulable(const struct sched_pod *p, const struct sched_no
 	return !n->unschedulable || tolerated(p, TAINT_UNSCHEDULABLE, "", SCHED_EFFECT_NO_SCHEDULE);
 }
 
-static bool has_taint(const struct sched_node *n, const char *key)
+static bool has_no_schedule_taint(const struct sched_node *n, const char *key)
 {
 	for (size_t i = 0; i < n->n_taints; i++)
-		if (strcmp(n->taints[i].key, key) == 0)
+		if (n->taints[i].effect == SCHED_EFFECT_NO_SCHEDULE && strcmp(n->taints[i].key, key) == 0)
 			return true;
 	return false;
 }
 
-/* A node that is not Ready carries the taint the node lifecycle controller would give it,
- * so pods that tolerate it (DaemonSet-like) still land there. */
+/* A node that is not Ready carries the NoSchedule taint Kubernetes gives it (TaintNodesByCondition)
+ * whether or not a controller wrote it yet, so pods that tolerate it still land there. The
+ * NoExecute taint of the same key that every pod tolerates for 300 s does not admit pods. */
 bool sched_filter_taints(const struct sched_pod *p, const struct sched_node *n, const char **ret_key,
 			 const char **ret_value)
 {
@@ -58,7 +59,7 @@ bool sched_filter_taints(const struct sched_pod *p, const struct sched_node *n, 
 		*ret_value = t->value;
 		return false;
 	}
-	if (ready_taint && !has_taint(n, ready_taint) && !tolerated(p, ready_taint, "", SCHED_EFFECT_NO_SCHEDULE)) {
+	if (ready_taint && !has_no_schedule_taint(n, ready_taint) && !tolerated(p, ready_taint, "", SCHED_EFFECT_NO_SCHEDULE)) {
 		*ret_key = ready_taint;
 		*ret_value = "";
 		return false;

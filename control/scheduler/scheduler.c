@@ -15,7 +15,7 @@
 void scheduler_options_init(struct scheduler_options *o)
 {
 	*o = (struct scheduler_options){
-		.bind_workers = 8,
+		.bind_workers = 32,
 		.initial_backoff_ms = 1000,
 		.max_backoff_ms = 10000,
 		.seed = 0,

@@ -12,7 +12,7 @@
 struct scheduler;
 
 struct scheduler_options {
-	int bind_workers;           /* default 8: binds in flight at once */
+	int bind_workers;           /* default 32: binds in flight at once (more share each commit) */
 	int initial_backoff_ms;     /* default 1000 (kube-scheduler's podInitialBackoff) */
 	int max_backoff_ms;         /* default 10000 (podMaxBackoff) */
 	unsigned seed;              /* tie-break randomness; 0 = seeded from the clock */

@@ -140,7 +140,15 @@ Test(scheduler_filter, not_ready_and_unreachable_nodes_carry_their_taints)
 		       POD("{" C1 ",\"tolerations\":[{\"key\":\"node.kubernetes.io/not-ready\",\"operator\":\"Exists\","
 			   "\"effect\":\"NoSchedule\"}]}"),
 		       &v));
-	/* The default NoExecute toleration of every pod does not tolerate NoSchedule. */
+	/* The default NoExecute toleration of every pod does not tolerate NoSchedule, also when
+	 * the node lifecycle controller wrote the NoExecute taint. */
+	cr_assert_not(fits("{\"metadata\":{\"name\":\"n1\"},\"spec\":{\"taints\":[{\"key\":\"node.kubernetes.io/"
+			   "unreachable\",\"effect\":\"NoExecute\"}]},\"status\":{\"conditions\":[{\"type\":\"Ready\","
+			   "\"status\":\"Unknown\"}]," ALLOC "}}",
+			   POD("{" C1 ",\"tolerations\":[{\"key\":\"node.kubernetes.io/unreachable\",\"operator\":"
+			       "\"Exists\",\"effect\":\"NoExecute\",\"tolerationSeconds\":300}]}"),
+			   &v));
+	cr_assert_str_eq(v.taint_key, "node.kubernetes.io/unreachable");
 	cr_assert_not(fits(NODE_READY("Unknown"),
 			   POD("{" C1 ",\"tolerations\":[{\"key\":\"node.kubernetes.io/unreachable\",\"operator\":"
 			       "\"Exists\",\"effect\":\"NoExecute\",\"tolerationSeconds\":300}]}"),
