@@ -170,12 +170,9 @@ static const char *taint_for(const char *ready)
 
 static bool taints_match(json_object *node, const char *want)
 {
-	bool unreachable = nodelc_taint_time(node, TAINT_UNREACHABLE) >= 0;
-	bool not_ready = nodelc_taint_time(node, TAINT_NOT_READY) >= 0;
+	_cleanup_json_ json_object *copy = json_clone(node);
 
-	if (!want)
-		return !unreachable && !not_ready;
-	return strcmp(want, TAINT_UNREACHABLE) == 0 ? unreachable && !not_ready : not_ready && !unreachable;
+	return copy && nodelc_apply_taint(copy, want) == 1;
 }
 
 /* A node's Ready condition changed: taint it to match, and its pods stop being ready. */

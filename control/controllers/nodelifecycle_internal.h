@@ -4,6 +4,8 @@
 #define SKIFF_CONTROLLERS_NODELIFECYCLE_INTERNAL_H
 
 #include <json-c/json.h>
+#include <stdbool.h>
+#include <stdint.h>
 
 #include "api/registry.h"
 
@@ -16,6 +18,8 @@ int nodelc_mark_unknown(struct registry *reg, const char *node);
 /* Exactly the NoExecute taint key (TAINT_UNREACHABLE, TAINT_NOT_READY or NULL for none)
  * of the two the controller manages. */
 int nodelc_set_taint(struct registry *reg, const char *node, const char *key);
+/* The same edit on a node object in hand: 0 when it changed, 1 when it already matched. */
+int nodelc_apply_taint(json_object *node, const char *key);
 /* The time the node got the NoExecute taint key (realtime seconds), or -1 without it. */
 int64_t nodelc_taint_time(json_object *node, const char *key);
 /* Pods on the node to Ready=False, so Endpoints drop them at once. */

@@ -93,42 +93,61 @@ static bool managed(const char *key)
 	return strcmp(key, TAINT_UNREACHABLE) == 0 || strcmp(key, TAINT_NOT_READY) == 0;
 }
 
-static int mutate_taint(json_object *node, void *arg)
+static const char *const effects[] = { "NoExecute", "NoSchedule" };
+
+static int effect_index(const char *effect)
 {
-	const char *want = arg;
+	for (size_t i = 0; i < ELEMENTSOF(effects); i++)
+		if (strcmp(effect, effects[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Kubernetes pairs each NoExecute taint with a NoSchedule one (TaintNodesByCondition), so
+ * `kubectl describe node` shows both. */
+int nodelc_apply_taint(json_object *node, const char *want)
+{
 	json_object *spec = json_ensure_object(node, "spec"), *taints = json_get_path(spec, "taints"), *t;
-	bool have = false, changed = false;
+	bool have[ELEMENTSOF(effects)] = { false }, changed = false;
 	char now[META_TIMESTAMP_LEN];
 
 	for (size_t i = 0; taints && i < json_object_array_length(taints);) {
 		const char *key = json_get_string(json_object_array_get_idx(taints, i), "key") ?: "";
-		const char *effect = json_get_string(json_object_array_get_idx(taints, i), "effect") ?: "";
+		int e = effect_index(json_get_string(json_object_array_get_idx(taints, i), "effect") ?: "");
 
-		if (strcmp(effect, "NoExecute") == 0 && want && strcmp(key, want) == 0) {
-			have = true;
-		} else if (strcmp(effect, "NoExecute") == 0 && managed(key)) {
+		if (e >= 0 && want && strcmp(key, want) == 0) {
+			have[e] = true;
+		} else if (e >= 0 && managed(key)) {
 			json_object_array_del_idx(taints, i, 1);
 			changed = true;
 			continue;
 		}
 		i++;
 	}
-	if (want && !have) {
+	meta_timestamp(time(NULL), now);
+	for (size_t e = 0; want && e < ELEMENTSOF(effects); e++) {
+		if (have[e])
+			continue;
 		if (!taints) {
 			taints = json_object_new_array();
 			json_object_object_add(spec, "taints", taints);
 		}
-		meta_timestamp(time(NULL), now);
 		t = json_object_new_object();
 		set_str(t, "key", want);
-		set_str(t, "effect", "NoExecute");
-		set_str(t, "timeAdded", now);
+		set_str(t, "effect", effects[e]);
+		if (e == 0)
+			set_str(t, "timeAdded", now);
 		json_object_array_add(taints, t);
 		changed = true;
 	}
 	if (taints && json_object_array_length(taints) == 0)
 		json_object_object_del(spec, "taints");
 	return changed ? 0 : 1;
+}
+
+static int mutate_taint(json_object *node, void *arg)
+{
+	return nodelc_apply_taint(node, arg);
 }
 
 int nodelc_set_taint(struct registry *reg, const char *node, const char *key)

@@ -9,6 +9,7 @@
 
 #include "controllers/nodeipam.h"
 #include "controllers/nodelifecycle.h"
+#include "controllers/nodelifecycle_internal.h"
 
 static json_object *J(const char *s)
 {
@@ -131,4 +132,36 @@ Test(ipam, first_free_and_exhaustion)
 	cr_expect_eq(i, 1);
 	used[1] = used[3] = true;
 	cr_expect_eq(ipam_first_free(&r, used, &i), -ENOSPC);
+}
+
+static bool has(json_object *node, const char *key, const char *effect)
+{
+	json_object *taints = json_get_path(node, "spec.taints");
+
+	for (size_t i = 0; taints && i < json_object_array_length(taints); i++) {
+		json_object *t = json_object_array_get_idx(taints, i);
+
+		if (strcmp(json_get_string(t, "key"), key) == 0 && strcmp(json_get_string(t, "effect"), effect) == 0)
+			return true;
+	}
+	return false;
+}
+
+Test(taints, replaced_paired_and_user_taints_kept)
+{
+	json_object *node = J("{\"spec\":{\"taints\":[{\"key\":\"dedicated\",\"value\":\"gpu\",\"effect\":\"NoSchedule\"},"
+			      "{\"key\":\"node.kubernetes.io/not-ready\",\"effect\":\"NoExecute\"}]}}");
+
+	cr_expect_eq(nodelc_apply_taint(node, TAINT_UNREACHABLE), 0);
+	cr_expect(has(node, "dedicated", "NoSchedule"), "a user's taint stays");
+	cr_expect_not(has(node, TAINT_NOT_READY, "NoExecute"), "the other condition's taint goes");
+	cr_expect(has(node, TAINT_UNREACHABLE, "NoExecute"));
+	cr_expect(has(node, TAINT_UNREACHABLE, "NoSchedule"), "paired as TaintNodesByCondition does");
+	cr_expect_geq(nodelc_taint_time(node, TAINT_UNREACHABLE), 0, "NoExecute carries timeAdded");
+	cr_expect_eq(nodelc_apply_taint(node, TAINT_UNREACHABLE), 1, "already as wanted");
+	cr_expect_eq(nodelc_apply_taint(node, NULL), 0);
+	cr_expect_not(has(node, TAINT_UNREACHABLE, "NoExecute"));
+	cr_expect_not(has(node, TAINT_UNREACHABLE, "NoSchedule"));
+	cr_expect(has(node, "dedicated", "NoSchedule"));
+	json_object_put(node);
 }
