@@ -82,34 +82,30 @@ static int cmp_str(const void *a, const void *b)
 /* "<count> <reason>" for each, sorted, joined with ", ". */
 static char *join_sorted(const struct histogram *h)
 {
-	_cleanup_free_ char **strs = calloc(h->n ? h->n : 1, sizeof(char *));
-	char *out = NULL;
-	size_t len = 0;
-	FILE *f;
+	char **strs = calloc(h->n ? h->n : 1, sizeof(char *)), *out = NULL;
+	size_t len = 0, n = 0;
+	FILE *f = NULL;
 
 	if (!strs)
 		return NULL;
+	for (; n < h->n; n++)
+		if (asprintf(&strs[n], "%zu %s", h->v[n].count, h->v[n].reason) < 0)
+			goto out;
+	qsort(strs, n, sizeof(char *), cmp_str);
 	f = open_memstream(&out, &len);
 	if (!f)
-		return NULL;
-	for (size_t i = 0; i < h->n; i++)
-		if (asprintf(&strs[i], "%zu %s", h->v[i].count, h->v[i].reason) < 0)
-			strs[i] = NULL;
-	for (size_t i = 0; i < h->n; i++)
-		if (!strs[i])
-			goto fail;
-	qsort(strs, h->n, sizeof(char *), cmp_str);
-	for (size_t i = 0; i < h->n; i++)
+		goto out;
+	for (size_t i = 0; i < n; i++)
 		fprintf(f, "%s%s", i ? ", " : "", strs[i]);
-	for (size_t i = 0; i < h->n; i++)
+	if (fclose(f) != 0) {
+		free(out);
+		out = NULL;
+	}
+out:
+	for (size_t i = 0; i < n; i++)
 		free(strs[i]);
-	return fclose(f) == 0 ? out : (free(out), NULL);
-fail:
-	for (size_t i = 0; i < h->n; i++)
-		free(strs[i]);
-	fclose(f);
-	free(out);
-	return NULL;
+	free(strs);
+	return out;
 }
 
 char *sched_fit_message(const struct sched_verdict *v, size_t n)

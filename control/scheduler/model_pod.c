@@ -16,6 +16,12 @@
 #define NONZERO_MILLI_CPU 100
 #define NONZERO_MEMORY (200LL * 1024 * 1024)
 
+/* The length of a JSON array; 0 for anything else (a pod the API accepted has arrays here). */
+static size_t arr_len(json_object *a)
+{
+	return a && json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;
+}
+
 static uint64_t fnv(uint64_t h, const char *s)
 {
 	for (; s && *s; s++)
@@ -94,11 +100,11 @@ static void pod_requests(json_object *spec, bool nonzero, struct sched_res *ret)
 	json_object *cs = json_get_path(spec, "containers"), *ics = json_get_path(spec, "initContainers");
 	struct sched_res sum = { 0 }, sidecars = { 0 }, init_max = { 0 }, c;
 
-	for (size_t i = 0; cs && i < json_object_array_length(cs); i++) {
+	for (size_t i = 0; i < arr_len(cs); i++) {
 		container_requests(json_object_array_get_idx(cs, i), nonzero, &c);
 		res_add(&sum, &c);
 	}
-	for (size_t i = 0; ics && i < json_object_array_length(ics); i++) {
+	for (size_t i = 0; i < arr_len(ics); i++) {
 		json_object *ic = json_object_array_get_idx(ics, i);
 		const char *policy = json_get_string(ic, "restartPolicy");
 
@@ -135,7 +141,7 @@ static char *dup_or_null(const char *s)
 
 static int parse_tolerations(json_object *arr, struct sched_pod *p)
 {
-	size_t n = arr && json_object_is_type(arr, json_type_array) ? json_object_array_length(arr) : 0;
+	size_t n = arr_len(arr);
 
 	if (!n)
 		return 0;
@@ -172,10 +178,10 @@ static int parse_ports(json_object *spec, struct sched_pod *p)
 {
 	json_object *cs = json_get_path(spec, "containers");
 
-	for (size_t i = 0; cs && i < json_object_array_length(cs); i++) {
+	for (size_t i = 0; i < arr_len(cs); i++) {
 		json_object *ports = json_get_path(json_object_array_get_idx(cs, i), "ports");
 
-		for (size_t j = 0; ports && j < json_object_array_length(ports); j++) {
+		for (size_t j = 0; j < arr_len(ports); j++) {
 			json_object *port = json_object_array_get_idx(ports, j);
 			struct sched_port *v;
 
@@ -204,7 +210,7 @@ static enum sched_op parse_op(const char *s)
 static int parse_requirement(json_object *e, bool field, struct sched_requirement *r)
 {
 	json_object *vals = json_get_path(e, "values");
-	size_t n = vals && json_object_is_type(vals, json_type_array) ? json_object_array_length(vals) : 0;
+	size_t n = arr_len(vals);
 
 	r->key = strdup(json_get_string(e, "key") ?: "");
 	r->op = parse_op(json_get_string(e, "operator"));
@@ -224,7 +230,7 @@ static int parse_requirement(json_object *e, bool field, struct sched_requiremen
 static int parse_term(json_object *term, struct sched_term *t)
 {
 	json_object *exprs = json_get_path(term, "matchExpressions"), *fields = json_get_path(term, "matchFields");
-	size_t ne = exprs ? json_object_array_length(exprs) : 0, nf = fields ? json_object_array_length(fields) : 0;
+	size_t ne = arr_len(exprs), nf = arr_len(fields);
 	int rc = 0;
 
 	if (!ne && !nf)
@@ -242,7 +248,7 @@ static int parse_affinity(json_object *spec, struct sched_pod *p)
 {
 	json_object *req = json_get_path(spec, "affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution");
 	json_object *terms = json_get_path(req, "nodeSelectorTerms");
-	size_t n = terms && json_object_is_type(terms, json_type_array) ? json_object_array_length(terms) : 0;
+	size_t n = arr_len(terms);
 	int rc = 0;
 
 	if (!req)
@@ -285,7 +291,7 @@ static const char *controller_uid(json_object *pod)
 {
 	json_object *refs = json_get_path(pod, "metadata.ownerReferences");
 
-	for (size_t i = 0; refs && json_object_is_type(refs, json_type_array) && i < json_object_array_length(refs); i++) {
+	for (size_t i = 0; i < arr_len(refs); i++) {
 		json_object *ref = json_object_array_get_idx(refs, i);
 
 		if (json_object_get_boolean(json_get_path(ref, "controller")))
