@@ -1,11 +1,12 @@
-/* The bind pool: a few workers that take decisions off the scheduling thread and write
- * them (binding + Scheduled event, or the Unschedulable condition + FailedScheduling
- * event). Binds from several workers reach the store together and share group commits. */
+/* The worker pools: the bind pool takes decisions off the scheduling thread and writes
+ * them (binding, or the Unschedulable condition); binds from several workers reach the
+ * store together and share group commits. The event pool writes the Scheduled and
+ * FailedScheduling events behind them. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
-#include <skiff/cleanup.h>
 #include <skiff/log.h>
 
 #include "scheduler/scheduler_internal.h"
@@ -25,17 +26,42 @@ void sched_job_free(struct sched_job *job)
 	free(job);
 }
 
+/* Best effort, as Kubernetes' events are: a full queue drops it. */
+static void event_later(struct scheduler *s, const struct sched_job *about, const char *type, const char *reason,
+			char *message)
+{
+	struct sched_job *e = calloc(1, sizeof(*e));
+
+	if (!e || !message) {
+		free(e);
+		free(message);
+		return;
+	}
+	e->type = SCHED_JOB_EVENT;
+	e->event_type = type;
+	e->event_reason = reason;
+	e->message = message;
+	e->ns = strdup(about->ns);
+	e->name = strdup(about->name);
+	e->uid = strdup(about->uid ? about->uid : "");
+	if (!e->ns || !e->name || !e->uid) {
+		sched_job_free(e);
+		return;
+	}
+	if (sched_binder_push(&s->events, e) == -ENOBUFS)
+		log_debug("scheduler: too many events waiting, dropped %s for pod %s/%s", reason, about->ns, about->name);
+}
+
 static void do_bind(struct scheduler *s, struct sched_job *j)
 {
-	_cleanup_free_ char *msg = NULL;
+	char *msg = NULL;
 	int rc = sched_write_binding(s->reg, j->ns, j->name, j->uid, j->node);
 
 	if (rc == 0) {
 		sched_queue_done(&s->queue, j->key);
 		if (asprintf(&msg, "Successfully assigned %s/%s to %s", j->ns, j->name, j->node) < 0)
 			msg = NULL;
-		if (msg)
-			sched_write_event(s->reg, j->ns, j->name, j->uid, "Normal", "Scheduled", msg);
+		event_later(s, j, "Normal", "Scheduled", msg);
 		return;
 	}
 	sched_cache_forget(&s->cache, j->key);
@@ -57,7 +83,12 @@ static void do_unschedulable(struct scheduler *s, struct sched_job *j)
 		sched_queue_clear_message(&s->queue, j->key);
 		return;
 	}
-	sched_write_event(s->reg, j->ns, j->name, j->uid, "Warning", "FailedScheduling", j->message);
+	event_later(s, j, "Warning", "FailedScheduling", strdup(j->message));
+}
+
+static void do_event(struct scheduler *s, struct sched_job *j)
+{
+	sched_write_event(s->reg, j->ns, j->name, j->uid, j->event_type, j->event_reason, j->message);
 }
 
 static struct sched_job *next_job(struct sched_binder *b)
@@ -69,6 +100,7 @@ static struct sched_job *next_job(struct sched_binder *b)
 		pthread_cond_wait(&b->cond, &b->lock);
 	j = b->head;
 	if (j) {
+		b->n_jobs--;
 		b->head = j->next;
 		if (!b->head)
 			b->tail = NULL;
@@ -79,28 +111,32 @@ static struct sched_job *next_job(struct sched_binder *b)
 
 static void *worker(void *arg)
 {
-	struct scheduler *s = arg;
+	struct sched_binder *b = arg;
 	struct sched_job *j;
 
-	while ((j = next_job(&s->binder))) {
+	while ((j = next_job(b))) {
 		if (j->type == SCHED_JOB_BIND)
-			do_bind(s, j);
+			do_bind(b->s, j);
+		else if (j->type == SCHED_JOB_UNSCHEDULABLE)
+			do_unschedulable(b->s, j);
 		else
-			do_unschedulable(s, j);
+			do_event(b->s, j);
 		sched_job_free(j);
 	}
 	return NULL;
 }
 
-int sched_binder_start(struct sched_binder *b, struct scheduler *s, int n)
+int sched_binder_start(struct sched_binder *b, struct scheduler *s, int n, size_t max_jobs)
 {
+	b->s = s;
+	b->max_jobs = max_jobs;
 	pthread_mutex_init(&b->lock, NULL);
 	pthread_cond_init(&b->cond, NULL);
 	b->threads = calloc(n, sizeof(*b->threads));
 	if (!b->threads)
 		return -ENOMEM;
 	for (; b->n_threads < n; b->n_threads++) {
-		int rc = -pthread_create(&b->threads[b->n_threads], NULL, worker, s);
+		int rc = -pthread_create(&b->threads[b->n_threads], NULL, worker, b);
 
 		if (rc < 0)
 			return rc;
@@ -113,11 +149,14 @@ int sched_binder_push(struct sched_binder *b, struct sched_job *job)
 	if (!job)
 		return -ENOMEM;
 	pthread_mutex_lock(&b->lock);
-	if (b->closing) {
+	if (b->closing || (b->max_jobs && b->n_jobs >= b->max_jobs)) {
+		int rc = b->closing ? -ECANCELED : -ENOBUFS;
+
 		pthread_mutex_unlock(&b->lock);
 		sched_job_free(job);
-		return -ECANCELED;
+		return rc;
 	}
+	b->n_jobs++;
 	job->next = NULL;
 	if (b->tail)
 		b->tail->next = job;

@@ -12,6 +12,10 @@
 
 #include "scheduler/scheduler_internal.h"
 
+/* Events wait here behind a burst of binds; kube-scheduler's broadcaster holds 1,000. */
+#define EVENT_WORKERS 4
+#define EVENT_QUEUE_MAX 10000
+
 void scheduler_options_init(struct scheduler_options *o)
 {
 	*o = (struct scheduler_options){
@@ -134,7 +138,9 @@ struct scheduler *scheduler_start(struct registry *reg, const struct scheduler_o
 	if (rc == 0)
 		rc = sched_informer_sync(&s->pods);
 	if (rc == 0)
-		rc = sched_binder_start(&s->binder, s, s->opts.bind_workers);
+		rc = sched_binder_start(&s->events, s, EVENT_WORKERS, EVENT_QUEUE_MAX);
+	if (rc == 0)
+		rc = sched_binder_start(&s->binder, s, s->opts.bind_workers, 0);
 	if (rc == 0)
 		rc = sched_informer_start(&s->nodes);
 	if (rc == 0)
@@ -164,7 +170,9 @@ void scheduler_stop(struct scheduler *s)
 	sched_queue_close(&s->queue);
 	if (s->started)
 		pthread_join(s->thread, NULL);
+	/* Binds in flight finish and queue their events, then the events are written. */
 	sched_binder_stop(&s->binder);
+	sched_binder_stop(&s->events);
 	sched_queue_destroy(&s->queue);
 	sched_cache_destroy(&s->cache);
 	pthread_mutex_destroy(&s->lock);

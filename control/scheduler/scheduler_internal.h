@@ -1,5 +1,5 @@
-/* The scheduler's parts shared by its files: the informers (informer.c), the bind pool
- * (binder.c) and the scheduling loop (scheduler.c). */
+/* The scheduler's parts shared by its files: the informers (informer.c), the worker pools
+ * for binds and for events (binder.c) and the scheduling loop (scheduler.c). */
 #ifndef SKIFF_SCHEDULER_INTERNAL_H
 #define SKIFF_SCHEDULER_INTERNAL_H
 
@@ -20,20 +20,23 @@ struct sched_informer {
 	bool started;
 };
 
-enum sched_job_type { SCHED_JOB_BIND, SCHED_JOB_UNSCHEDULABLE };
+enum sched_job_type { SCHED_JOB_BIND, SCHED_JOB_UNSCHEDULABLE, SCHED_JOB_EVENT };
 
 struct sched_job {
 	struct sched_job *next;
 	enum sched_job_type type;
 	char *key, *ns, *name, *uid, *rv;
 	char *node;    /* BIND */
-	char *message; /* UNSCHEDULABLE */
+	char *message; /* UNSCHEDULABLE, EVENT */
+	const char *event_type, *event_reason; /* EVENT (static strings) */
 };
 
 struct sched_binder {
+	struct scheduler *s;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	struct sched_job *head, *tail;
+	size_t n_jobs, max_jobs; /* max 0: unbounded */
 	bool closing;
 	pthread_t *threads;
 	int n_threads;
@@ -45,6 +48,9 @@ struct scheduler {
 	struct sched_cache cache;
 	struct sched_queue queue;
 	struct sched_binder binder;
+	/* Events trail the binds, as kube-scheduler's broadcaster sends them, so a burst of
+	 * binds is not slowed by as many event writes; when too many wait, new ones are dropped. */
+	struct sched_binder events;
 	struct sched_informer nodes, pods;
 	pthread_mutex_t lock; /* guards the informers' watch replacement against stop */
 	bool stopping;
@@ -57,8 +63,8 @@ int sched_informer_sync(struct sched_informer *inf);
 int sched_informer_start(struct sched_informer *inf);
 void sched_informer_stop(struct sched_informer *inf);
 
-int sched_binder_start(struct sched_binder *b, struct scheduler *s, int n);
-/* Takes the job (also on error; NULL: -ENOMEM). */
+int sched_binder_start(struct sched_binder *b, struct scheduler *s, int n, size_t max_jobs);
+/* Takes the job (also on error; NULL: -ENOMEM; -ENOBUFS when max_jobs wait). */
 int sched_binder_push(struct sched_binder *b, struct sched_job *job);
 /* Finishes the jobs queued, then joins the workers. */
 void sched_binder_stop(struct sched_binder *b);
