@@ -25,6 +25,7 @@ struct gc_controller {
 	struct strset gone;       /* owner uids deleted in this batch */
 	struct strset gone_ns;    /* their namespaces ("" for cluster-scoped owners) */
 	struct strset finalizing; /* "resource/ns/name" of owners with orphan or foreground finalizers */
+	struct strset present;    /* owner uids seen to exist during this pass: one read per owner */
 };
 
 /* Resources whose objects can be dependents (Events never are). */
@@ -104,9 +105,14 @@ static void collect(struct gc_controller *c, const struct resource *r, json_obje
 
 	for (size_t i = 0; i < n; i++) {
 		json_object *ref = json_object_array_get_idx(refs, i);
+		const char *uid = json_get_string(ref, "uid") ?: "";
 
-		if (!owner_exists(c, obj, ref))
-			strset_add(&missing, json_get_string(ref, "uid") ?: "");
+		if (strset_has(&c->present, uid))
+			continue;
+		if (owner_exists(c, obj, ref))
+			strset_add(&c->present, uid);
+		else
+			strset_add(&missing, uid);
 	}
 	if (missing.n == 0 || meta_deleting(obj))
 		goto out;
@@ -260,6 +266,7 @@ static void flush(void *ctx)
 	struct strset gone = c->gone, gone_ns = c->gone_ns, fin = c->finalizing;
 
 	c->gone = c->gone_ns = c->finalizing = (struct strset){ 0 };
+	strset_clear(&c->present);
 	if (gone.n > 0 && strset_has(&gone_ns, ""))
 		scan(c, NULL, collect_if_dependent, &gone);
 	else
@@ -271,6 +278,7 @@ static void flush(void *ctx)
 	strset_clear(&gone);
 	strset_clear(&gone_ns);
 	strset_clear(&fin);
+	strset_clear(&c->present);
 }
 
 static void tick(void *ctx)
@@ -300,6 +308,7 @@ static void resync(void *ctx)
 	struct gc_controller *c = ctx;
 
 	strset_clear(&c->owners);
+	strset_clear(&c->present);
 	scan(c, NULL, resync_one, NULL);
 	flush(c);
 }
@@ -343,5 +352,6 @@ void gc_controller_stop(struct gc_controller *c)
 	strset_clear(&c->gone);
 	strset_clear(&c->gone_ns);
 	strset_clear(&c->finalizing);
+	strset_clear(&c->present);
 	free(c);
 }

@@ -286,6 +286,67 @@ Test(controllers, deleting_owner_deletes_dependents)
 	cr_assert(wait_for(no_pods, NULL), "background cascading deletion");
 }
 
+#define RC_FIN(name, fin)                                                                                       \
+	"{\"apiVersion\":\"v1\",\"kind\":\"ReplicationController\",\"metadata\":{\"name\":\"" name "\","          \
+	"\"finalizers\":[\"" fin "\"]},\"spec\":{\"replicas\":2,\"selector\":{\"app\":\"" name "\"},\"template\":" \
+	"{\"metadata\":{\"labels\":{\"app\":\"" name "\"}},\"spec\":{\"containers\":[{\"name\":\"c\","              \
+	"\"image\":\"busybox\"}]}}}}"
+
+struct orphaned {
+	const char *rc;
+	size_t want;
+};
+
+/* The RC is gone and want pods with its label are left, none with an owner. */
+static bool rc_gone_pods_left(void *arg)
+{
+	struct orphaned *o = arg;
+	json_object *rc = get("replicationcontrollers", "default", o->rc), *l = list("pods", "default");
+	json_object *items = json_get_path(l, "items");
+	size_t n = 0, owned = 0;
+
+	for (size_t i = 0; i < json_object_array_length(items); i++) {
+		json_object *p = json_object_array_get_idx(items, i);
+
+		n++;
+		owned += json_get_path(p, "metadata.ownerReferences") != NULL;
+	}
+	json_object_put(l);
+	json_object_put(rc);
+	return !rc && n == o->want && owned == 0;
+}
+
+Test(controllers, orphan_finalizer_keeps_dependents)
+{
+	struct rc_want w = { "keep", 2, -1 };
+	struct orphaned o = { "keep", 2 };
+
+	create("replicationcontrollers", "default", RC_FIN("keep", "orphan"));
+	cr_assert(wait_for(rc_has, &w));
+	delete("replicationcontrollers", "default", "keep", -1);
+	cr_assert(wait_for(rc_gone_pods_left, &o), "pods orphaned, then the RC removed");
+}
+
+Test(controllers, foreground_finalizer_deletes_dependents_first)
+{
+	struct rc_want w = { "fg", 2, -1 };
+	struct orphaned o = { "fg", 0 };
+
+	create("replicationcontrollers", "default", RC_FIN("fg", "foregroundDeletion"));
+	cr_assert(wait_for(rc_has, &w));
+	delete("replicationcontrollers", "default", "fg", -1);
+	cr_assert(wait_for(rc_gone_pods_left, &o), "pods deleted, then the RC");
+}
+
+Test(controllers, dependent_of_a_missing_owner_is_collected)
+{
+	create("pods", "default",
+	       "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"dangling\",\"ownerReferences\":[{"
+	       "\"apiVersion\":\"v1\",\"kind\":\"ReplicationController\",\"name\":\"nope\",\"uid\":"
+	       "\"00000000-0000-4000-8000-000000000000\"}]},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"busybox\"}]}}");
+	cr_assert(wait_for(no_pods, NULL));
+}
+
 static int set_pod_status(json_object *pod, void *arg)
 {
 	const char *ready = arg;
