@@ -229,12 +229,20 @@ int strset_add(struct strset *s, const char *str)
 	return 0;
 }
 
-int strset_add_prefix(struct strset *s, const char *ns_name)
+char *ctrl_ns_of(const char *ns_name)
 {
 	const char *slash = strchr(ns_name, '/');
-	_cleanup_free_ char *ns = slash ? strndup(ns_name, (size_t)(slash - ns_name)) : strdup(ns_name);
 
-	return ns ? strset_add(s, ns) : -ENOMEM;
+	return slash ? strndup(ns_name, (size_t)(slash - ns_name)) : NULL;
+}
+
+int strset_add_prefix(struct strset *s, const char *ns_name)
+{
+	char *ns = strchr(ns_name, '/') ? ctrl_ns_of(ns_name) : strdup(ns_name);
+	int rc = ns ? strset_add(s, ns) : -ENOMEM;
+
+	free(ns);
+	return rc;
 }
 
 void strset_clear(struct strset *s)

@@ -50,6 +50,8 @@ struct strset {
 	size_t n;
 };
 int strset_add(struct strset *s, const char *str);
+/* The namespace part of "ns/name" (caller frees); NULL when there is no slash or on ENOMEM. */
+char *ctrl_ns_of(const char *ns_name);
 /* Adds the part of "ns/name" before the slash. */
 int strset_add_prefix(struct strset *s, const char *ns_name);
 bool strset_has(const struct strset *s, const char *str);

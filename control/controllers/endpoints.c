@@ -94,23 +94,28 @@ static void write_endpoints(struct endpoints_controller *c, json_object *svc, js
 
 static void sync_service(struct endpoints_controller *c, json_object *svc, json_object *pods)
 {
-	_cleanup_free_ json_object **matched = calloc(json_object_array_length(pods) + 1, sizeof(*matched));
-	_cleanup_json_ json_object *subsets = NULL;
+	json_object **matched = NULL, *subsets = NULL;
 	struct label_selector *sel = NULL;
 	size_t n = 0;
 
-	if (!matched || meta_deleting(svc) || label_selector_from_map(json_get_path(svc, "spec.selector"), &sel) < 0)
+	if (meta_deleting(svc) || label_selector_from_map(json_get_path(svc, "spec.selector"), &sel) < 0)
 		return;
+	matched = calloc(json_object_array_length(pods) + 1, sizeof(*matched));
+	if (!matched)
+		goto out;
 	for (size_t i = 0; i < json_object_array_length(pods); i++) {
 		json_object *pod = json_object_array_get_idx(pods, i);
 
 		if (label_selector_matches(sel, json_get_path(pod, "metadata.labels")))
 			matched[n++] = pod;
 	}
-	label_selector_free(sel);
 	subsets = endpoints_subsets(svc, matched, n);
 	if (subsets)
 		write_endpoints(c, svc, subsets);
+	json_object_put(subsets);
+out:
+	free(matched);
+	label_selector_free(sel);
 }
 
 static void sync_namespace(struct endpoints_controller *c, const char *ns)
@@ -133,13 +138,12 @@ static void sync_namespace(struct endpoints_controller *c, const char *ns)
 /* The Service is gone: so are its Endpoints (a new Service of that name makes new ones). */
 static void service_deleted(struct endpoints_controller *c, const char *ns_name)
 {
-	const char *slash = strchr(ns_name, '/');
-	_cleanup_free_ char *ns = slash ? strndup(ns_name, (size_t)(slash - ns_name)) : NULL;
+	_cleanup_free_ char *ns = ctrl_ns_of(ns_name);
 	int rc;
 
 	if (!ns)
 		return;
-	rc = ctrl_delete(c->reg, "endpoints", ns, slash + 1, -1, NULL);
+	rc = ctrl_delete(c->reg, "endpoints", ns, ns_name + strlen(ns) + 1, -1, NULL);
 	if (rc < 0 && rc != -ENOENT)
 		log_warn_errno(rc, "endpoints %s: cannot delete after its service: %m", ns_name);
 }

@@ -242,7 +242,7 @@ static int finalize(struct gc_controller *c, const char *key)
 	if (!r)
 		return 0;
 	slash = r->namespaced ? strchr(rest, '/') : NULL;
-	ns = slash ? strndup(rest, (size_t)(slash - rest)) : NULL;
+	ns = slash ? ctrl_ns_of(rest) : NULL;
 	rc = registry_read(c->reg, r, ns, slash ? slash + 1 : rest, &obj, NULL, &st);
 	api_status_clear(&st);
 	if (rc < 0)

@@ -84,35 +84,34 @@ static int claim_key(struct nodeipam_controller *c, const char *node, size_t idx
 /* A block for node: the one a key already gives it, or the first free one, claimed. */
 static int pick_block(struct nodeipam_controller *c, const char *node, size_t *ret)
 {
-	_cleanup_free_ bool *used = calloc(c->range.count, sizeof(*used));
-	ssize_t mine;
+	bool *used = calloc(c->range.count, sizeof(*used));
+	ssize_t mine = -1;
 	int rc;
 
 	if (!used)
 		return -ENOMEM;
 	rc = load_used(c, node, used, &mine);
-	if (rc < 0)
-		return rc;
-	if (mine >= 0) {
+	if (rc == 0 && mine >= 0)
 		*ret = (size_t)mine;
-		return 0;
-	}
-	for (;;) {
+	while (rc == 0 && mine < 0) {
 		rc = ipam_first_free(&c->range, used, ret);
-		if (rc < 0)
-			return rc;
-		rc = claim_key(c, node, *ret);
+		if (rc == 0)
+			rc = claim_key(c, node, *ret);
 		if (rc != -EEXIST)
-			return rc;
+			break;
 		used[*ret] = true; /* taken meanwhile */
+		rc = 0;
 	}
+	free(used);
+	return rc;
 }
 
 static void release_block(struct nodeipam_controller *c, const char *node, const char *cidr)
 {
 	char unused[IPAM_CIDR_LEN], net[IPAM_CIDR_LEN];
-	_cleanup_free_ char *key = NULL, *owner = NULL;
+	_cleanup_free_ char *key = NULL;
 	struct store_kv kv = { 0 };
+	char *owner;
 	size_t idx;
 
 	if (!cidr || ipam_index_of(&c->range, cidr, &idx) < 0)
@@ -124,6 +123,7 @@ static void release_block(struct nodeipam_controller *c, const char *node, const
 	owner = key_node(&kv);
 	if (owner && strcmp(owner, node) == 0 && store_delete(store_of(c), key, kv.mod_rev, NULL) == 0)
 		log_info("node %s: released pod CIDR %s", node, cidr);
+	free(owner);
 	store_kv_clear(&kv);
 }
 
@@ -146,12 +146,12 @@ static void allocate(struct nodeipam_controller *c, const char *name)
 	_cleanup_json_ json_object *node = NULL;
 	char cidr[IPAM_CIDR_LEN];
 	const char *have;
-	size_t idx;
+	size_t idx = 0;
 	int rc;
 
 	rc = pick_block(c, name, &idx);
 	if (rc < 0) {
-		log_warn_errno(rc, "node %s: no pod CIDR left in %s/%d: %m", name, "the cluster CIDR", c->range.prefix);
+		log_warn_errno(rc, "node %s: no free /%d pod CIDR left in the cluster CIDR: %m", name, c->range.node_mask);
 		return;
 	}
 	ipam_cidr_at(&c->range, idx, cidr, NULL);
@@ -214,7 +214,7 @@ static void release_orphans(struct nodeipam_controller *c)
 	if (store_list(store_of(c), IPAM_KEY_PREFIX, NULL, 0, 0, &l) < 0)
 		return;
 	for (size_t i = 0; i < l.n; i++) {
-		_cleanup_free_ char *owner = key_node(&l.items[i]);
+		char *owner = key_node(&l.items[i]);
 		_cleanup_json_ json_object *node = NULL;
 		struct api_status st = { 0 };
 		int rc = owner ? registry_read(c->reg, resource_by_name("nodes"), NULL, owner, &node, NULL, &st) : -ENOENT;
@@ -223,6 +223,7 @@ static void release_orphans(struct nodeipam_controller *c)
 		const char *mine = json_get_string(v, "podCIDR");
 
 		api_status_clear(&st);
+		free(owner);
 		if (rc == -ENOENT || (cidr && *cidr && mine && strcmp(cidr, mine) != 0))
 			store_delete(store_of(c), l.items[i].key, l.items[i].mod_rev, NULL);
 	}

@@ -42,7 +42,7 @@ int ipam_range_parse(const char *cidr, int node_mask, struct ipam_range *ret)
 	if (rc < 0)
 		return rc;
 	/* At most 2^24 blocks: a bitmap of them stays small. */
-	if (node_mask < len || node_mask > 32 || node_mask - len > 24)
+	if (node_mask < len || node_mask < 1 || node_mask > 32 || node_mask - len > 24)
 		return -EINVAL;
 	*ret = (struct ipam_range){ .base = addr & mask_of(len),
 				    .prefix = len,
@@ -53,7 +53,7 @@ int ipam_range_parse(const char *cidr, int node_mask, struct ipam_range *ret)
 
 void ipam_cidr_at(const struct ipam_range *r, size_t i, char cidr[IPAM_CIDR_LEN], char net[IPAM_CIDR_LEN])
 {
-	uint32_t a = r->base + (uint32_t)(i << (32 - r->node_mask));
+	uint32_t a = r->base + (uint32_t)((uint64_t)i << (32 - r->node_mask));
 	struct in_addr in = { .s_addr = htonl(a) };
 	char ip[INET_ADDRSTRLEN];
 
@@ -71,7 +71,7 @@ int ipam_index_of(const struct ipam_range *r, const char *cidr, size_t *ret)
 	if (parse_cidr(cidr, &addr, &len) < 0 || len != r->node_mask || (addr & mask_of(r->prefix)) != r->base ||
 	    (addr & ~mask_of(len)) != 0)
 		return -ENOENT;
-	*ret = (addr - r->base) >> (32 - r->node_mask);
+	*ret = (size_t)((uint64_t)(addr - r->base) >> (32 - r->node_mask));
 	return 0;
 }
 

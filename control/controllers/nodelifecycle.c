@@ -313,8 +313,11 @@ void nodelifecycle_controller_stop(struct nodelifecycle_controller *c)
 	if (!c)
 		return;
 	informer_stop(c->inf);
-	while (c->n)
-		state_remove(c, c->v[0].name);
+	for (size_t i = 0; i < c->n; i++) {
+		free(c->v[i].name);
+		free(c->v[i].renew);
+		free(c->v[i].beat);
+	}
 	free(c->v);
 	strset_clear(&c->changed);
 	free(c);

@@ -258,16 +258,17 @@ static int mutate_status(json_object *rc, void *arg)
 
 static void sync_rc(struct rc_controller *c, json_object *rc, json_object *pods)
 {
-	_cleanup_free_ json_object **active = calloc(json_object_array_length(pods) + 1, sizeof(*active));
+	json_object **active = NULL;
 	struct label_selector *sel = NULL;
 	struct rc_counts counts;
 	char key[512];
 	size_t n = 0;
 	int64_t diff;
 
-	if (!active || meta_deleting(rc) || label_selector_from_map(json_get_path(rc, "spec.selector"), &sel) < 0)
+	if (meta_deleting(rc) || label_selector_from_map(json_get_path(rc, "spec.selector"), &sel) < 0)
 		return;
-	if (label_selector_empty(sel))
+	active = calloc(json_object_array_length(pods) + 1, sizeof(*active));
+	if (!active || label_selector_empty(sel))
 		goto out; /* validation forbids it; never let an RC claim a whole namespace */
 	expectation_key(rc, meta_name(rc), key, sizeof(key));
 	for (size_t i = 0; i < json_object_array_length(pods); i++) {
@@ -287,6 +288,7 @@ static void sync_rc(struct rc_controller *c, json_object *rc, json_object *pods)
 	ctrl_update(c->reg, "replicationcontrollers", meta_namespace(rc), meta_name(rc), "status", mutate_status,
 		    &counts, NULL);
 out:
+	free(active);
 	label_selector_free(sel);
 }
 
