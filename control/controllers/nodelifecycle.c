@@ -4,6 +4,7 @@
 #include "controllers/nodelifecycle.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -123,7 +124,13 @@ static void node_event(struct nodelifecycle_controller *c, const char *name, con
 	bool fresh;
 
 	if (ev->type == STORE_EVENT_DELETE) {
+		_cleanup_free_ char *lease = NULL;
+
 		state_remove(c, name);
+		/* Kubernetes hangs the Lease off the Node with an ownerReference; here it lives
+		 * outside the registry, so it goes with its node directly. */
+		if (asprintf(&lease, LEASE_PREFIX "%s", name) >= 0)
+			store_delete(registry_store(c->reg), lease, 0, NULL);
 		return;
 	}
 	st = state_of(c, name, &fresh);

@@ -611,6 +611,8 @@ Test(nodelifecycle, silent_node_is_marked_tainted_and_evicted)
 	cr_expect(wait_for(node_untainted, "n1"), "the taint goes when the node is back");
 	beating = false;
 	pthread_join(agent, NULL);
+	delete("nodes", NULL, "n2", -1);
+	cr_expect(wait_for(key_gone, LEASE_PREFIX "n2"), "the Lease goes with its node");
 }
 
 Test(nodelifecycle, agent_not_ready_taints_not_ready)
