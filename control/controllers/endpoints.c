@@ -189,6 +189,7 @@ static void resync(void *ctx)
 static const char *const prefixes[] = { SVC_PREFIX, POD_PREFIX, EP_PREFIX, NULL };
 static const struct informer_ops ops = {
 	.name = "endpoints controller",
+	.thread_name = "ctrl-endpoints",
 	.prefixes = prefixes,
 	.event = on_event,
 	.flush = flush,

@@ -3,6 +3,7 @@
 #include "controllers/gc.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,8 +38,12 @@ static bool scanned(const struct resource *r)
 static const struct resource *resource_of_key(const char *key, const char **ret_rest)
 {
 	for (size_t i = 0; i < resource_count; i++) {
-		_cleanup_free_ char *prefix = resource_prefix(&resource_table[i], NULL);
-		const char *rest = prefix ? informer_key_rest(key, prefix) : NULL;
+		char prefix[128];
+		const char *rest;
+
+		/* resource_prefix(r, NULL) without an allocation per event and resource. */
+		snprintf(prefix, sizeof(prefix), "/registry/%s/", resource_table[i].name);
+		rest = informer_key_rest(key, prefix);
 
 		if (rest) {
 			*ret_rest = rest;
@@ -170,7 +175,15 @@ static void on_event(void *ctx, const struct store_event *ev)
 	const char *rest, *uid;
 
 	r = resource_of_key(ev->key, &rest);
-	if (!r || !(obj = meta_from_stored(ev->value, ev->mod_rev)))
+	if (!r || !ev->value)
+		return;
+	/* Parse only what can matter: a deletion while something has owners, or an object
+	 * with owners or finalizers. */
+	if (ev->type == STORE_EVENT_DELETE ? c->owners.n == 0
+					   : !strstr(ev->value, "\"ownerReferences\"") && !strstr(ev->value, "\"finalizers\""))
+		return;
+	obj = meta_from_stored(ev->value, ev->mod_rev);
+	if (!obj)
 		return;
 	uid = json_get_string(obj, "metadata.uid");
 	if (ev->type == STORE_EVENT_DELETE) {
@@ -316,6 +329,7 @@ static void resync(void *ctx)
 static const char *const prefixes[] = { "/registry/", NULL };
 static const struct informer_ops ops = {
 	.name = "garbage collector",
+	.thread_name = "ctrl-gc",
 	.prefixes = prefixes,
 	.event = on_event,
 	.flush = flush,

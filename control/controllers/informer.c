@@ -113,6 +113,8 @@ static void *run(void *arg)
 {
 	struct informer *inf = arg;
 
+	if (inf->ops->thread_name)
+		pthread_setname_np(pthread_self(), inf->ops->thread_name);
 	inf->next_tick = ctrl_now_ms() + inf->ops->tick_ms;
 	resync(inf);
 	for (;;) {

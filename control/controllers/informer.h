@@ -8,6 +8,7 @@
 
 struct informer_ops {
 	const char *name;              /* for logs: "replication controller" */
+	const char *thread_name;       /* at most 15 characters, for top -H and gdb: "ctrl-rc" */
 	const char *const *prefixes;   /* NULL-terminated key prefixes the controller cares about */
 	/* One event, in revision order. */
 	void (*event)(void *ctx, const struct store_event *ev);

@@ -246,6 +246,7 @@ static void resync(void *ctx)
 static const char *const prefixes[] = { NODE_PREFIX, NULL };
 static const struct informer_ops ops = {
 	.name = "node ipam controller",
+	.thread_name = "ctrl-nodeipam",
 	.prefixes = prefixes,
 	.event = on_event,
 	.resync = resync,

@@ -284,6 +284,7 @@ static void resync(void *ctx)
 static const char *const prefixes[] = { NODE_PREFIX, LEASE_PREFIX, NULL };
 static const struct informer_ops ops = {
 	.name = "node lifecycle controller",
+	.thread_name = "ctrl-nodelife",
 	.prefixes = prefixes,
 	.event = on_event,
 	.flush = flush,

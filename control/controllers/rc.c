@@ -57,12 +57,16 @@ static bool pod_owner_key(json_object *pod, char *buf, size_t len)
 /* Counts a pod's creation or deletion against its RC's expectations. */
 static void observe_pod(struct rc_controller *c, const struct store_event *ev)
 {
-	_cleanup_json_ json_object *pod = meta_from_stored(ev->value, ev->mod_rev);
-	_cleanup_json_ json_object *prev = ev->prev_value ? meta_from_stored(ev->prev_value, 0) : NULL;
+	_cleanup_json_ json_object *pod = NULL, *prev = NULL;
 	char key[512];
 
+	/* Most pods in a busy cluster may have no owner: skip parsing those. */
+	if (!ev->value || !strstr(ev->value, "\"ownerReferences\""))
+		return;
+	pod = meta_from_stored(ev->value, ev->mod_rev);
 	if (!pod || !pod_owner_key(pod, key, sizeof(key)))
 		return;
+	prev = ev->prev_value ? meta_from_stored(ev->prev_value, 0) : NULL;
 	if (ev->type == STORE_EVENT_PUT && !ev->prev_value)
 		expectations_created(c->exp, key);
 	else if (ev->type == STORE_EVENT_PUT && prev && !meta_deleting(prev) && meta_deleting(pod))
@@ -336,6 +340,7 @@ static void resync(void *ctx)
 static const char *const prefixes[] = { RC_PREFIX, POD_PREFIX, NULL };
 static const struct informer_ops ops = {
 	.name = "replication controller",
+	.thread_name = "ctrl-rc",
 	.prefixes = prefixes,
 	.event = on_event,
 	.flush = flush,
