@@ -29,13 +29,13 @@ LDLIBS := -pthread -lm
 CONTROL_MAIN := control/main.c
 CONTROL_LIB_SRCS := $(sort $(filter-out $(CONTROL_MAIN),$(shell find control -name '*.c')))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
-UNIT_HELPER_SRCS := $(sort $(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*.c)))
+UNIT_LIB_SRCS := $(sort $(wildcard tests/unit/lib/*.c))
 BENCH_SRCS := $(sort $(wildcard tests/bench/*.c))
 
 REL_CONTROL_OBJS := $(CONTROL_LIB_SRCS:%.c=$(REL)/%.o)
 ASAN_CONTROL_OBJS := $(CONTROL_LIB_SRCS:%.c=$(ASAN)/%.o)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(ASAN)/tests/unit/%)
-UNIT_HELPER_OBJS := $(UNIT_HELPER_SRCS:%.c=$(ASAN)/%.o)
+UNIT_LIB_OBJS := $(UNIT_LIB_SRCS:%.c=$(ASAN)/%.o)
 BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(REL)/tests/bench/%)
 
 .PHONY: all deps test unit e2e bench up down clean
@@ -74,7 +74,11 @@ $(ASAN)/bin/skiff-control: $(ASAN)/control/main.o $(ASAN)/libcontrol.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ASAN_CFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
 
-$(ASAN)/tests/unit/%: $(ASAN)/tests/unit/%.o $(UNIT_HELPER_OBJS) $(ASAN)/libcontrol.a
+# Test fixtures are an archive too, so a test links only the fixtures it uses.
+$(ASAN)/libunit.a: $(UNIT_LIB_OBJS)
+	@rm -f $@; ar rcs $@ $^
+
+$(ASAN)/tests/unit/%: $(ASAN)/tests/unit/%.o $(ASAN)/libunit.a $(ASAN)/libcontrol.a
 	$(CC) $(ASAN_CFLAGS) -o $@ $^ $(PKG_LIBS) -lcriterion $(LDLIBS)
 
 $(REL)/tests/bench/%: $(REL)/tests/bench/%.o $(REL)/libcontrol.a

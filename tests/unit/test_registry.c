@@ -2,7 +2,6 @@
  * conflicts, every patch type, scale and binding. */
 #include <criterion/criterion.h>
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,92 +10,14 @@
 #include <skiff/json.h>
 
 #include "api/registry.h"
-
-static char dir[] = "/tmp/skiff-test-registry-XXXXXX";
-static struct store *st_store;
-static struct registry *reg;
-static struct api_status st;
-static const struct write_options wo = { .strict = true, .field_manager = "test" };
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb, (void)flag, (void)ftw;
-	return remove(path);
-}
+#include "lib/registry_kit.h"
 
 static void setup(void)
 {
-	struct store_options o;
-	char path[128];
-
-	cr_assert_not_null(mkdtemp(dir));
-	store_options_init(&o);
-	o.compact_interval_seconds = 0;
-	o.durable = false;
-	snprintf(path, sizeof(path), "%s/db", dir);
-	st_store = store_open_sqlite(path, &o);
-	cr_assert_not_null(st_store);
-	reg = registry_new(st_store, NULL);
-	cr_assert_not_null(reg, "registry_new: %s", strerror(errno));
+	kit_setup("registry", NULL);
 }
 
-static void teardown(void)
-{
-	registry_free(reg);
-	store_close(st_store);
-	api_status_clear(&st);
-	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-	strcpy(dir, "/tmp/skiff-test-registry-XXXXXX");
-}
-
-TestSuite(registry, .init = setup, .fini = teardown);
-
-static const struct resource *R(const char *name)
-{
-	return resource_by_name(name);
-}
-
-static json_object *J(const char *s)
-{
-	const char *err;
-	json_object *o = json_parse_buffer(s, strlen(s), &err);
-
-	cr_assert_not_null(o, "bad test JSON: %s", s);
-	return o;
-}
-
-static const char *S(json_object *o, const char *path)
-{
-	const char *v = json_get_string(o, path);
-
-	return v ? v : "";
-}
-
-#define POD(name, labels)                                                                                     \
-	"{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"" name "\",\"labels\":{" labels "}},"     \
-	"\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"busybox\"}]}}"
-
-static json_object *create(const char *res, const char *ns, const char *body)
-{
-	_cleanup_json_ json_object *b = J(body);
-	json_object *out = NULL;
-	int r = registry_create(reg, R(res), ns, NULL, NULL, b, &wo, &out, &st);
-
-	cr_assert_eq(r, 0, "create %s: %d %s", body, r, st.message ? st.message : "");
-	return out;
-}
-
-static int create_fails(const char *res, const char *ns, const char *body)
-{
-	_cleanup_json_ json_object *b = J(body), *out = NULL;
-	int r;
-
-	api_status_clear(&st);
-	r = registry_create(reg, R(res), ns, NULL, NULL, b, &wo, &out, &st);
-	cr_assert_lt(r, 0, "create should fail: %s", body);
-	cr_assert_null(out);
-	return st.code;
-}
+TestSuite(registry, .init = setup, .fini = kit_teardown);
 
 Test(registry, default_namespaces_exist)
 {
@@ -105,8 +26,8 @@ Test(registry, default_namespaces_exist)
 	for (size_t i = 0; i < 4; i++) {
 		_cleanup_json_ json_object *ns = NULL;
 
-		cr_assert_eq(registry_get(reg, R("namespaces"), NULL, names[i], NULL, &ns, &st), 0, "%s", names[i]);
-		cr_assert_str_eq(S(ns, "status.phase"), "Active");
+		cr_assert_eq(registry_get(kit_reg, kit_res("namespaces"), NULL, names[i], NULL, &ns, &kit_st), 0, "%s", names[i]);
+		cr_assert_str_eq(kit_str(ns, "status.phase"), "Active");
 		cr_assert_str_eq(json_object_get_string(json_object_object_get(json_get_path(ns, "metadata.labels"),
 										"kubernetes.io/metadata.name")),
 				 names[i]);
@@ -115,66 +36,66 @@ Test(registry, default_namespaces_exist)
 
 Test(registry, create_sets_server_fields)
 {
-	_cleanup_json_ json_object *pod = create("pods", "default", POD("web", "\"app\":\"x\""));
+	_cleanup_json_ json_object *pod = kit_create("pods", "default", KIT_POD("web", "\"app\":\"x\""));
 	_cleanup_json_ json_object *got = NULL;
-	const char *uid = S(pod, "metadata.uid"), *ts = S(pod, "metadata.creationTimestamp");
+	const char *uid = kit_str(pod, "metadata.uid"), *ts = kit_str(pod, "metadata.creationTimestamp");
 
 	cr_assert_eq(strlen(uid), 36);
 	cr_assert_eq(uid[14], '4', "uuid v4: %s", uid);
 	cr_assert_eq(strlen(ts), 20);
 	cr_assert_eq(ts[19], 'Z');
-	cr_assert_str_eq(S(pod, "metadata.namespace"), "default");
+	cr_assert_str_eq(kit_str(pod, "metadata.namespace"), "default");
 	cr_assert_eq(json_object_get_int(json_get_path(pod, "metadata.generation")), 1);
-	cr_assert_str_eq(S(pod, "status.phase"), "Pending");
-	cr_assert_str_eq(S(pod, "status.qosClass"), "BestEffort");
-	cr_assert_gt(atoll(S(pod, "metadata.resourceVersion")), 0);
-	cr_assert_eq(registry_get(reg, R("pods"), "default", "web", NULL, &got, &st), 0);
-	cr_assert_str_eq(S(got, "metadata.resourceVersion"), S(pod, "metadata.resourceVersion"));
-	cr_assert_str_eq(S(got, "metadata.uid"), uid);
+	cr_assert_str_eq(kit_str(pod, "status.phase"), "Pending");
+	cr_assert_str_eq(kit_str(pod, "status.qosClass"), "BestEffort");
+	cr_assert_gt(atoll(kit_str(pod, "metadata.resourceVersion")), 0);
+	cr_assert_eq(registry_get(kit_reg, kit_res("pods"), "default", "web", NULL, &got, &kit_st), 0);
+	cr_assert_str_eq(kit_str(got, "metadata.resourceVersion"), kit_str(pod, "metadata.resourceVersion"));
+	cr_assert_str_eq(kit_str(got, "metadata.uid"), uid);
 }
 
 Test(registry, create_ignores_client_status_and_rv)
 {
-	_cleanup_json_ json_object *pod = create(
+	_cleanup_json_ json_object *pod = kit_create(
 		"pods", "default",
 		"{\"metadata\":{\"name\":\"p\",\"resourceVersion\":\"999\",\"uid\":\"x\"},\"spec\":{\"containers\":[{\"name\":"
 		"\"c\",\"image\":\"i\",\"resources\":{\"limits\":{\"cpu\":\"1\",\"memory\":\"1Gi\"}}}]},"
 		"\"status\":{\"phase\":\"Running\"}}");
 
-	cr_assert_str_eq(S(pod, "status.phase"), "Pending");
-	cr_assert_str_eq(S(pod, "status.qosClass"), "Guaranteed");
-	cr_assert_str_neq(S(pod, "metadata.uid"), "x");
-	cr_assert_str_neq(S(pod, "metadata.resourceVersion"), "999");
+	cr_assert_str_eq(kit_str(pod, "status.phase"), "Pending");
+	cr_assert_str_eq(kit_str(pod, "status.qosClass"), "Guaranteed");
+	cr_assert_str_neq(kit_str(pod, "metadata.uid"), "x");
+	cr_assert_str_neq(kit_str(pod, "metadata.resourceVersion"), "999");
 }
 
 Test(registry, create_errors)
 {
-	_cleanup_json_ json_object *pod = create("pods", "default", POD("dup", ""));
+	_cleanup_json_ json_object *pod = kit_create("pods", "default", KIT_POD("dup", ""));
 
-	cr_assert_eq(create_fails("pods", "default", POD("dup", "")), 409);
-	cr_assert_str_eq(st.message, "pods \"dup\" already exists");
-	cr_assert_eq(create_fails("pods", "nope", POD("x", "")), 404);
-	cr_assert_str_eq(st.message, "namespaces \"nope\" not found");
-	cr_assert_eq(create_fails("pods", "default",
+	cr_assert_eq(kit_create_fails("pods", "default", KIT_POD("dup", "")), 409);
+	cr_assert_str_eq(kit_st.message, "pods \"dup\" already exists");
+	cr_assert_eq(kit_create_fails("pods", "nope", KIT_POD("x", "")), 404);
+	cr_assert_str_eq(kit_st.message, "namespaces \"nope\" not found");
+	cr_assert_eq(kit_create_fails("pods", "default",
 				  "{\"metadata\":{\"name\":\"x\",\"namespace\":\"other\"},\"spec\":{\"containers\":[{\"name\":"
 				  "\"c\",\"image\":\"i\"}]}}"),
 		     400);
-	cr_assert_str_eq(st.message, "the namespace of the provided object does not match the namespace sent on the request");
-	cr_assert_eq(create_fails("pods", "default", "{\"kind\":\"Service\",\"metadata\":{\"name\":\"x\"}}"), 400);
-	cr_assert_eq(create_fails("pods", "default", "{\"apiVersion\":\"v2\",\"metadata\":{\"name\":\"x\"}}"), 400);
-	cr_assert_eq(create_fails("pods", "default", "{\"metadata\":{\"name\":\"x\"},\"spec\":{\"bogus\":1}}"), 400);
-	cr_assert(strstr(st.message, "strict decoding error"), "%s", st.message);
-	cr_assert_eq(create_fails("pods", "default", "{\"metadata\":{\"name\":\"x\"},\"spec\":{\"containers\":[]}}"), 422);
-	cr_assert_str_eq(st.reason, "Invalid");
-	cr_assert(strncmp(st.message, "The Pod \"x\" is invalid: ", 24) == 0, "%s", st.message);
+	cr_assert_str_eq(kit_st.message, "the namespace of the provided object does not match the namespace sent on the request");
+	cr_assert_eq(kit_create_fails("pods", "default", "{\"kind\":\"Service\",\"metadata\":{\"name\":\"x\"}}"), 400);
+	cr_assert_eq(kit_create_fails("pods", "default", "{\"apiVersion\":\"v2\",\"metadata\":{\"name\":\"x\"}}"), 400);
+	cr_assert_eq(kit_create_fails("pods", "default", "{\"metadata\":{\"name\":\"x\"},\"spec\":{\"bogus\":1}}"), 400);
+	cr_assert(strstr(kit_st.message, "strict decoding error"), "%s", kit_st.message);
+	cr_assert_eq(kit_create_fails("pods", "default", "{\"metadata\":{\"name\":\"x\"},\"spec\":{\"containers\":[]}}"), 422);
+	cr_assert_str_eq(kit_st.reason, "Invalid");
+	cr_assert(strncmp(kit_st.message, "The Pod \"x\" is invalid: ", 24) == 0, "%s", kit_st.message);
 }
 
 Test(registry, generate_name)
 {
-	_cleanup_json_ json_object *a = create("pods", "default",
+	_cleanup_json_ json_object *a = kit_create("pods", "default",
 					       "{\"metadata\":{\"generateName\":\"web-\"},\"spec\":{\"containers\":[{\"name\":"
 					       "\"c\",\"image\":\"i\"}]}}");
-	const char *name = S(a, "metadata.name");
+	const char *name = kit_str(a, "metadata.name");
 
 	cr_assert_eq(strlen(name), 9, "%s", name);
 	cr_assert(strncmp(name, "web-", 4) == 0);
@@ -184,12 +105,12 @@ Test(registry, generate_name)
 Test(registry, dry_run_writes_nothing)
 {
 	const struct write_options dry = { .dry_run = true, .strict = true };
-	_cleanup_json_ json_object *b = J(POD("dry", "")), *out = NULL, *got = NULL;
+	_cleanup_json_ json_object *b = kit_json(KIT_POD("dry", "")), *out = NULL, *got = NULL;
 
-	cr_assert_eq(registry_create(reg, R("pods"), "default", NULL, NULL, b, &dry, &out, &st), 0);
-	cr_assert_str_eq(S(out, "metadata.name"), "dry");
-	cr_assert_eq(registry_get(reg, R("pods"), "default", "dry", NULL, &got, &st), -ENOENT);
-	cr_assert_eq(st.code, 404);
+	cr_assert_eq(registry_create(kit_reg, kit_res("pods"), "default", NULL, NULL, b, &dry, &out, &kit_st), 0);
+	cr_assert_str_eq(kit_str(out, "metadata.name"), "dry");
+	cr_assert_eq(registry_get(kit_reg, kit_res("pods"), "default", "dry", NULL, &got, &kit_st), -ENOENT);
+	cr_assert_eq(kit_st.code, 404);
 }
 
 static int update(const char *res, const char *ns, const char *name, const char *sub, json_object *body,
@@ -197,34 +118,34 @@ static int update(const char *res, const char *ns, const char *name, const char 
 {
 	bool created = false;
 
-	api_status_clear(&st);
-	return registry_update(reg, R(res), ns, name, sub, body, &wo, out, &created, &st);
+	api_status_clear(&kit_st);
+	return registry_update(kit_reg, kit_res(res), ns, name, sub, body, &kit_wo, out, &created, &kit_st);
 }
 
 Test(registry, update_conflict_and_unconditional)
 {
-	_cleanup_json_ json_object *pod = create("pods", "default", POD("u", "\"a\":\"1\""));
+	_cleanup_json_ json_object *pod = kit_create("pods", "default", KIT_POD("u", "\"a\":\"1\""));
 	_cleanup_json_ json_object *v1 = json_clone(pod), *v2 = json_clone(pod), *out1 = NULL, *out2 = NULL;
 	_cleanup_json_ json_object *out3 = NULL;
 
 	json_object_object_add(json_get_path(v1, "metadata.labels"), "a", json_object_new_string("2"));
-	cr_assert_eq(update("pods", "default", "u", NULL, v1, &out1), 0, "%s", st.message);
-	cr_assert_str_eq(S(out1, "metadata.labels.a"), "2");
-	cr_assert_gt(atoll(S(out1, "metadata.resourceVersion")), atoll(S(pod, "metadata.resourceVersion")));
+	cr_assert_eq(update("pods", "default", "u", NULL, v1, &out1), 0, "%s", kit_st.message);
+	cr_assert_str_eq(kit_str(out1, "metadata.labels.a"), "2");
+	cr_assert_gt(atoll(kit_str(out1, "metadata.resourceVersion")), atoll(kit_str(pod, "metadata.resourceVersion")));
 	/* v2 still carries the first revision. */
 	cr_assert_eq(update("pods", "default", "u", NULL, v2, &out2), -ESTALE);
-	cr_assert_eq(st.code, 409);
-	cr_assert_str_eq(st.message, "Operation cannot be fulfilled on pods \"u\": the object has been modified; please "
+	cr_assert_eq(kit_st.code, 409);
+	cr_assert_str_eq(kit_st.message, "Operation cannot be fulfilled on pods \"u\": the object has been modified; please "
 				     "apply your changes to the latest version and try again");
 	/* Without a resourceVersion the update is unconditional. */
 	json_object_object_del(json_get_path(v2, "metadata"), "resourceVersion");
-	cr_assert_eq(update("pods", "default", "u", NULL, v2, &out3), 0, "%s", st.message);
-	cr_assert_str_eq(S(out3, "metadata.uid"), S(pod, "metadata.uid"));
+	cr_assert_eq(update("pods", "default", "u", NULL, v2, &out3), 0, "%s", kit_st.message);
+	cr_assert_str_eq(kit_str(out3, "metadata.uid"), kit_str(pod, "metadata.uid"));
 }
 
 Test(registry, update_keeps_immutables_status_and_bumps_generation)
 {
-	_cleanup_json_ json_object *rc = create(
+	_cleanup_json_ json_object *rc = kit_create(
 		"replicationcontrollers", "default",
 		"{\"metadata\":{\"name\":\"r\"},\"spec\":{\"replicas\":1,\"selector\":{\"app\":\"r\"},\"template\":{"
 		"\"metadata\":{\"labels\":{\"app\":\"r\"}},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"i\"}]}}}}");
@@ -233,19 +154,19 @@ Test(registry, update_keeps_immutables_status_and_bumps_generation)
 	json_object_object_add(json_get_path(b, "metadata"), "uid", json_object_new_string("other"));
 	json_object_object_add(json_get_path(b, "status"), "replicas", json_object_new_int(5));
 	json_object_object_add(json_get_path(b, "spec"), "replicas", json_object_new_int(3));
-	cr_assert_eq(update("replicationcontrollers", "default", "r", NULL, b, &out), 0, "%s", st.message);
-	cr_assert_str_eq(S(out, "metadata.uid"), S(rc, "metadata.uid"));
+	cr_assert_eq(update("replicationcontrollers", "default", "r", NULL, b, &out), 0, "%s", kit_st.message);
+	cr_assert_str_eq(kit_str(out, "metadata.uid"), kit_str(rc, "metadata.uid"));
 	cr_assert_eq(json_object_get_int(json_get_path(out, "status.replicas")), 0);
 	cr_assert_eq(json_object_get_int(json_get_path(out, "spec.replicas")), 3);
 	cr_assert_eq(json_object_get_int(json_get_path(out, "metadata.generation")), 2);
 	/* Writing the same object again changes nothing, not even the revision. */
 	cr_assert_eq(update("replicationcontrollers", "default", "r", NULL, out, &same), 0);
-	cr_assert_str_eq(S(same, "metadata.resourceVersion"), S(out, "metadata.resourceVersion"));
+	cr_assert_str_eq(kit_str(same, "metadata.resourceVersion"), kit_str(out, "metadata.resourceVersion"));
 	/* /status writes the status only. */
 	s = json_clone(same);
 	json_object_object_add(json_get_path(s, "status"), "replicas", json_object_new_int(2));
 	json_object_object_add(json_get_path(s, "spec"), "replicas", json_object_new_int(9));
-	cr_assert_eq(update("replicationcontrollers", "default", "r", "status", s, &sout), 0, "%s", st.message);
+	cr_assert_eq(update("replicationcontrollers", "default", "r", "status", s, &sout), 0, "%s", kit_st.message);
 	cr_assert_eq(json_object_get_int(json_get_path(sout, "status.replicas")), 2);
 	cr_assert_eq(json_object_get_int(json_get_path(sout, "spec.replicas")), 3);
 	cr_assert_eq(json_object_get_int(json_get_path(sout, "metadata.generation")), 2);
@@ -253,15 +174,15 @@ Test(registry, update_keeps_immutables_status_and_bumps_generation)
 
 Test(registry, update_missing)
 {
-	_cleanup_json_ json_object *b = J(POD("ghost", "")), *out = NULL;
-	_cleanup_json_ json_object *ep = J("{\"metadata\":{\"name\":\"e\"},\"subsets\":[]}"), *eout = NULL;
+	_cleanup_json_ json_object *b = kit_json(KIT_POD("ghost", "")), *out = NULL;
+	_cleanup_json_ json_object *ep = kit_json("{\"metadata\":{\"name\":\"e\"},\"subsets\":[]}"), *eout = NULL;
 	bool created = false;
 
 	cr_assert_eq(update("pods", "default", "ghost", NULL, b, &out), -ENOENT);
-	cr_assert_eq(st.code, 404);
+	cr_assert_eq(kit_st.code, 404);
 	/* Endpoints are created by a PUT. */
-	cr_assert_eq(registry_update(reg, R("endpoints"), "default", "e", NULL, ep, &wo, &eout, &created, &st), 0,
-		     "%s", st.message);
+	cr_assert_eq(registry_update(kit_reg, kit_res("endpoints"), "default", "e", NULL, ep, &kit_wo, &eout, &created, &kit_st), 0,
+		     "%s", kit_st.message);
 	cr_assert(created);
 }
 
@@ -272,8 +193,8 @@ static json_object *list(const char *res, const char *ns, const char *labels, co
 				   .continue_token = cont };
 	json_object *out = NULL;
 
-	api_status_clear(&st);
-	if (registry_list(reg, R(res), ns, &lo, &out, &st) < 0)
+	api_status_clear(&kit_st);
+	if (registry_list(kit_reg, kit_res(res), ns, &lo, &out, &kit_st) < 0)
 		return NULL;
 	return out;
 }
@@ -288,25 +209,25 @@ Test(registry, list_selectors_and_paging)
 	char body[256];
 
 	for (int i = 0; i < 7; i++) {
-		snprintf(body, sizeof(body), POD("p%d", "\"app\":\"%s\""), i, i % 2 ? "odd" : "even");
-		json_object_put(create("pods", "default", body));
+		snprintf(body, sizeof(body), KIT_POD("p%d", "\"app\":\"%s\""), i, i % 2 ? "odd" : "even");
+		json_object_put(kit_create("pods", "default", body));
 	}
-	json_object_put(create("pods", "kube-system", POD("sys", "\"app\":\"odd\"")));
+	json_object_put(kit_create("pods", "kube-system", KIT_POD("sys", "\"app\":\"odd\"")));
 	_cleanup_json_ json_object *all = list("pods", NULL, NULL, NULL, 0, NULL);
 	_cleanup_json_ json_object *def = list("pods", "default", NULL, NULL, 0, NULL);
 	_cleanup_json_ json_object *odd = list("pods", "default", "app in (odd)", NULL, 0, NULL);
 	_cleanup_json_ json_object *named = list("pods", NULL, NULL, "metadata.name=p3", 0, NULL);
 
 	cr_assert_eq(n_items(all), 8);
-	cr_assert_str_eq(S(all, "kind"), "PodList");
-	cr_assert_gt(atoll(S(all, "metadata.resourceVersion")), 0);
+	cr_assert_str_eq(kit_str(all, "kind"), "PodList");
+	cr_assert_gt(atoll(kit_str(all, "metadata.resourceVersion")), 0);
 	cr_assert_eq(n_items(def), 7);
 	cr_assert_eq(n_items(odd), 3);
 	cr_assert_eq(n_items(named), 1);
 	cr_assert_null(list("pods", NULL, "app in (", NULL, 0, NULL));
-	cr_assert_eq(st.code, 400);
+	cr_assert_eq(kit_st.code, 400);
 	cr_assert_null(list("pods", NULL, NULL, "spec.bogus=1", 0, NULL));
-	cr_assert_eq(st.code, 400);
+	cr_assert_eq(kit_st.code, 400);
 
 	/* Pages of 2 of the even pods (p0 p2 p4 p6), all at the first page's revision. */
 	json_object *page = list("pods", "default", "app=even", NULL, 2, NULL);
@@ -314,21 +235,21 @@ Test(registry, list_selectors_and_paging)
 	size_t seen = 0, pages = 0;
 
 	cr_assert_not_null(page);
-	rv0 = strdup(S(page, "metadata.resourceVersion"));
-	json_object_put(create("pods", "default", POD("late", "\"app\":\"even\"")));
+	rv0 = strdup(kit_str(page, "metadata.resourceVersion"));
+	json_object_put(kit_create("pods", "default", KIT_POD("late", "\"app\":\"even\"")));
 	for (;;) {
 		const char *cont = json_get_string(page, "metadata.continue");
 		json_object *next;
 
 		seen += n_items(page);
 		pages++;
-		cr_assert_str_eq(S(page, "metadata.resourceVersion"), rv0);
+		cr_assert_str_eq(kit_str(page, "metadata.resourceVersion"), rv0);
 		if (!cont) {
 			json_object_put(page);
 			break;
 		}
 		next = list("pods", "default", "app=even", NULL, 2, cont);
-		cr_assert_not_null(next, "%s", st.message);
+		cr_assert_not_null(next, "%s", kit_st.message);
 		json_object_put(page);
 		page = next;
 	}
@@ -342,20 +263,20 @@ Test(registry, continue_after_compaction_is_expired)
 	for (int i = 0; i < 3; i++) {
 		char body[256];
 
-		snprintf(body, sizeof(body), POD("c%d", ""), i);
-		json_object_put(create("pods", "default", body));
+		snprintf(body, sizeof(body), KIT_POD("c%d", ""), i);
+		json_object_put(kit_create("pods", "default", body));
 	}
 	_cleanup_json_ json_object *page = list("pods", "default", NULL, NULL, 1, NULL);
 	const char *cont = json_get_string(page, "metadata.continue");
 
 	cr_assert_not_null(cont);
-	json_object_put(create("pods", "default", POD("more", "")));
-	cr_assert_eq(store_compact(st_store, store_revision(st_store)), 0);
+	json_object_put(kit_create("pods", "default", KIT_POD("more", "")));
+	cr_assert_eq(store_compact(kit_store, store_revision(kit_store)), 0);
 	cr_assert_null(list("pods", "default", NULL, NULL, 1, cont));
-	cr_assert_eq(st.code, 410);
-	cr_assert_str_eq(st.reason, "Expired");
+	cr_assert_eq(kit_st.code, 410);
+	cr_assert_str_eq(kit_st.reason, "Expired");
 	cr_assert_null(list("pods", "default", NULL, NULL, 1, "garbage!"));
-	cr_assert_eq(st.code, 400);
+	cr_assert_eq(kit_st.code, 400);
 }
 
 static int patch(const char *res, const char *name, const char *sub, const char *type, const char *body,
@@ -363,46 +284,46 @@ static int patch(const char *res, const char *name, const char *sub, const char 
 {
 	bool c = false;
 
-	api_status_clear(&st);
-	return registry_patch(reg, R(res), "default", name, sub, type, body, strlen(body), &wo, out,
-			      created ? created : &c, &st);
+	api_status_clear(&kit_st);
+	return registry_patch(kit_reg, kit_res(res), "default", name, sub, type, body, strlen(body), &kit_wo, out,
+			      created ? created : &c, &kit_st);
 }
 
 Test(registry, patch_types)
 {
-	_cleanup_json_ json_object *pod = create("pods", "default", POD("pp", "\"a\":\"1\""));
+	_cleanup_json_ json_object *pod = kit_create("pods", "default", KIT_POD("pp", "\"a\":\"1\""));
 	_cleanup_json_ json_object *m = NULL, *j = NULL, *s = NULL, *same = NULL, *stale = NULL;
 
 	cr_assert_eq(patch("pods", "pp", NULL, "application/merge-patch+json", "{\"metadata\":{\"labels\":{\"b\":\"2\"}}}",
 			   &m, NULL),
-		     0, "%s", st.message);
+		     0, "%s", kit_st.message);
 	cr_assert_str_eq(json_object_get_string(json_get_path(json_get_path(m, "metadata.labels"), "b")), "2");
 	cr_assert_eq(patch("pods", "pp", NULL, "application/json-patch+json",
 			   "[{\"op\":\"replace\",\"path\":\"/spec/containers/0/image\",\"value\":\"nginx\"}]", &j, NULL),
-		     0, "%s", st.message);
+		     0, "%s", kit_st.message);
 	cr_assert_str_eq(json_object_get_string(json_get_path(
 				 json_object_array_get_idx(json_get_path(j, "spec.containers"), 0), "image")),
 			 "nginx");
 	cr_assert_eq(patch("pods", "pp", NULL, "application/strategic-merge-patch+json",
 			   "{\"spec\":{\"activeDeadlineSeconds\":5}}", &s, NULL),
-		     0, "%s", st.message);
+		     0, "%s", kit_st.message);
 	cr_assert_eq(json_object_get_int(json_get_path(s, "spec.activeDeadlineSeconds")), 5);
 	/* A patch that changes nothing writes nothing. */
 	cr_assert_eq(patch("pods", "pp", NULL, "application/merge-patch+json", "{\"metadata\":{\"labels\":{\"b\":\"2\"}}}",
 			   &same, NULL),
 		     0);
-	cr_assert_str_eq(S(same, "metadata.resourceVersion"), S(s, "metadata.resourceVersion"));
+	cr_assert_str_eq(kit_str(same, "metadata.resourceVersion"), kit_str(s, "metadata.resourceVersion"));
 	/* A patch carrying an old resourceVersion conflicts. */
 	char body[128];
 
 	snprintf(body, sizeof(body), "{\"metadata\":{\"resourceVersion\":\"%s\",\"labels\":{\"c\":\"3\"}}}",
-		 S(pod, "metadata.resourceVersion"));
+		 kit_str(pod, "metadata.resourceVersion"));
 	cr_assert_eq(patch("pods", "pp", NULL, "application/merge-patch+json", body, &stale, NULL), -ESTALE);
-	cr_assert_eq(st.code, 409);
+	cr_assert_eq(kit_st.code, 409);
 	cr_assert_eq(patch("pods", "pp", NULL, "application/merge-patch+json", "{bad", &stale, NULL), -EINVAL);
-	cr_assert_eq(st.code, 400);
+	cr_assert_eq(kit_st.code, 400);
 	cr_assert_eq(patch("pods", "nothere", NULL, "application/merge-patch+json", "{}", &stale, NULL), -ENOENT);
-	cr_assert_eq(st.code, 404);
+	cr_assert_eq(kit_st.code, 404);
 }
 
 Test(registry, apply_creates_then_updates)
@@ -412,21 +333,21 @@ Test(registry, apply_creates_then_updates)
 	const char *cfg = "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"ap\"},\"spec\":{\"containers\":"
 			  "[{\"name\":\"c\",\"image\":\"i\"}]}}";
 
-	cr_assert_eq(patch("pods", "ap", NULL, "application/apply-patch+yaml", cfg, &a, &created), 0, "%s", st.message);
+	cr_assert_eq(patch("pods", "ap", NULL, "application/apply-patch+yaml", cfg, &a, &created), 0, "%s", kit_st.message);
 	cr_assert(created);
-	cr_assert_str_eq(S(a, "status.phase"), "Pending");
+	cr_assert_str_eq(kit_str(a, "status.phase"), "Pending");
 	cr_assert_eq(patch("pods", "ap", NULL, "application/apply-patch+yaml",
 			   "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"ap\",\"labels\":{\"x\":\"y\"}}}",
 			   &b, &created),
-		     0, "%s", st.message);
+		     0, "%s", kit_st.message);
 	cr_assert_not(created);
-	cr_assert_str_eq(S(b, "metadata.uid"), S(a, "metadata.uid"));
+	cr_assert_str_eq(kit_str(b, "metadata.uid"), kit_str(a, "metadata.uid"));
 	cr_assert_str_eq(json_object_get_string(json_get_path(json_get_path(b, "metadata.labels"), "x")), "y");
 }
 
 Test(registry, scale_subresource)
 {
-	_cleanup_json_ json_object *rc = create(
+	_cleanup_json_ json_object *rc = kit_create(
 		"replicationcontrollers", "default",
 		"{\"metadata\":{\"name\":\"s\"},\"spec\":{\"replicas\":1,\"selector\":{\"tier\":\"b\",\"app\":\"s\"},"
 		"\"template\":{\"metadata\":{\"labels\":{\"app\":\"s\",\"tier\":\"b\"}},\"spec\":{\"containers\":[{\"name\":"
@@ -434,24 +355,24 @@ Test(registry, scale_subresource)
 	_cleanup_json_ json_object *scale = NULL, *p = NULL, *put = NULL, *stale = NULL, *after = NULL;
 	_cleanup_json_ json_object *body = NULL;
 
-	cr_assert_eq(registry_get(reg, R("replicationcontrollers"), "default", "s", "scale", &scale, &st), 0);
-	cr_assert_str_eq(S(scale, "kind"), "Scale");
-	cr_assert_str_eq(S(scale, "apiVersion"), "autoscaling/v1");
-	cr_assert_str_eq(S(scale, "status.selector"), "app=s,tier=b");
+	cr_assert_eq(registry_get(kit_reg, kit_res("replicationcontrollers"), "default", "s", "scale", &scale, &kit_st), 0);
+	cr_assert_str_eq(kit_str(scale, "kind"), "Scale");
+	cr_assert_str_eq(kit_str(scale, "apiVersion"), "autoscaling/v1");
+	cr_assert_str_eq(kit_str(scale, "status.selector"), "app=s,tier=b");
 	cr_assert_eq(json_object_get_int(json_get_path(scale, "spec.replicas")), 1);
-	cr_assert_str_eq(S(scale, "metadata.uid"), S(rc, "metadata.uid"));
+	cr_assert_str_eq(kit_str(scale, "metadata.uid"), kit_str(rc, "metadata.uid"));
 	cr_assert_eq(patch("replicationcontrollers", "s", "scale", "application/merge-patch+json",
 			   "{\"spec\":{\"replicas\":3}}", &p, NULL),
-		     0, "%s", st.message);
+		     0, "%s", kit_st.message);
 	cr_assert_eq(json_object_get_int(json_get_path(p, "spec.replicas")), 3);
 	body = json_clone(p);
 	json_object_object_add(json_get_path(body, "spec"), "replicas", json_object_new_int(4));
-	cr_assert_eq(update("replicationcontrollers", "default", "s", "scale", body, &put), 0, "%s", st.message);
+	cr_assert_eq(update("replicationcontrollers", "default", "s", "scale", body, &put), 0, "%s", kit_st.message);
 	cr_assert_eq(json_object_get_int(json_get_path(put, "spec.replicas")), 4);
 	/* body still has the revision before the PUT. */
 	cr_assert_eq(update("replicationcontrollers", "default", "s", "scale", body, &stale), -ESTALE);
-	cr_assert_eq(st.code, 409);
-	cr_assert_eq(registry_get(reg, R("replicationcontrollers"), "default", "s", NULL, &after, &st), 0);
+	cr_assert_eq(kit_st.code, 409);
+	cr_assert_eq(registry_get(kit_reg, kit_res("replicationcontrollers"), "default", "s", NULL, &after, &kit_st), 0);
 	cr_assert_eq(json_object_get_int(json_get_path(after, "spec.replicas")), 4);
 	cr_assert_str_eq(json_object_get_string(json_get_path(json_get_path(after, "spec.template.metadata.labels"), "app")),
 			 "s");
@@ -459,54 +380,54 @@ Test(registry, scale_subresource)
 
 Test(registry, binding)
 {
-	_cleanup_json_ json_object *pod = create("pods", "default", POD("b", ""));
-	_cleanup_json_ json_object *bind = J("{\"apiVersion\":\"v1\",\"kind\":\"Binding\",\"metadata\":{\"name\":\"b\"},"
+	_cleanup_json_ json_object *pod = kit_create("pods", "default", KIT_POD("b", ""));
+	_cleanup_json_ json_object *bind = kit_json("{\"apiVersion\":\"v1\",\"kind\":\"Binding\",\"metadata\":{\"name\":\"b\"},"
 					     "\"target\":{\"kind\":\"Node\",\"name\":\"n1\"}}");
 	_cleanup_json_ json_object *out = NULL, *again = NULL, *got = NULL;
 
-	cr_assert_eq(registry_create(reg, R("pods"), "default", "b", "binding", bind, &wo, &out, &st), 0, "%s",
-		     st.message);
-	cr_assert_str_eq(S(out, "status"), "Success");
-	cr_assert_eq(registry_get(reg, R("pods"), "default", "b", NULL, &got, &st), 0);
-	cr_assert_str_eq(S(got, "spec.nodeName"), "n1");
-	cr_assert_eq(registry_create(reg, R("pods"), "default", "b", "binding", bind, &wo, &again, &st), -EEXIST);
-	cr_assert_eq(st.code, 409);
-	cr_assert(strstr(st.message, "pod b is already assigned to node \"n1\""), "%s", st.message);
+	cr_assert_eq(registry_create(kit_reg, kit_res("pods"), "default", "b", "binding", bind, &kit_wo, &out, &kit_st), 0, "%s",
+		     kit_st.message);
+	cr_assert_str_eq(kit_str(out, "status"), "Success");
+	cr_assert_eq(registry_get(kit_reg, kit_res("pods"), "default", "b", NULL, &got, &kit_st), 0);
+	cr_assert_str_eq(kit_str(got, "spec.nodeName"), "n1");
+	cr_assert_eq(registry_create(kit_reg, kit_res("pods"), "default", "b", "binding", bind, &kit_wo, &again, &kit_st), -EEXIST);
+	cr_assert_eq(kit_st.code, 409);
+	cr_assert(strstr(kit_st.message, "pod b is already assigned to node \"n1\""), "%s", kit_st.message);
 	/* The bound pod (with its PodScheduled condition) still takes patches. */
 	_cleanup_json_ json_object *p = NULL;
 
 	cr_assert_eq(patch("pods", "b", NULL, "application/merge-patch+json", "{\"metadata\":{\"labels\":{\"k\":\"v\"}}}",
 			   &p, NULL),
-		     0, "%s", st.message);
-	cr_assert_str_eq(S(p, "spec.nodeName"), "n1");
+		     0, "%s", kit_st.message);
+	cr_assert_str_eq(kit_str(p, "spec.nodeName"), "n1");
 }
 
 Test(registry, namespace_get_and_create)
 {
-	_cleanup_json_ json_object *ns = create("namespaces", NULL, "{\"metadata\":{\"name\":\"team\"}}");
+	_cleanup_json_ json_object *ns = kit_create("namespaces", NULL, "{\"metadata\":{\"name\":\"team\"}}");
 	_cleanup_json_ json_object *got = NULL;
 
-	cr_assert_str_eq(S(ns, "status.phase"), "Active");
-	cr_assert_eq(registry_get(reg, R("namespaces"), NULL, "team", NULL, &got, &st), 0);
-	cr_assert_str_eq(S(got, "metadata.name"), "team");
-	json_object_put(create("pods", "team", POD("in-team", "")));
+	cr_assert_str_eq(kit_str(ns, "status.phase"), "Active");
+	cr_assert_eq(registry_get(kit_reg, kit_res("namespaces"), NULL, "team", NULL, &got, &kit_st), 0);
+	cr_assert_str_eq(kit_str(got, "metadata.name"), "team");
+	json_object_put(kit_create("pods", "team", KIT_POD("in-team", "")));
 }
 
 Test(registry, events_with_involved_object)
 {
-	_cleanup_json_ json_object *pod = create("pods", "default", POD("ev", ""));
+	_cleanup_json_ json_object *pod = kit_create("pods", "default", KIT_POD("ev", ""));
 	_cleanup_json_ json_object *ev = NULL, *l = NULL;
 	char body[512];
 
 	snprintf(body, sizeof(body),
 		 "{\"metadata\":{\"name\":\"ev.1\"},\"involvedObject\":{\"kind\":\"Pod\",\"namespace\":\"default\","
 		 "\"name\":\"ev\",\"uid\":\"%s\"},\"reason\":\"Scheduled\",\"message\":\"assigned\",\"type\":\"Normal\"}",
-		 S(pod, "metadata.uid"));
-	ev = create("events", "default", body);
-	cr_assert_str_eq(S(ev, "involvedObject.name"), "ev");
+		 kit_str(pod, "metadata.uid"));
+	ev = kit_create("events", "default", body);
+	cr_assert_str_eq(kit_str(ev, "involvedObject.name"), "ev");
 	snprintf(body, sizeof(body), "involvedObject.name=ev,involvedObject.namespace=default,involvedObject.uid=%s",
-		 S(pod, "metadata.uid"));
+		 kit_str(pod, "metadata.uid"));
 	l = list("events", "default", NULL, body, 0, NULL);
-	cr_assert_not_null(l, "%s", st.message);
+	cr_assert_not_null(l, "%s", kit_st.message);
 	cr_assert_eq(n_items(l), 1);
 }
