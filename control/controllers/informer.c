@@ -98,10 +98,13 @@ static int batch(struct informer *inf, struct store_event *ev)
 {
 	int rc = 0;
 
-	for (int n = 0; n < BATCH_MAX && rc == 0; n++) {
+	/* Never take an event past the batch's end: it would be cleared unseen. */
+	for (int n = 1; rc == 0; n++) {
 		if (wanted(inf, ev->key))
 			inf->ops->event(inf->ctx, ev);
 		store_event_clear(ev);
+		if (n == BATCH_MAX)
+			break;
 		rc = store_watch_next(inf->sw, ev, 0);
 	}
 	if (inf->ops->flush)

@@ -254,6 +254,35 @@ Test(controllers, rc_creates_scales_and_never_overshoots)
 	}
 }
 
+static void scale(const char *name, int replicas)
+{
+	json_object *rc = get("replicationcontrollers", "default", name), *out = NULL;
+	struct api_status st = { 0 };
+	bool created = false;
+
+	cr_assert_not_null(rc);
+	json_object_object_add(json_get_path(rc, "spec"), "replicas", json_object_new_int(replicas));
+	cr_assert_eq(registry_update(reg, resource_by_name("replicationcontrollers"), "default", name, NULL, rc, &wo,
+				     &out, &created, &st),
+		     0);
+	json_object_put(rc);
+	json_object_put(out);
+	api_status_clear(&st);
+}
+
+/* 150 pods and their 150 Events are more events than one batch takes: none may be lost,
+ * or the RC's expectations would wait for a create it never sees. */
+Test(controllers, rc_many_replicas_across_batches)
+{
+	struct rc_want w = { "many", 150, 150 };
+
+	create("replicationcontrollers", "default", RC("many", 150));
+	cr_assert(wait_for(rc_has, &w), "150 pods");
+	scale("many", 2);
+	w = (struct rc_want){ "many", 2, 2 };
+	cr_assert(wait_for(rc_has, &w), "scaled down at once, expectations all met");
+}
+
 Test(controllers, rc_adopts_orphans)
 {
 	struct rc_want w = { "api", 2, 2 };
