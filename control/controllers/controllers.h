@@ -3,6 +3,8 @@
 #ifndef SKIFF_CONTROLLERS_H
 #define SKIFF_CONTROLLERS_H
 
+#include <stdio.h>
+
 #include "api/registry.h"
 
 struct controllers_options {
@@ -14,6 +16,13 @@ struct controllers_options {
 	double unhealthy_zone_threshold; /* default 0.55: more dead nodes than this share stops eviction */
 };
 void controllers_options_init(struct controllers_options *o);
+/* Sets one option from its skiff-control flag ("node-monitor-grace-period", "pod-eviction-timeout",
+ * "cluster-cidr", "node-cidr-mask-size", "node-eviction-rate", "unhealthy-zone-threshold"; value
+ * stays borrowed). Durations in Go's form ("40s", "5m", "1m30s") or plain seconds. 0; -EINVAL for
+ * a bad value; -ENOENT for a flag that is not the controllers'. */
+int controllers_options_set(struct controllers_options *o, const char *flag, const char *value);
+/* The flags' --help lines, with their defaults. */
+void controllers_options_print_help(FILE *out);
 
 struct controllers;
 
