@@ -479,6 +479,46 @@ Test(controllers, node_ipam_allocates_and_releases)
 	cr_assert(wait_for(key_gone, key), "released with the node");
 }
 
+struct cidr_want {
+	const char *node, *cidr;
+};
+
+static bool node_cidr_is(void *arg)
+{
+	struct cidr_want *w = arg;
+	json_object *n = get("nodes", NULL, w->node);
+	bool ok = n && strcmp(json_get_string(n, "spec.podCIDR") ?: "", w->cidr) == 0;
+
+	json_object_put(n);
+	return ok;
+}
+
+/* Allocations live in the store: a restart keeps them, reuses a block claimed for a node
+ * whose write never happened, and releases the block of a node deleted meanwhile. */
+Test(controllers, node_ipam_survives_restart)
+{
+	struct cidr_want n1 = { "n1", "10.244.0.0/24" }, n2 = { "n2", "10.244.1.0/24" };
+	struct cidr_want n3 = { "n3", "10.244.7.0/24" }, n4 = { "n4", "10.244.0.0/24" };
+
+	create("nodes", NULL, NODE("n1"));
+	cr_assert(wait_for(node_cidr_is, &n1));
+	create("nodes", NULL, NODE("n2"));
+	cr_assert(wait_for(node_cidr_is, &n2));
+	controllers_stop(ctrls);
+	ctrls = NULL;
+	cr_assert_eq(store_create(db, "/registry/ranges/podcidrs/10.244.7.0",
+				  "{\"node\":\"n3\",\"podCIDR\":\"10.244.7.0/24\"}", NULL),
+		     0);
+	delete("nodes", NULL, "n1", -1);
+	start(NULL);
+	cr_assert(wait_for(key_gone, "/registry/ranges/podcidrs/10.244.0.0"), "n1's block released at restart");
+	create("nodes", NULL, NODE("n3"));
+	cr_assert(wait_for(node_cidr_is, &n3), "the block already claimed for n3");
+	create("nodes", NULL, NODE("n4"));
+	cr_assert(wait_for(node_cidr_is, &n4), "n1's old block, free again");
+	cr_expect(node_cidr_is(&n2), "n2 keeps its block");
+}
+
 /* Node lifecycle with short periods: grace 1 s, eviction after 1 s. */
 static volatile bool beating;
 
