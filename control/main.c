@@ -144,7 +144,7 @@ static int control_start(struct control *c, const struct control_options *o)
 	c->reg = registry_new(c->store, &ro);
 	if (!c->reg)
 		return log_error_errno(-errno, "registry: %m");
-	c->ctrls = controllers_start(c->reg, NULL);
+	c->ctrls = controllers_start(c->reg, &o->controllers);
 	if (!c->ctrls)
 		return log_error_errno(-errno, "controllers: %m");
 	c->sched = scheduler_start(c->reg, NULL);

@@ -21,6 +21,8 @@ void control_options_init(struct control_options *o)
 		.max_body_bytes = 3 * 1024 * 1024,
 		.thread_stack_bytes = 512 * 1024,
 	};
+	/* The controllers own their defaults; their flags are parsed here. */
+	controllers_options_init(&o->controllers);
 }
 
 static const char *level_name(enum log_level l)
@@ -52,9 +54,10 @@ void control_options_print_help(const char *prog, FILE *out)
 		"  --advertise-address ADDR        address clients reach the server at (added to the certificate)\n"
 		"  --tls-san NAME|IP               extra name in the serving certificate (repeatable, comma list)\n"
 		"  --log-level LEVEL               error, warn, info, debug (default %s)\n"
-		"  --no-group-commit               one fsync per write (benchmarks; default group commit on)\n"
-		"  --help                          this text\n",
+		"  --no-group-commit               one fsync per write (benchmarks; default group commit on)\n",
 		prog, d.listen, d.data_dir, d.service_cidr, d.node_port_min, d.node_port_max, level_name(d.log_level));
+	controllers_options_print_help(out);
+	fprintf(out, "  --help                          this text\n");
 }
 
 static int parse_port_range(const char *s, int *ret_min, int *ret_max)
@@ -121,7 +124,7 @@ int control_parse_listen(const char *listen, char *host, size_t host_len, unsign
 	return 0;
 }
 
-enum { OPT_LISTEN = 256, OPT_DATA_DIR, OPT_CIDR, OPT_NODE_PORTS, OPT_ADVERTISE, OPT_SAN, OPT_LOG, OPT_NO_GC };
+enum { OPT_LISTEN = 256, OPT_DATA_DIR, OPT_CIDR, OPT_NODE_PORTS, OPT_ADVERTISE, OPT_SAN, OPT_LOG, OPT_NO_GC, OPT_CTRL };
 
 static const struct option long_opts[] = {
 	{ "listen", required_argument, NULL, OPT_LISTEN },
@@ -132,6 +135,13 @@ static const struct option long_opts[] = {
 	{ "tls-san", required_argument, NULL, OPT_SAN },
 	{ "log-level", required_argument, NULL, OPT_LOG },
 	{ "no-group-commit", no_argument, NULL, OPT_NO_GC },
+	/* Handed to controllers_options_set() under their own name. */
+	{ "node-monitor-grace-period", required_argument, NULL, OPT_CTRL },
+	{ "pod-eviction-timeout", required_argument, NULL, OPT_CTRL },
+	{ "cluster-cidr", required_argument, NULL, OPT_CTRL },
+	{ "node-cidr-mask-size", required_argument, NULL, OPT_CTRL },
+	{ "node-eviction-rate", required_argument, NULL, OPT_CTRL },
+	{ "unhealthy-zone-threshold", required_argument, NULL, OPT_CTRL },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -184,13 +194,22 @@ static int apply_opt(struct control_options *o, int c, char *arg, FILE *err)
 	}
 }
 
+static int apply_ctrl_opt(struct control_options *o, const char *flag, const char *arg, FILE *err)
+{
+	if (controllers_options_set(&o->controllers, flag, arg) < 0) {
+		fprintf(err, "--%s %s: invalid value (see --help)\n", flag, arg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int control_options_parse(struct control_options *o, int argc, char **argv, FILE *out, FILE *err)
 {
-	int c;
+	int c, idx = -1;
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "h", long_opts, &idx)) != -1) {
 		if (c == 'h') {
 			control_options_print_help(argv[0], out);
 			return 1;
@@ -200,8 +219,12 @@ int control_options_parse(struct control_options *o, int argc, char **argv, FILE
 				argv[optind - 1]);
 			return -EINVAL;
 		}
-		if (apply_opt(o, c, optarg, err) < 0)
+		if (c == OPT_CTRL) {
+			if (apply_ctrl_opt(o, long_opts[idx].name, optarg, err) < 0)
+				return -EINVAL;
+		} else if (apply_opt(o, c, optarg, err) < 0) {
 			return -EINVAL;
+		}
 	}
 	if (optind < argc) {
 		fprintf(err, "%s: unexpected argument %s (see --help)\n", argv[0], argv[optind]);

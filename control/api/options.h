@@ -9,6 +9,8 @@
 
 #include <skiff/log.h>
 
+#include "controllers/controllers.h"
+
 #define CONTROL_MAX_TLS_SANS 16
 
 struct control_options {
@@ -25,6 +27,7 @@ struct control_options {
 	unsigned idle_timeout_s;       /* idle keep-alive connections are closed after this */
 	size_t max_body_bytes;         /* larger request bodies get 413 */
 	size_t thread_stack_bytes;     /* per connection thread */
+	struct controllers_options controllers; /* --node-monitor-grace-period and the other controller flags */
 };
 
 void control_options_init(struct control_options *o);
