@@ -97,19 +97,6 @@ static void lease_event(struct nodelifecycle_controller *c, const char *name, co
 		st->probe_ms = ctrl_now_ms();
 }
 
-static const char *ready_beat(json_object *node)
-{
-	json_object *conds = json_get_path(node, "status.conditions");
-
-	for (size_t i = 0; conds && i < json_object_array_length(conds); i++) {
-		json_object *cond = json_object_array_get_idx(conds, i);
-
-		if (strcmp(json_get_string(cond, "type") ?: "", "Ready") == 0)
-			return json_get_string(cond, "lastHeartbeatTime");
-	}
-	return NULL;
-}
-
 static bool str_eq(const char *a, const char *b)
 {
 	return (!a && !b) || (a && b && strcmp(a, b) == 0);
@@ -141,7 +128,7 @@ static void node_event(struct nodelifecycle_controller *c, const char *name, con
 		event_record(c->reg, node, NODELC_COMPONENT, EVENT_NORMAL, "RegisteredNode",
 			     "Node %s event: Registered Node %s in Controller", name, name);
 	}
-	if (moved(&st->beat, ready_beat(node)))
+	if (moved(&st->beat, nodelc_ready_beat(node)))
 		st->probe_ms = ctrl_now_ms();
 	ready = nodelc_ready_status(node);
 	was = prev ? nodelc_ready_status(prev) : NULL;
@@ -217,7 +204,7 @@ static const char *check_heartbeat(struct nodelifecycle_controller *c, json_obje
 	st = state_of(c, meta_name(node), &fresh);
 	if (!st || ctrl_now_ms() - st->probe_ms <= c->grace_ms || str_eq(ready, "Unknown"))
 		return ready;
-	if (nodelc_mark_unknown(c->reg, meta_name(node)) == 0)
+	if (nodelc_mark_unknown(c->reg, meta_name(node), st->beat) == 0)
 		return "Unknown";
 	return ready;
 }

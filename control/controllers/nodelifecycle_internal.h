@@ -13,8 +13,12 @@
 
 /* The Ready condition's status ("True", "False", "Unknown") or NULL when it has none. */
 const char *nodelc_ready_status(json_object *node);
-/* Every condition of the node to Unknown: its agent stopped posting. */
-int nodelc_mark_unknown(struct registry *reg, const char *node);
+/* Every condition of the node to Unknown: its agent stopped posting. last_beat is the Ready
+ * heartbeat the caller last saw: a newer one in the stored node means the agent just posted,
+ * and nothing is written (1). */
+int nodelc_mark_unknown(struct registry *reg, const char *node, const char *last_beat);
+/* The Ready condition's lastHeartbeatTime, or NULL. */
+const char *nodelc_ready_beat(json_object *node);
 /* Exactly the NoExecute taint key (TAINT_UNREACHABLE, TAINT_NOT_READY or NULL for none)
  * of the two the controller manages. */
 int nodelc_set_taint(struct registry *reg, const char *node, const char *key);

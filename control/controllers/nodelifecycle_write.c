@@ -40,13 +40,20 @@ static void set_str(json_object *o, const char *k, const char *v)
 	json_object_object_add(o, k, json_object_new_string(v));
 }
 
+const char *nodelc_ready_beat(json_object *node)
+{
+	return json_get_string(condition(node, "Ready"), "lastHeartbeatTime");
+}
+
 static int mutate_unknown(json_object *node, void *arg)
 {
 	json_object *status = json_ensure_object(node, "status"), *conds = json_get_path(status, "conditions");
+	const char *last_beat = arg, *beat = nodelc_ready_beat(node);
 	char now[META_TIMESTAMP_LEN];
 	bool changed = false;
 
-	(void)arg;
+	if (beat && (!last_beat || strcmp(beat, last_beat) != 0))
+		return 1; /* the agent posted meanwhile */
 	meta_timestamp(time(NULL), now);
 	if (!conds || !json_object_is_type(conds, json_type_array)) {
 		conds = json_object_new_array();
@@ -79,9 +86,9 @@ static int mutate_unknown(json_object *node, void *arg)
 	return changed ? 0 : 1;
 }
 
-int nodelc_mark_unknown(struct registry *reg, const char *node)
+int nodelc_mark_unknown(struct registry *reg, const char *node, const char *last_beat)
 {
-	int rc = ctrl_update(reg, "nodes", NULL, node, "status", mutate_unknown, NULL, NULL);
+	int rc = ctrl_update(reg, "nodes", NULL, node, "status", mutate_unknown, (void *)last_beat, NULL);
 
 	if (rc == 0)
 		log_warn("node %s: no heartbeat within the grace period, Ready is now Unknown", node);

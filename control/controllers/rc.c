@@ -262,7 +262,7 @@ static int mutate_status(json_object *rc, void *arg)
 
 static void sync_rc(struct rc_controller *c, json_object *rc, json_object *pods)
 {
-	json_object **active = NULL;
+	json_object **active = NULL, *copy;
 	struct label_selector *sel = NULL;
 	struct rc_counts counts;
 	char key[512];
@@ -289,8 +289,12 @@ static void sync_rc(struct rc_controller *c, json_object *rc, json_object *pods)
 		else if (diff > 0)
 			delete_pods(c, rc, key, active, n, (int)diff);
 	}
-	ctrl_update(c->reg, "replicationcontrollers", meta_namespace(rc), meta_name(rc), "status", mutate_status,
-		    &counts, NULL);
+	/* The listed RC tells whether there is anything to write, without another read. */
+	copy = json_clone(rc);
+	if (copy && mutate_status(copy, &counts) == 0)
+		ctrl_update(c->reg, "replicationcontrollers", meta_namespace(rc), meta_name(rc), "status",
+			    mutate_status, &counts, NULL);
+	json_object_put(copy);
 out:
 	free(active);
 	label_selector_free(sel);

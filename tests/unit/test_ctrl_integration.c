@@ -506,14 +506,15 @@ Test(controllers, node_ipam_survives_restart)
 	cr_assert(wait_for(node_cidr_is, &n2));
 	controllers_stop(ctrls);
 	ctrls = NULL;
+	/* As if the last run died between claiming n3's block and writing n3. */
+	create("nodes", NULL, NODE("n3"));
 	cr_assert_eq(store_create(db, "/registry/ranges/podcidrs/10.244.7.0",
 				  "{\"node\":\"n3\",\"podCIDR\":\"10.244.7.0/24\"}", NULL),
 		     0);
 	delete("nodes", NULL, "n1", -1);
 	start(NULL);
-	cr_assert(wait_for(key_gone, "/registry/ranges/podcidrs/10.244.0.0"), "n1's block released at restart");
-	create("nodes", NULL, NODE("n3"));
 	cr_assert(wait_for(node_cidr_is, &n3), "the block already claimed for n3");
+	cr_assert(wait_for(key_gone, "/registry/ranges/podcidrs/10.244.0.0"), "n1's block released at restart");
 	create("nodes", NULL, NODE("n4"));
 	cr_assert(wait_for(node_cidr_is, &n4), "n1's old block, free again");
 	cr_expect(node_cidr_is(&n2), "n2 keeps its block");
