@@ -53,6 +53,48 @@ int sched_write_binding(struct registry *reg, const char *ns, const char *name, 
 			   "binding", ns, name);
 }
 
+/* The pod's PodScheduled condition as stored, or NULL. Takes a reference into *ret_pod. */
+static json_object *stored_scheduled_condition(struct registry *reg, const char *ns, const char *name,
+						json_object **ret_pod)
+{
+	struct api_status st = { 0 };
+	json_object *conds;
+
+	*ret_pod = NULL;
+	if (registry_get(reg, resource_by_name("pods"), ns, name, NULL, ret_pod, &st) < 0) {
+		api_status_clear(&st);
+		return NULL;
+	}
+	conds = json_get_path(*ret_pod, "status.conditions");
+	for (size_t i = 0; conds && json_object_is_type(conds, json_type_array) && i < json_object_array_length(conds);
+	     i++) {
+		json_object *c = json_object_array_get_idx(conds, i);
+		const char *type = json_get_string(c, "type");
+
+		if (type && strcmp(type, "PodScheduled") == 0)
+			return c;
+	}
+	return NULL;
+}
+
+/* A restarted scheduler re-decides every pending pod: when the pod already says so, nothing is
+ * written, and lastTransitionTime only moves when the condition's status does (as in Kubernetes). */
+static bool unschedulable_unchanged(struct registry *reg, const char *ns, const char *name, const char *message,
+				    char ts[META_TIMESTAMP_LEN])
+{
+	_cleanup_json_ json_object *pod = NULL;
+	json_object *cond = stored_scheduled_condition(reg, ns, name, &pod);
+	const char *status = json_get_string(cond, "status"), *since = json_get_string(cond, "lastTransitionTime");
+	const char *reason = json_get_string(cond, "reason"), *msg = json_get_string(cond, "message");
+
+	meta_timestamp(time(NULL), ts);
+	if (!status || strcmp(status, "False") != 0)
+		return false;
+	if (since && strlen(since) < META_TIMESTAMP_LEN)
+		strcpy(ts, since);
+	return reason && strcmp(reason, "Unschedulable") == 0 && msg && strcmp(msg, message) == 0;
+}
+
 int sched_write_unschedulable(struct registry *reg, const char *ns, const char *name, const char *rv,
 			      const char *message)
 {
@@ -72,7 +114,13 @@ int sched_write_unschedulable(struct registry *reg, const char *ns, const char *
 		json_object_put(cond);
 		return -ENOMEM;
 	}
-	meta_timestamp(time(NULL), ts);
+	if (unschedulable_unchanged(reg, ns, name, message, ts)) {
+		json_object_put(meta);
+		json_object_put(status);
+		json_object_put(conds);
+		json_object_put(cond);
+		return 0;
+	}
 	json_object_object_add(cond, "type", jstr("PodScheduled"));
 	json_object_object_add(cond, "status", jstr("False"));
 	json_object_object_add(cond, "lastProbeTime", NULL);
