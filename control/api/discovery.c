@@ -1,5 +1,6 @@
 /* Discovery documents: /version, /api and /apis (legacy and aggregated apidiscovery.k8s.io/v2
- * forms) and the /api/v1 APIResourceList, all derived from resources.h's table. */
+ * forms), /apis/{group} and the APIResourceLists of /api/v1 and /apis/{group}/{version},
+ * all derived from resources.h's table. */
 #include "api/discovery.h"
 
 #include <stdbool.h>
@@ -144,7 +145,7 @@ static json_object *aggregated_resource(const struct resource *r)
 	if (!o)
 		return NULL;
 	add_str(o, "resource", r->name);
-	json_object_object_add(o, "responseKind", response_kind(NULL, "v1", r->kind));
+	json_object_object_add(o, "responseKind", response_kind(r->group, r->version, r->kind));
 	add_str(o, "scope", r->namespaced ? "Namespaced" : "Cluster");
 	add_str(o, "singularResource", r->singular);
 	json_object_object_add(o, "verbs", strings_json(resource_verbs(r)));
@@ -172,16 +173,20 @@ static int cmp_resource(const void *a, const void *b)
 	return strcmp((*(const struct resource *const *)a)->name, (*(const struct resource *const *)b)->name);
 }
 
-/* resource_table sorted by plural name, as Kubernetes' discovery lists resources. */
-static const struct resource **sorted_resources(void)
+/* One group's resources ("" for core) sorted by plural name, as Kubernetes' discovery
+ * lists them; NULL-terminated. */
+static const struct resource **sorted_resources(const char *group, size_t *ret_n)
 {
 	const struct resource **v = calloc(resource_count + 1, sizeof(*v));
+	size_t n = 0;
 
 	if (!v)
 		return NULL;
 	for (size_t i = 0; i < resource_count; i++)
-		v[i] = &resource_table[i];
-	qsort(v, resource_count, sizeof(*v), cmp_resource);
+		if (strcmp(resource_table[i].group, group) == 0)
+			v[n++] = &resource_table[i];
+	qsort(v, n, sizeof(*v), cmp_resource);
+	*ret_n = n;
 	return v;
 }
 
@@ -201,51 +206,120 @@ static json_object *discovery_list(json_object *items)
 	return l;
 }
 
-json_object *discovery_api_aggregated(void)
+/* One APIGroupDiscovery: the group's only version (v1) and its resources. */
+static json_object *aggregated_group(const char *group)
 {
-	_cleanup_free_ const struct resource **res = sorted_resources();
-	json_object *items = json_object_new_array(), *group = json_object_new_object();
+	size_t n = 0;
+	_cleanup_free_ const struct resource **res = sorted_resources(group, &n);
+	json_object *g = json_object_new_object();
 	json_object *versions = json_object_new_array(), *v1 = json_object_new_object();
 	json_object *resources = json_object_new_array(), *meta = json_object_new_object();
 
-	if (!res || !items || !group || !versions || !v1 || !resources || !meta) {
-		json_object_put(items);
-		json_object_put(group);
+	if (!res || !g || !versions || !v1 || !resources || !meta) {
+		json_object_put(g);
 		json_object_put(versions);
 		json_object_put(v1);
 		json_object_put(resources);
 		json_object_put(meta);
 		return NULL;
 	}
-	/* The core group has an empty name; Kubernetes sends metadata with a null creationTimestamp. */
+	/* The core group has no name; Kubernetes sends metadata with a null creationTimestamp. */
+	if (*group)
+		add_str(meta, "name", group);
 	json_object_object_add(meta, "creationTimestamp", NULL);
-	json_object_object_add(group, "metadata", meta);
-	json_object_object_add(group, "versions", versions);
+	json_object_object_add(g, "metadata", meta);
+	json_object_object_add(g, "versions", versions);
 	json_object_array_add(versions, v1);
 	add_str(v1, "version", "v1");
 	json_object_object_add(v1, "resources", resources);
 	add_str(v1, "freshness", "Current");
-	for (size_t i = 0; i < resource_count; i++)
+	for (size_t i = 0; i < n; i++)
 		json_object_array_add(resources, aggregated_resource(res[i]));
-	json_object_array_add(items, group);
+	return g;
+}
+
+json_object *discovery_api_aggregated(void)
+{
+	json_object *items = json_object_new_array(), *core = aggregated_group("");
+
+	if (!items || !core) {
+		json_object_put(items);
+		json_object_put(core);
+		return NULL;
+	}
+	json_object_array_add(items, core);
 	return discovery_list(items);
+}
+
+static json_object *group_version_json(const char *group, const char *version)
+{
+	json_object *v = json_object_new_object();
+	char gv[128];
+
+	if (!v)
+		return NULL;
+	snprintf(gv, sizeof(gv), "%s/%s", group, version);
+	add_str(v, "groupVersion", gv);
+	add_str(v, "version", version);
+	return v;
+}
+
+/* An APIGroup entry as /apis lists it (and /apis/{group} returns it, with kind). */
+static json_object *group_json(const char *group)
+{
+	json_object *g = json_object_new_object(), *versions = json_object_new_array();
+
+	if (!g || !versions) {
+		json_object_put(g);
+		json_object_put(versions);
+		return NULL;
+	}
+	add_str(g, "name", group);
+	json_object_object_add(g, "versions", versions);
+	json_object_array_add(versions, group_version_json(group, "v1"));
+	json_object_object_add(g, "preferredVersion", group_version_json(group, "v1"));
+	return g;
 }
 
 json_object *discovery_apis(void)
 {
-	json_object *l = json_object_new_object();
+	json_object *l = json_object_new_object(), *groups = json_object_new_array();
+	const char *names[8];
+	size_t n = resource_groups(names, 8);
 
-	if (!l)
+	if (!l || !groups) {
+		json_object_put(l);
+		json_object_put(groups);
 		return NULL;
+	}
 	add_str(l, "kind", "APIGroupList");
 	add_str(l, "apiVersion", "v1");
-	json_object_object_add(l, "groups", json_object_new_array());
+	json_object_object_add(l, "groups", groups);
+	for (size_t i = 0; i < n; i++)
+		json_object_array_add(groups, group_json(names[i]));
 	return l;
 }
 
 json_object *discovery_apis_aggregated(void)
 {
-	return discovery_list(json_object_new_array());
+	json_object *items = json_object_new_array();
+	const char *names[8];
+	size_t n = resource_groups(names, 8);
+
+	for (size_t i = 0; items && i < n; i++)
+		json_object_array_add(items, aggregated_group(names[i]));
+	return discovery_list(items);
+}
+
+json_object *discovery_group(const char *group)
+{
+	json_object *g = group_json(group);
+
+	if (!g)
+		return NULL;
+	add_str(g, "kind", "APIGroup");
+	add_str(g, "apiVersion", "v1");
+	return g;
 }
 
 static json_object *legacy_entry(const struct resource *r, const struct subresource *sub)
@@ -270,20 +344,27 @@ static json_object *legacy_entry(const struct resource *r, const struct subresou
 	return o;
 }
 
-json_object *discovery_api_v1(void)
+/* The APIResourceList of one group ("" for core, whose groupVersion is plain "v1"). */
+static json_object *resource_list(const char *group)
 {
-	_cleanup_free_ const struct resource **res = sorted_resources();
+	size_t n_res = 0;
+	_cleanup_free_ const struct resource **res = sorted_resources(group, &n_res);
 	json_object *l = json_object_new_object(), *arr = json_object_new_array();
+	char gv[128];
 
 	if (!res || !l || !arr) {
 		json_object_put(l);
 		json_object_put(arr);
 		return NULL;
 	}
+	snprintf(gv, sizeof(gv), "%s%sv1", group, *group ? "/" : "");
 	add_str(l, "kind", "APIResourceList");
-	add_str(l, "groupVersion", "v1");
+	/* As Kubernetes: named groups' lists carry apiVersion, the core one does not. */
+	if (*group)
+		add_str(l, "apiVersion", "v1");
+	add_str(l, "groupVersion", gv);
 	json_object_object_add(l, "resources", arr);
-	for (size_t i = 0; i < resource_count; i++) {
+	for (size_t i = 0; i < n_res; i++) {
 		struct subresource subs[8];
 		size_t n = subresources_of(res[i], subs);
 
@@ -292,4 +373,14 @@ json_object *discovery_api_v1(void)
 			json_object_array_add(arr, legacy_entry(res[i], &subs[j]));
 	}
 	return l;
+}
+
+json_object *discovery_api_v1(void)
+{
+	return resource_list("");
+}
+
+json_object *discovery_group_version(const char *group)
+{
+	return resource_list(group);
 }

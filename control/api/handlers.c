@@ -59,6 +59,15 @@ static void documents(const struct api_request *req, struct api_response *resp)
 	case ROUTE_OPENAPI_V3_API_V1:
 		send_doc(resp, openapi_v3_api_v1(), "application/json");
 		return;
+	case ROUTE_APIS_GROUP:
+		send_doc(resp, discovery_group(req->rt->group), "application/json");
+		return;
+	case ROUTE_APIS_GROUP_VERSION:
+		send_doc(resp, discovery_group_version(req->rt->group), "application/json");
+		return;
+	case ROUTE_OPENAPI_V3_GROUP_VERSION:
+		send_doc(resp, openapi_v3_group_version(req->rt->group), "application/json");
+		return;
 	default:
 		return;
 	}

@@ -1,9 +1,10 @@
-/* OpenAPI v3 for the core group: every served path and operation with its
- * x-kubernetes-group-version-kind and query parameters, so kubectl picks server-side
- * field validation. No kind schemas on purpose: kubectl apply then computes strategic
+/* OpenAPI v3, one document per group version (core, coordination.k8s.io): every served
+ * path and operation with its x-kubernetes-group-version-kind and query parameters, so
+ * kubectl picks server-side field validation. No kind schemas on purpose: kubectl apply then computes strategic
  * merge patches from its compiled-in core/v1 types instead of a partial schema. */
 #include "api/discovery.h"
 
+#include <errno.h>
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <stdbool.h>
@@ -118,7 +119,18 @@ struct op {
 struct target {
 	const char *group, *version, *kind; /* the GVK operations carry */
 	const char *id;                     /* operationId tail: "NamespacedPodStatus" */
+	const char *api;                    /* the path's group as operationIds say it: "CoreV1" */
 };
+
+/* "" → "CoreV1" and "core_v1"; "coordination.k8s.io" → "CoordinationV1" and "coordination_v1". */
+static void group_names(const char *group, char *id, size_t id_len, char *tag, size_t tag_len)
+{
+	const char *g = *group ? group : "core";
+	size_t n = strcspn(g, ".");
+
+	snprintf(id, id_len, "%c%.*sV1", g[0] - 'a' + 'A', (int)n - 1, g + 1);
+	snprintf(tag, tag_len, "%.*s_v1", (int)n, g);
+}
 
 static json_object *operation(const struct op *op, const struct target *t)
 {
@@ -130,10 +142,11 @@ static json_object *operation(const struct op *op, const struct target *t)
 	json_object *o = json_object_new_object(), *params = json_object_new_array();
 	json_object *responses = json_object_new_object(), *ok = json_object_new_object();
 	json_object *unauth = json_object_new_object(), *tags = json_object_new_array();
-	char id[160];
+	char id[160], api[64], tag[64];
 
-	snprintf(id, sizeof(id), "%sCoreV1%s", op->id_verb, t->id);
-	json_object_array_add(tags, json_object_new_string("core_v1"));
+	group_names(t->api, api, sizeof(api), tag, sizeof(tag));
+	snprintf(id, sizeof(id), "%s%s%s", op->id_verb, api, t->id);
+	json_object_array_add(tags, json_object_new_string(tag));
 	json_object_object_add(o, "tags", tags);
 	add_str(o, "operationId", id);
 	for (size_t i = 0; i < sizeof(query_params) / sizeof(query_params[0]); i++)
@@ -211,28 +224,28 @@ static void add_subresource_paths(json_object *paths, const struct resource *r, 
 		snprintf(path, sizeof(path), "%s/status", item);
 		snprintf(id, sizeof(id), "%s%sStatus", scope, r->kind);
 		add_path(paths, path, true, r->namespaced, ops_status, N(ops_status),
-			 &(struct target){ "", "v1", r->kind, id });
+			 &(struct target){ r->group, r->version, r->kind, id, r->group });
 	}
 	if (r->has_scale) {
 		snprintf(path, sizeof(path), "%s/scale", item);
 		snprintf(id, sizeof(id), "%s%sScale", scope, r->kind);
 		add_path(paths, path, true, r->namespaced, ops_status, N(ops_status),
-			 &(struct target){ "autoscaling", "v1", "Scale", id });
+			 &(struct target){ "autoscaling", "v1", "Scale", id, r->group });
 	}
 	if (r->has_binding) {
 		snprintf(path, sizeof(path), "%s/binding", item);
 		snprintf(id, sizeof(id), "%s%sBinding", scope, r->kind);
 		add_path(paths, path, true, r->namespaced, ops_binding, N(ops_binding),
-			 &(struct target){ "", "v1", "Binding", id });
+			 &(struct target){ "", "v1", "Binding", id, r->group });
 	}
 	if (r->has_log_exec) {
 		snprintf(path, sizeof(path), "%s/log", item);
 		snprintf(id, sizeof(id), "%s%sLog", scope, r->kind);
-		add_path(paths, path, true, r->namespaced, ops_log, N(ops_log), &(struct target){ "", "v1", r->kind, id });
+		add_path(paths, path, true, r->namespaced, ops_log, N(ops_log), &(struct target){ r->group, r->version, r->kind, id, r->group });
 		snprintf(path, sizeof(path), "%s/exec", item);
 		snprintf(id, sizeof(id), "%s%sExec", scope, r->kind);
 		add_path(paths, path, true, r->namespaced, ops_exec, N(ops_exec),
-			 &(struct target){ "", "v1", "PodExecOptions", id });
+			 &(struct target){ "", "v1", "PodExecOptions", id, r->group });
 	}
 }
 
@@ -240,26 +253,31 @@ static void add_resource_paths(json_object *paths, const struct resource *r)
 {
 	const char *scope = r->namespaced ? "Namespaced" : "";
 	bool ns_kind = strcmp(r->name, "namespaces") == 0;
-	char coll[192], item[224], id[128];
+	char coll[192], item[224], id[128], root[96];
 
-	snprintf(coll, sizeof(coll), "/api/v1/%s%s", r->namespaced ? "namespaces/{namespace}/" : "", r->name);
+	if (*r->group)
+		snprintf(root, sizeof(root), "/apis/%s/%s", r->group, r->version);
+	else
+		snprintf(root, sizeof(root), "/api/%s", r->version);
+	snprintf(coll, sizeof(coll), "%s/%s%s", root, r->namespaced ? "namespaces/{namespace}/" : "", r->name);
 	snprintf(item, sizeof(item), "%s/{name}", coll);
 	snprintf(id, sizeof(id), "%s%s", scope, r->kind);
 	/* Namespaces have no deletecollection. */
 	add_path(paths, coll, false, r->namespaced, ops_collection, N(ops_collection) - ns_kind,
-		 &(struct target){ "", "v1", r->kind, id });
-	add_path(paths, item, true, r->namespaced, ops_item, N(ops_item), &(struct target){ "", "v1", r->kind, id });
+		 &(struct target){ r->group, r->version, r->kind, id, r->group });
+	add_path(paths, item, true, r->namespaced, ops_item, N(ops_item), &(struct target){ r->group, r->version, r->kind, id, r->group });
 	if (r->namespaced) {
 		char all[160];
 
-		snprintf(all, sizeof(all), "/api/v1/%s", r->name);
+		snprintf(all, sizeof(all), "%s/%s", root, r->name);
 		snprintf(id, sizeof(id), "%sForAllNamespaces", r->kind);
-		add_path(paths, all, false, false, ops_all_ns, N(ops_all_ns), &(struct target){ "", "v1", r->kind, id });
+		add_path(paths, all, false, false, ops_all_ns, N(ops_all_ns), &(struct target){ r->group, r->version, r->kind, id, r->group });
 	}
 	add_subresource_paths(paths, r, item, scope);
 }
 
-json_object *openapi_v3_api_v1(void)
+/* The document of one group's version ("" for core). */
+static json_object *group_doc(const char *group)
 {
 	json_object *doc = json_object_new_object();
 	json_object *info = json_object_new_object(), *paths = json_object_new_object();
@@ -280,7 +298,8 @@ json_object *openapi_v3_api_v1(void)
 	add_str(info, "version", "v1.32.0");
 	json_object_object_add(doc, "info", info);
 	for (size_t i = 0; i < resource_count; i++)
-		add_resource_paths(paths, &resource_table[i]);
+		if (strcmp(resource_table[i].group, group) == 0)
+			add_resource_paths(paths, &resource_table[i]);
 	json_object_object_add(doc, "paths", paths);
 	/* Only the PATCH body type: no kind carries x-kubernetes-group-version-kind here, so
 	 * kubectl apply finds no schema for the kind and uses its built-in types. */
@@ -293,35 +312,63 @@ json_object *openapi_v3_api_v1(void)
 	return doc;
 }
 
-json_object *openapi_v3_root(void)
+json_object *openapi_v3_api_v1(void)
 {
-	_cleanup_json_ json_object *doc = openapi_v3_api_v1();
+	return group_doc("");
+}
+
+json_object *openapi_v3_group_version(const char *group)
+{
+	return group_doc(group);
+}
+
+/* Adds paths["api/v1"] or paths["apis/<group>/v1"] with a URL naming the document's hash,
+ * so kubectl may cache it for good. */
+static int add_root_entry(json_object *paths, const char *group)
+{
+	_cleanup_json_ json_object *doc = group_doc(group);
 	unsigned char digest[64];
-	char hex[2 * sizeof(digest) + 1], url[256];
-	json_object *root, *paths, *gv;
+	char hex[2 * sizeof(digest) + 1], url[320], name[128];
+	json_object *gv;
 	const char *text;
 	size_t len;
 
 	if (!doc)
-		return NULL;
-	/* The hash names this document's content so kubectl may cache it for good. */
+		return -ENOMEM;
 	text = json_object_to_json_string_length(doc, JSON_C_TO_STRING_PLAIN, &len);
 	if (gnutls_hash_fast(GNUTLS_DIG_SHA512, text, len, digest) < 0)
-		return NULL;
+		return -EIO;
 	for (size_t i = 0; i < sizeof(digest); i++)
 		snprintf(hex + 2 * i, 3, "%02X", digest[i]);
-	snprintf(url, sizeof(url), "/openapi/v3/api/v1?hash=%s", hex);
-	root = json_object_new_object();
-	paths = json_object_new_object();
+	if (*group)
+		snprintf(name, sizeof(name), "apis/%s/v1", group);
+	else
+		snprintf(name, sizeof(name), "api/v1");
+	snprintf(url, sizeof(url), "/openapi/v3/%s?hash=%s", name, hex);
 	gv = json_object_new_object();
-	if (!root || !paths || !gv) {
-		json_object_put(root);
+	if (!gv)
+		return -ENOMEM;
+	add_str(gv, "serverRelativeURL", url);
+	json_object_object_add(paths, name, gv);
+	return 0;
+}
+
+json_object *openapi_v3_root(void)
+{
+	_cleanup_json_ json_object *root = json_object_new_object();
+	json_object *paths = json_object_new_object();
+	const char *groups[8];
+	size_t n = resource_groups(groups, 8);
+
+	if (!root || !paths) {
 		json_object_put(paths);
-		json_object_put(gv);
 		return NULL;
 	}
-	add_str(gv, "serverRelativeURL", url);
-	json_object_object_add(paths, "api/v1", gv);
 	json_object_object_add(root, "paths", paths);
-	return root;
+	if (add_root_entry(paths, "") < 0)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (add_root_entry(paths, groups[i]) < 0)
+			return NULL;
+	return json_object_get(root);
 }

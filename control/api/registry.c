@@ -424,7 +424,7 @@ int registry_list(struct registry *reg, const struct resource *r, const char *ns
 		return -ENOMEM;
 	}
 	json_object_object_add(list, "kind", json_object_new_string(r->list_kind));
-	json_object_object_add(list, "apiVersion", json_object_new_string("v1"));
+	json_object_object_add(list, "apiVersion", json_object_new_string(r->api_version));
 	m = meta_of(list);
 	json_object_object_add(list, "items", items);
 	rc = list_query_parse(r, ns, lo, &q, st);

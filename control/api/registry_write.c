@@ -51,9 +51,9 @@ int registry_decode(const struct resource *r, const char *ns, const char *name, 
 	}
 	kind = json_get_string(body, "kind");
 	api_version = json_get_string(body, "apiVersion");
-	if (api_version && *api_version && strcmp(api_version, "v1") != 0) {
-		api_status_bad_request(st, "the API version in the data (%s) does not match the expected API version (v1)",
-				       api_version);
+	if (api_version && *api_version && strcmp(api_version, r->api_version) != 0) {
+		api_status_bad_request(st, "the API version in the data (%s) does not match the expected API version (%s)",
+				       api_version, r->api_version);
 		return -EINVAL;
 	}
 	if (kind && *kind && strcmp(kind, r->kind) != 0) {
@@ -63,7 +63,7 @@ int registry_decode(const struct resource *r, const char *ns, const char *name, 
 	}
 	/* The URL names the type: a body that leaves it out is read as that type, as Go's decoder does. */
 	json_object_object_add(body, "kind", json_object_new_string(r->kind));
-	json_object_object_add(body, "apiVersion", json_object_new_string("v1"));
+	json_object_object_add(body, "apiVersion", json_object_new_string(r->api_version));
 	if (schema_check(r, body, wo && wo->strict, &err) < 0) {
 		api_status_bad_request(st, "%s", err ? err : "decoding error");
 		return -EINVAL;

@@ -1,26 +1,32 @@
-/* The table of served core/v1 resources (see resources.h). */
+/* The table of served resources (see resources.h). */
 #include "api/resources.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#define CORE .group = "", .version = "v1", .api_version = "v1"
+#define COORDINATION .group = "coordination.k8s.io", .version = "v1", .api_version = "coordination.k8s.io/v1"
+
 const struct resource resource_table[] = {
-	{ .name = "namespaces", .singular = "namespace", .kind = "Namespace", .list_kind = "NamespaceList",
+	{ CORE, .name = "namespaces", .singular = "namespace", .kind = "Namespace", .list_kind = "NamespaceList",
 	  .short_name = "ns", .namespaced = false, .has_status = true },
-	{ .name = "pods", .singular = "pod", .kind = "Pod", .list_kind = "PodList", .short_name = "po",
+	{ CORE, .name = "pods", .singular = "pod", .kind = "Pod", .list_kind = "PodList", .short_name = "po",
 	  .namespaced = true, .in_all_category = true, .has_status = true, .has_binding = true,
 	  .has_log_exec = true },
-	{ .name = "services", .singular = "service", .kind = "Service", .list_kind = "ServiceList",
+	{ CORE, .name = "services", .singular = "service", .kind = "Service", .list_kind = "ServiceList",
 	  .short_name = "svc", .namespaced = true, .in_all_category = true, .has_status = true },
-	{ .name = "endpoints", .singular = "endpoints", .kind = "Endpoints", .list_kind = "EndpointsList",
+	{ CORE, .name = "endpoints", .singular = "endpoints", .kind = "Endpoints", .list_kind = "EndpointsList",
 	  .short_name = "ep", .namespaced = true },
-	{ .name = "replicationcontrollers", .singular = "replicationcontroller", .kind = "ReplicationController",
+	{ CORE, .name = "replicationcontrollers", .singular = "replicationcontroller", .kind = "ReplicationController",
 	  .list_kind = "ReplicationControllerList", .short_name = "rc", .namespaced = true,
 	  .in_all_category = true, .has_status = true, .has_scale = true },
-	{ .name = "nodes", .singular = "node", .kind = "Node", .list_kind = "NodeList", .short_name = "no",
+	{ CORE, .name = "nodes", .singular = "node", .kind = "Node", .list_kind = "NodeList", .short_name = "no",
 	  .namespaced = false, .has_status = true },
-	{ .name = "events", .singular = "event", .kind = "Event", .list_kind = "EventList", .short_name = "ev",
+	{ CORE, .name = "events", .singular = "event", .kind = "Event", .list_kind = "EventList", .short_name = "ev",
+	  .namespaced = true },
+	/* Node heartbeats: kube-node-lease/<node> is what the node lifecycle controller reads. */
+	{ COORDINATION, .name = "leases", .singular = "lease", .kind = "Lease", .list_kind = "LeaseList",
 	  .namespaced = true },
 };
 const size_t resource_count = sizeof(resource_table) / sizeof(resource_table[0]);
@@ -31,6 +37,33 @@ const struct resource *resource_by_name(const char *name)
 		if (strcmp(resource_table[i].name, name) == 0)
 			return &resource_table[i];
 	return NULL;
+}
+
+const struct resource *resource_in_group(const char *group, const char *version, const char *name)
+{
+	const struct resource *r = resource_by_name(name);
+
+	if (!r || strcmp(r->group, group) != 0 || strcmp(r->version, version) != 0)
+		return NULL;
+	return r;
+}
+
+size_t resource_groups(const char **out, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < resource_count && n < max; i++) {
+		const char *g = resource_table[i].group;
+		size_t j;
+
+		if (!*g)
+			continue;
+		for (j = 0; j < n && strcmp(out[j], g) != 0; j++)
+			;
+		if (j == n)
+			out[n++] = g;
+	}
+	return n;
 }
 
 const struct resource *resource_by_kind(const char *kind)

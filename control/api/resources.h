@@ -1,6 +1,6 @@
-/* The core/v1 resources skiff serves: names, kinds, scope and subresources, and the
- * store keys their objects live under. One table that discovery, routing, tables and
- * validation all read. */
+/* The resources skiff serves (core/v1 and coordination.k8s.io/v1): names, kinds, group,
+ * scope and subresources, and the store keys their objects live under. One table that
+ * discovery, routing, tables and validation all read. */
 #ifndef SKIFF_API_RESOURCES_H
 #define SKIFF_API_RESOURCES_H
 
@@ -8,6 +8,9 @@
 #include <stddef.h>
 
 struct resource {
+	const char *group;      /* "" for core, "coordination.k8s.io" */
+	const char *version;    /* "v1" */
+	const char *api_version; /* the objects' apiVersion: "v1", "coordination.k8s.io/v1" */
 	const char *name;       /* plural, as in URLs: "pods" */
 	const char *singular;   /* "pod" */
 	const char *kind;       /* "Pod" */
@@ -24,8 +27,13 @@ struct resource {
 extern const struct resource resource_table[];
 extern const size_t resource_count;
 
-/* By plural name ("pods"); NULL if skiff does not serve it. */
+/* By plural name ("pods"); NULL if skiff does not serve it. Names are unique across groups. */
 const struct resource *resource_by_name(const char *name);
+/* By group ("" for core), version and plural name; NULL if skiff does not serve it there. */
+const struct resource *resource_in_group(const char *group, const char *version, const char *name);
+/* The API groups other than core, each once, in table order, into out (at most max).
+ * Returns how many. */
+size_t resource_groups(const char **out, size_t max);
 /* By kind ("Pod"); NULL if unknown. */
 const struct resource *resource_by_kind(const char *kind);
 

@@ -1,4 +1,5 @@
-/* Path and method → route (see router.h): Kubernetes' core/v1 URL shapes. */
+/* Path and method → route (see router.h): Kubernetes' URL shapes for the core group
+ * (/api/v1) and named groups (/apis/{group}/{version}). */
 #include "api/router.h"
 
 #include <errno.h>
@@ -123,11 +124,17 @@ static int verb_for_sub(const char *method, struct route *rt, struct api_status 
 	return 0;
 }
 
-/* segs: what follows /api/v1/namespaces/{ns}/ (ns set) or /api/v1/ (ns NULL). */
-static int match_resource(const char *method, bool watch, const char *ns, char **segs, int n, struct route *rt,
-			  struct api_status *st)
+/* Which group and version a path is under: "" and "v1" for /api/v1. */
+struct group_version {
+	const char *group, *version;
+};
+
+/* segs: what follows /api/v1/namespaces/{ns}/ (ns set) or /api/v1/ (ns NULL), or the same
+ * under /apis/{group}/{version}. */
+static int match_resource(const char *method, bool watch, const struct group_version *gv, const char *ns,
+			  char **segs, int n, struct route *rt, struct api_status *st)
 {
-	const struct resource *r = resource_by_name(segs[0]);
+	const struct resource *r = resource_in_group(gv->group, gv->version, segs[0]);
 
 	if (!r || n > 3)
 		return not_found(st);
@@ -150,18 +157,19 @@ static int match_resource(const char *method, bool watch, const char *ns, char *
 	return verb_for_sub(method, rt, st);
 }
 
-/* segs: what follows /api/v1/. */
-static int match_v1(const char *method, bool watch, char **segs, int n, struct route *rt, struct api_status *st)
+/* segs: what follows /api/v1/ or /apis/{group}/{version}/. */
+static int match_version(const char *method, bool watch, const struct group_version *gv, char **segs, int n,
+			 struct route *rt, struct api_status *st)
 {
 	if (!is(segs[0], "namespaces") || n <= 2)
-		return match_resource(method, watch, NULL, segs, n, rt, st);
+		return match_resource(method, watch, gv, NULL, segs, n, rt, st);
 	/* /api/v1/namespaces/{ns}/{status|finalize} is the namespace's own subresource. */
-	if (n == 3 && !resource_by_name(segs[2])) {
+	if (n == 3 && !*gv->group && !resource_in_group(gv->group, gv->version, segs[2])) {
 		char *ns_segs[3] = { segs[0], segs[1], segs[2] };
 
-		return match_resource(method, watch, NULL, ns_segs, 3, rt, st);
+		return match_resource(method, watch, gv, NULL, ns_segs, 3, rt, st);
 	}
-	return match_resource(method, watch, segs[1], segs + 2, n - 2, rt, st);
+	return match_resource(method, watch, gv, segs[1], segs + 2, n - 2, rt, st);
 }
 
 static int match_document(const char *method, enum route_kind kind, bool public_path, struct route *rt,
@@ -173,6 +181,37 @@ static int match_document(const char *method, enum route_kind kind, bool public_
 	if (!is(method, "GET") && !is(method, "HEAD"))
 		return not_allowed(st);
 	return 0;
+}
+
+/* The served group named seg (the table's own string, so routes may keep it), or NULL. */
+static const char *served_group(const char *seg)
+{
+	const char *groups[8];
+	size_t n = resource_groups(groups, 8);
+
+	for (size_t i = 0; i < n; i++)
+		if (is(groups[i], seg))
+			return groups[i];
+	return NULL;
+}
+
+/* segs: what follows /apis/. */
+static int match_apis(const char *method, bool watch, char **segs, int n, struct route *rt, struct api_status *st)
+{
+	const char *group = served_group(segs[0]);
+	struct group_version gv = { group, n > 1 ? segs[1] : NULL };
+
+	if (!group)
+		return not_found(st);
+	rt->group = group;
+	if (n == 1)
+		return match_document(method, ROUTE_APIS_GROUP, false, rt, st);
+	if (!is(gv.version, "v1"))
+		return not_found(st);
+	if (n == 2)
+		return match_document(method, ROUTE_APIS_GROUP_VERSION, false, rt, st);
+	rt->group = NULL;
+	return match_version(method, watch, &gv, segs + 2, n - 2, rt, st);
 }
 
 int router_match(const char *method, char *path, bool watch, struct route *ret, struct api_status *st)
@@ -197,15 +236,21 @@ int router_match(const char *method, char *path, bool watch, struct route *ret, 
 			return not_found(st);
 		if (n == 2)
 			return match_document(method, ROUTE_API_V1, false, ret, st);
-		return match_v1(method, watch, segs + 2, n - 2, ret, st);
+		return match_version(method, watch, &(struct group_version){ "", "v1" }, segs + 2, n - 2, ret, st);
 	}
 	if (is(segs[0], "apis") && n == 1)
 		return match_document(method, ROUTE_APIS, false, ret, st);
+	if (is(segs[0], "apis"))
+		return match_apis(method, watch, segs + 1, n - 1, ret, st);
 	if (is(segs[0], "openapi") && n >= 2 && is(segs[1], "v3")) {
 		if (n == 2)
 			return match_document(method, ROUTE_OPENAPI_V3, false, ret, st);
 		if (n == 4 && is(segs[2], "api") && is(segs[3], "v1"))
 			return match_document(method, ROUTE_OPENAPI_V3_API_V1, false, ret, st);
+		if (n == 5 && is(segs[2], "apis") && served_group(segs[3]) && is(segs[4], "v1")) {
+			ret->group = served_group(segs[3]);
+			return match_document(method, ROUTE_OPENAPI_V3_GROUP_VERSION, false, ret, st);
+		}
 	}
 	return not_found(st);
 }

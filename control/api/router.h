@@ -17,7 +17,10 @@ enum route_kind {
 	ROUTE_OPENAPI_V3_API_V1,
 	ROUTE_HEALTHZ,    /* /healthz, /livez */
 	ROUTE_READYZ,
-	ROUTE_RESOURCE,   /* /api/v1/... objects */
+	ROUTE_RESOURCE,   /* /api/v1/... and /apis/{group}/{version}/... objects */
+	ROUTE_APIS_GROUP, /* /apis/{group}: APIGroup */
+	ROUTE_APIS_GROUP_VERSION, /* /apis/{group}/{version}: APIResourceList */
+	ROUTE_OPENAPI_V3_GROUP_VERSION, /* /openapi/v3/apis/{group}/{version} */
 };
 
 enum route_verb {
@@ -35,6 +38,7 @@ struct route {
 	enum route_kind kind;
 	enum route_verb verb;
 	const struct resource *res; /* ROUTE_RESOURCE */
+	const char *group; /* ROUTE_APIS_GROUP*, ROUTE_OPENAPI_V3_GROUP_VERSION: a served group (static) */
 	/* Borrowed from the path buffer given to router_match (NULL when absent). */
 	const char *ns;
 	const char *name;

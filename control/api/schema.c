@@ -24,6 +24,7 @@ static const struct {
 	{ "Node", &schema_Node },
 	{ "Namespace", &schema_Namespace },
 	{ "Event", &schema_Event },
+	{ "Lease", &schema_Lease },
 	{ "Scale", &schema_Scale },
 	{ "Binding", &schema_Binding },
 	{ "DeleteOptions", &schema_DeleteOptions },

@@ -76,6 +76,8 @@ extern const struct schema_struct schema_Pod, schema_PodTemplateSpec, schema_Res
 	schema_AppArmorProfile, schema_WindowsSecurityContextOptions;
 /* schema_container.c */
 extern const struct schema_struct schema_Container, schema_EphemeralContainer, schema_ContainerStatus;
+/* schema_lease.c */
+extern const struct schema_struct schema_Lease;
 /* schema_volume.c */
 extern const struct schema_struct schema_Volume;
 /* schema_service.c */

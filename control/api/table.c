@@ -14,6 +14,7 @@
 static const struct table_kind *const table_kinds[] = {
 	&table_kind_pods,     &table_kind_nodes,		       &table_kind_services, &table_kind_endpoints,
 	&table_kind_replicationcontrollers, &table_kind_namespaces, &table_kind_events,
+	&table_kind_leases,
 };
 
 /* Kinds without printers get Kubernetes' default table convertor: Name, Created At. */

@@ -40,7 +40,7 @@ struct table_kind {
 };
 
 extern const struct table_kind table_kind_pods, table_kind_nodes, table_kind_services, table_kind_endpoints,
-	table_kind_replicationcontrollers, table_kind_namespaces, table_kind_events;
+	table_kind_replicationcontrollers, table_kind_namespaces, table_kind_events, table_kind_leases;
 
 #define TABLE_DOC_NAME                                                                                          \
 	"Name must be unique within a namespace. Is required when creating resources, although some resources " \

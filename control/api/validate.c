@@ -139,7 +139,7 @@ void validate_object(const struct resource *r, json_object *obj, json_object *ol
 		{ "Pod", validate_pod },		{ "Service", validate_service },
 		{ "ReplicationController", validate_rc }, { "Node", validate_node },
 		{ "Namespace", validate_namespace },	{ "Endpoints", validate_endpoints },
-		{ "Event", validate_event },
+		{ "Event", validate_event },		{ "Lease", validate_lease },
 	};
 
 	if (!obj || !json_object_is_type(obj, json_type_object)) {

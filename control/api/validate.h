@@ -113,5 +113,6 @@ void validate_node(json_object *obj, json_object *old, const char *subresource, 
 void validate_namespace(json_object *obj, json_object *old, const char *subresource, struct field_errors *errs);
 void validate_endpoints(json_object *obj, json_object *old, const char *subresource, struct field_errors *errs);
 void validate_event(json_object *obj, json_object *old, const char *subresource, struct field_errors *errs);
+void validate_lease(json_object *obj, json_object *old, const char *subresource, struct field_errors *errs);
 
 #endif

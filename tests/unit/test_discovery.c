@@ -57,15 +57,59 @@ Test(discovery, legacy_api_and_apis)
 
 	cr_assert_str_eq(compact(api), "{\"kind\":\"APIVersions\",\"versions\":[\"v1\"],\"serverAddressByClientCIDRs\":"
 				       "[{\"clientCIDR\":\"0.0.0.0/0\",\"serverAddress\":\"\"}]}");
-	cr_assert_str_eq(compact(apis), "{\"kind\":\"APIGroupList\",\"apiVersion\":\"v1\",\"groups\":[]}");
+	cr_assert_str_eq(compact(apis), "{\"kind\":\"APIGroupList\",\"apiVersion\":\"v1\",\"groups\":[{\"name\":"
+					"\"coordination.k8s.io\",\"versions\":[{\"groupVersion\":\"coordination.k8s.io/v1\","
+					"\"version\":\"v1\"}],\"preferredVersion\":{\"groupVersion\":"
+					"\"coordination.k8s.io/v1\",\"version\":\"v1\"}}]}");
 }
 
-Test(discovery, aggregated_apis_is_empty)
+Test(discovery, aggregated_apis_lists_coordination)
 {
 	_cleanup_json_ json_object *l = discovery_apis_aggregated();
+	json_object *items = json_object_object_get(l, "items"), *g, *v1, *leases;
 
-	cr_assert_str_eq(compact(l), "{\"kind\":\"APIGroupDiscoveryList\",\"apiVersion\":\"apidiscovery.k8s.io/v2\","
-				     "\"metadata\":{},\"items\":[]}");
+	cr_assert_str_eq(json_get_string(l, "kind"), "APIGroupDiscoveryList");
+	cr_assert_eq(json_object_array_length(items), 1);
+	g = json_object_array_get_idx(items, 0);
+	cr_assert_str_eq(json_get_string(g, "metadata.name"), "coordination.k8s.io");
+	v1 = json_object_array_get_idx(json_get_path(g, "versions"), 0);
+	cr_assert_str_eq(json_get_string(v1, "version"), "v1");
+	cr_assert_eq(json_object_array_length(json_object_object_get(v1, "resources")), 1);
+	leases = find_by(json_object_object_get(v1, "resources"), "resource", "leases");
+	cr_assert_str_eq(compact(json_object_object_get(leases, "responseKind")),
+			 "{\"group\":\"coordination.k8s.io\",\"version\":\"v1\",\"kind\":\"Lease\"}");
+	cr_assert_str_eq(json_get_string(leases, "scope"), "Namespaced");
+	cr_assert_str_eq(json_get_string(leases, "singularResource"), "lease");
+	cr_assert(array_has(json_object_object_get(leases, "verbs"), "deletecollection"));
+	cr_assert_null(json_object_object_get(leases, "subresources"));
+}
+
+Test(discovery, group_and_group_version)
+{
+	_cleanup_json_ json_object *g = discovery_group("coordination.k8s.io");
+	_cleanup_json_ json_object *l = discovery_group_version("coordination.k8s.io");
+	json_object *res = json_object_object_get(l, "resources");
+
+	cr_assert_str_eq(json_get_string(g, "kind"), "APIGroup");
+	cr_assert_str_eq(json_get_string(g, "name"), "coordination.k8s.io");
+	cr_assert_str_eq(json_get_string(g, "preferredVersion.groupVersion"), "coordination.k8s.io/v1");
+	cr_assert_str_eq(json_get_string(l, "kind"), "APIResourceList");
+	cr_assert_str_eq(json_get_string(l, "groupVersion"), "coordination.k8s.io/v1");
+	cr_assert_eq(json_object_array_length(res), 1);
+	cr_assert_str_eq(compact(json_object_array_get_idx(res, 0)),
+			 "{\"name\":\"leases\",\"singularName\":\"lease\",\"namespaced\":true,\"kind\":\"Lease\","
+			 "\"verbs\":[\"create\",\"delete\",\"deletecollection\",\"get\",\"list\",\"patch\","
+			 "\"update\",\"watch\"]}");
+}
+
+/* How many resources the table holds in one group ("" for core). */
+static size_t count_in_group(const char *group)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < resource_count; i++)
+		n += strcmp(resource_table[i].group, group) == 0;
+	return n;
 }
 
 Test(discovery, aggregated_api)
@@ -82,7 +126,8 @@ Test(discovery, aggregated_api)
 	cr_assert_str_eq(json_get_string(v1, "version"), "v1");
 	cr_assert_str_eq(json_get_string(v1, "freshness"), "Current");
 	res = json_object_object_get(v1, "resources");
-	cr_assert_eq(json_object_array_length(res), resource_count);
+	cr_assert_eq(json_object_array_length(res), count_in_group(""));
+	cr_assert_null(find_by(res, "resource", "leases"), "leases are not in the core group");
 	cr_assert_str_eq(json_get_string(json_object_array_get_idx(res, 0), "resource"), "endpoints", "sorted by name");
 
 	pods = find_by(res, "resource", "pods");
@@ -141,7 +186,10 @@ Test(discovery, api_v1_resource_list)
 	e = find_by(res, "name", "nodes");
 	cr_assert_not(json_object_get_boolean(json_object_object_get(e, "namespaced")));
 	cr_assert_str_eq(compact(json_object_object_get(e, "shortNames")), "[\"no\"]");
+	cr_assert_null(find_by(res, "name", "leases"));
 	for (size_t i = 0; i < resource_count; i++) {
+		if (*resource_table[i].group)
+			continue;
 		e = find_by(res, "name", resource_table[i].name);
 		cr_assert_not_null(e, "%s listed", resource_table[i].name);
 		cr_assert_not_null(json_object_object_get(e, "shortNames"), "%s has short names", resource_table[i].name);
@@ -182,7 +230,11 @@ Test(openapi, every_kind_patch_declares_field_validation)
 
 	cr_assert_str_eq(json_get_string(doc, "openapi"), "3.0.0");
 	for (size_t i = 0; i < resource_count; i++) {
-		json_object *op = patch_op_for(doc, "", resource_table[i].kind);
+		json_object *op;
+
+		if (*resource_table[i].group)
+			continue;
+		op = patch_op_for(doc, "", resource_table[i].kind);
 
 		cr_assert_not_null(op, "PATCH for %s", resource_table[i].kind);
 		cr_assert(has_query_param(op, "fieldValidation"), "%s patch declares fieldValidation",
@@ -237,4 +289,26 @@ Test(openapi, root_points_at_hashed_document)
 	cr_assert_eq(strncmp(url, "/openapi/v3/api/v1?hash=", 24), 0);
 	cr_assert_eq(strlen(url + 24), 128, "SHA-512 in hex");
 	cr_assert_str_eq(compact(root), compact(again), "stable across calls");
+}
+
+Test(openapi, coordination_document)
+{
+	_cleanup_json_ json_object *root = openapi_v3_root();
+	_cleanup_json_ json_object *doc = openapi_v3_group_version("coordination.k8s.io");
+	json_object *paths = json_object_object_get(doc, "paths");
+	json_object *lease = json_object_object_get(paths, "/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases/{name}");
+	const char *url = json_get_string(json_object_object_get(json_object_object_get(root, "paths"),
+								 "apis/coordination.k8s.io/v1"),
+					  "serverRelativeURL");
+	json_object *op = patch_op_for(doc, "coordination.k8s.io", "Lease");
+
+	cr_assert_not_null(url);
+	cr_assert_eq(strncmp(url, "/openapi/v3/apis/coordination.k8s.io/v1?hash=", 45), 0, "%s", url);
+	cr_assert_not_null(lease);
+	cr_assert_not_null(json_object_object_get(paths, "/apis/coordination.k8s.io/v1/leases"));
+	cr_assert_not_null(op);
+	cr_assert(has_query_param(op, "fieldValidation"));
+	cr_assert_str_eq(json_get_string(lease, "patch.operationId"), "patchCoordinationV1NamespacedLease");
+	cr_assert_null(json_object_object_get(paths, "/api/v1/namespaces/{namespace}/leases"));
+	cr_assert_null(patch_op_for(doc, "", "Pod"), "core kinds stay in api/v1");
 }
