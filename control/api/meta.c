@@ -186,3 +186,27 @@ bool meta_has_finalizers(json_object *obj)
 
 	return f && json_object_is_type(f, json_type_array) && json_object_array_length(f) > 0;
 }
+
+int meta_add_finalizer(json_object *obj, const char *name)
+{
+	json_object *m = meta_of(obj), *f = json_get_path(obj, "metadata.finalizers"), *s;
+
+	if (!f || !json_object_is_type(f, json_type_array)) {
+		f = json_object_new_array();
+		if (!f)
+			return -ENOMEM;
+		json_object_object_add(m, "finalizers", f);
+	}
+	for (size_t i = 0; i < json_object_array_length(f); i++) {
+		const char *v = json_object_get_string(json_object_array_get_idx(f, i));
+
+		if (v && strcmp(v, name) == 0)
+			return 0;
+	}
+	s = json_object_new_string(name);
+	if (!s || json_object_array_add(f, s) < 0) {
+		json_object_put(s);
+		return -ENOMEM;
+	}
+	return 0;
+}

@@ -43,5 +43,10 @@ bool meta_json_equal(json_object *a, json_object *b);
 bool meta_deleting(json_object *obj);
 /* metadata.finalizers is a non-empty array. */
 bool meta_has_finalizers(json_object *obj);
+/* The finalizers deleteOptions.propagationPolicy asks for (the garbage collector clears them). */
+#define META_FINALIZER_ORPHAN "orphan"
+#define META_FINALIZER_FOREGROUND "foregroundDeletion"
+/* Appends name to metadata.finalizers unless it is there. 0 or -ENOMEM. */
+int meta_add_finalizer(json_object *obj, const char *name);
 
 #endif

@@ -157,6 +157,21 @@ static enum delete_step delete_step(const struct resource *r, json_object *obj, 
 	return STEP_MARK;
 }
 
+/* Orphan and Foreground are recorded as finalizers, as Kubernetes does: the garbage collector
+ * orphans or deletes the dependents, then drops the finalizer, and the object goes. */
+static int add_policy_finalizer(const struct resource *r, json_object *obj, const struct delete_options *d)
+{
+	const char *p = d ? d->propagation_policy : NULL;
+
+	if (!p || strcmp(r->kind, "Namespace") == 0 || meta_deleting(obj))
+		return 0;
+	if (strcmp(p, "Orphan") == 0)
+		return meta_add_finalizer(obj, META_FINALIZER_ORPHAN);
+	if (strcmp(p, "Foreground") == 0)
+		return meta_add_finalizer(obj, META_FINALIZER_FOREGROUND);
+	return 0;
+}
+
 static bool returns_object(const struct resource *r)
 {
 	return strcmp(r->kind, "Pod") == 0 || strcmp(r->kind, "Namespace") == 0 || strcmp(r->kind, "Service") == 0;
@@ -174,6 +189,9 @@ static int delete_attempt(struct registry *reg, const struct resource *r, const 
 		rc = check_preconditions(r, obj, d, st);
 	if (rc < 0)
 		return rc == -ESTALE ? -ECANCELED : rc;
+	rc = add_policy_finalizer(r, obj, d);
+	if (rc < 0)
+		return rc;
 	switch (delete_step(r, obj, d, &grace)) {
 	case STEP_KEEP:
 		break;
@@ -212,8 +230,6 @@ int registry_delete(struct registry *reg, const struct resource *r, const char *
 			       name);
 		return -EPERM;
 	}
-	/* Orphan and Foreground need the garbage collector (a later issue): until then every
-	 * policy deletes this object alone, which is what Orphan asks and Background does today. */
 	for (int i = 0; i < DELETE_ATTEMPTS; i++) {
 		rc = delete_attempt(reg, r, ns, name, dopts, ret, st);
 		if (rc == -ECANCELED)

@@ -6,10 +6,11 @@
 
 #include <json-c/json.h>
 
+#include "api/meta.h"
 #include "api/registry.h"
 
-#define FINALIZER_ORPHAN "orphan"
-#define FINALIZER_FOREGROUND "foregroundDeletion"
+#define FINALIZER_ORPHAN META_FINALIZER_ORPHAN
+#define FINALIZER_FOREGROUND META_FINALIZER_FOREGROUND
 
 struct gc_controller;
 
