@@ -58,6 +58,7 @@ static void do_bind(struct scheduler *s, struct sched_job *j)
 	int rc = sched_write_binding(s->reg, j->ns, j->name, j->uid, j->node);
 
 	if (rc == 0) {
+		sched_trace(s, SCHED_TRACE_BOUND, j->key);
 		sched_queue_done(&s->queue, j->key);
 		if (asprintf(&msg, "Successfully assigned %s/%s to %s", j->ns, j->name, j->node) < 0)
 			msg = NULL;

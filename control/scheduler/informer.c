@@ -16,6 +16,8 @@ static void pod_changed(struct scheduler *s, const char *key, enum sched_pod_cha
 {
 	switch (change) {
 	case SCHED_POD_PENDING_NEW:
+		sched_trace(s, SCHED_TRACE_QUEUED, key);
+		/* fall through */
 	case SCHED_POD_PENDING_UPDATE:
 		if (sched_queue_add(&s->queue, key) < 0)
 			log_warn("scheduler: pod %s: out of memory queueing it", key);

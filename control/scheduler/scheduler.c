@@ -66,7 +66,10 @@ static void unschedulable(struct scheduler *s, const char *key, struct sched_dec
 static void schedule_one(struct scheduler *s, const char *key)
 {
 	struct sched_decision d = { 0 };
-	int rc = sched_cache_schedule(&s->cache, key, &d);
+	int rc;
+
+	sched_trace(s, SCHED_TRACE_POPPED, key);
+	rc = sched_cache_schedule(&s->cache, key, &d);
 
 	if (rc == -ENOENT) {
 		sched_queue_done(&s->queue, key);

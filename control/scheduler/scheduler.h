@@ -11,11 +11,22 @@
 
 struct scheduler;
 
+/* Points in a pod's way through the scheduler, for a benchmark's latency figures. */
+enum sched_trace_point {
+	SCHED_TRACE_QUEUED, /* first seen pending and added to the queue */
+	SCHED_TRACE_POPPED, /* taken off the queue for a decision */
+	SCHED_TRACE_BOUND,  /* its binding committed to the store */
+};
+
 struct scheduler_options {
 	int bind_workers;           /* default 32: binds in flight at once (more share each commit) */
 	int initial_backoff_ms;     /* default 1000 (kube-scheduler's podInitialBackoff) */
 	int max_backoff_ms;         /* default 10000 (podMaxBackoff) */
 	unsigned seed;              /* tie-break randomness; 0 = seeded from the clock */
+	/* NULL, or called from the scheduler's threads at each trace point with the pod's
+	 * "ns/name" (must be quick and thread-safe). */
+	void (*trace)(void *arg, enum sched_trace_point point, const char *key);
+	void *trace_arg;
 };
 void scheduler_options_init(struct scheduler_options *o);
 

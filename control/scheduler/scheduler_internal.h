@@ -70,4 +70,10 @@ int sched_binder_push(struct sched_binder *b, struct sched_job *job);
 void sched_binder_stop(struct sched_binder *b);
 void sched_job_free(struct sched_job *job);
 
+static inline void sched_trace(struct scheduler *s, enum sched_trace_point point, const char *key)
+{
+	if (s->opts.trace)
+		s->opts.trace(s->opts.trace_arg, point, key);
+}
+
 #endif
