@@ -126,7 +126,7 @@ int registry_read(struct registry *reg, const struct resource *r, const char *ns
 		return -ENOMEM;
 	ret_code = store_get(reg->store, key, &kv);
 	if (ret_code == -ENOENT) {
-		api_status_not_found(st, r->name, name);
+		api_status_not_found(st, resource_qualified_name(r), name);
 		return ret_code;
 	}
 	if (ret_code < 0) {
@@ -218,7 +218,7 @@ int registry_get(struct registry *reg, const struct resource *r, const char *ns,
 	int rc;
 
 	if (subresource && strcmp(subresource, "scale") == 0 && !r->has_scale) {
-		api_status_not_found(st, r->name, name);
+		api_status_not_found(st, resource_qualified_name(r), name);
 		return -ENOENT;
 	}
 	rc = registry_read(reg, r, ns, name, &obj, NULL, st);

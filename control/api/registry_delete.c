@@ -36,7 +36,7 @@ int registry_remove(struct registry *reg, const struct resource *r, json_object 
 		rc = registry_commit(reg, &op, &plan, &rev, &failed);
 	alloc_plan_clear(&plan);
 	if (rc == -ENOENT && failed < 0)
-		api_status_not_found(st, r->name, meta_name(obj));
+		api_status_not_found(st, resource_qualified_name(r), meta_name(obj));
 	else if (rc < 0 && rc != -ESTALE)
 		api_status_internal(st, rc, "deleting from the store");
 	if (rc == 0 && ret_rev)
@@ -237,12 +237,12 @@ int registry_delete(struct registry *reg, const struct resource *r, const char *
 		if (rc != -ESTALE)
 			break;
 		if (conditional) {
-			api_status_conflict(st, r->name, name);
+			api_status_conflict(st, resource_qualified_name(r), name);
 			return rc;
 		}
 	}
 	if (rc == -ESTALE)
-		api_status_conflict(st, r->name, name);
+		api_status_conflict(st, resource_qualified_name(r), name);
 	if (rc == 0)
 		*ret_code = 200;
 	return rc;

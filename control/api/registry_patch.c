@@ -90,7 +90,7 @@ static int patch_attempt(struct registry *reg, const struct resource *r, const c
 	if (rc < 0)
 		return rc;
 	if (want_rev && want_rev != old_rev) {
-		api_status_conflict(st, r->name, name);
+		api_status_conflict(st, resource_qualified_name(r), name);
 		return -ECANCELED;
 	}
 	desired = registry_desired_of(subresource, patched, old);
@@ -98,7 +98,7 @@ static int patch_attempt(struct registry *reg, const struct resource *r, const c
 		return -ENOMEM;
 	rc = registry_update_object(reg, r, scale ? NULL : subresource, desired, old, old_rev, wo, &obj, st);
 	if (rc == -ESTALE && want_rev) {
-		api_status_conflict(st, r->name, name);
+		api_status_conflict(st, resource_qualified_name(r), name);
 		return -ECANCELED;
 	}
 	if (rc < 0)
@@ -164,7 +164,7 @@ int registry_patch(struct registry *reg, const struct resource *r, const char *n
 			return rc;
 		api_status_clear(st);
 	}
-	api_status_conflict(st, r->name, name);
+	api_status_conflict(st, resource_qualified_name(r), name);
 	return -ESTALE;
 }
 

@@ -201,7 +201,7 @@ static int create_attempt(struct registry *reg, const struct resource *r, const 
 		if (!json_get_string(body, "metadata.name"))
 			rc = -EAGAIN;
 		else
-			api_status_already_exists(st, r->name, meta_name(obj));
+			api_status_already_exists(st, resource_qualified_name(r), meta_name(obj));
 	} else if (rc == -EEXIST) {
 		rc = plan_failed(r, obj, &plan, failed, st);
 	} else if (rc < 0) {

@@ -26,8 +26,8 @@ const struct resource resource_table[] = {
 	{ CORE, .name = "events", .singular = "event", .kind = "Event", .list_kind = "EventList", .short_name = "ev",
 	  .namespaced = true },
 	/* Node heartbeats: kube-node-lease/<node> is what the node lifecycle controller reads. */
-	{ COORDINATION, .name = "leases", .singular = "lease", .kind = "Lease", .list_kind = "LeaseList",
-	  .namespaced = true },
+	{ COORDINATION, .name = "leases", .qualified = "leases.coordination.k8s.io", .singular = "lease",
+	  .kind = "Lease", .list_kind = "LeaseList", .namespaced = true },
 };
 const size_t resource_count = sizeof(resource_table) / sizeof(resource_table[0]);
 
@@ -72,6 +72,11 @@ const struct resource *resource_by_kind(const char *kind)
 		if (strcmp(resource_table[i].kind, kind) == 0)
 			return &resource_table[i];
 	return NULL;
+}
+
+const char *resource_qualified_name(const struct resource *r)
+{
+	return r->qualified ? r->qualified : r->name;
 }
 
 char *resource_key(const struct resource *r, const char *ns, const char *name)

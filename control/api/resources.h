@@ -12,6 +12,7 @@ struct resource {
 	const char *version;    /* "v1" */
 	const char *api_version; /* the objects' apiVersion: "v1", "coordination.k8s.io/v1" */
 	const char *name;       /* plural, as in URLs: "pods" */
+	const char *qualified;  /* "leases.coordination.k8s.io" outside core; NULL: name */
 	const char *singular;   /* "pod" */
 	const char *kind;       /* "Pod" */
 	const char *list_kind;  /* "PodList" */
@@ -36,6 +37,9 @@ const struct resource *resource_in_group(const char *group, const char *version,
 size_t resource_groups(const char **out, size_t max);
 /* By kind ("Pod"); NULL if unknown. */
 const struct resource *resource_by_kind(const char *kind);
+
+/* The name errors use: "pods", or "leases.coordination.k8s.io" outside the core group. Static. */
+const char *resource_qualified_name(const struct resource *r);
 
 /* "/registry/pods/default/web" or "/registry/nodes/n1". Caller frees. */
 char *resource_key(const struct resource *r, const char *ns, const char *name);
