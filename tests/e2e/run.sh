@@ -67,7 +67,9 @@ readyz() {
 # Starts the server on $PORT (kept across restarts) and waits up to 30 s for /readyz.
 server_start() {
 	echo "--- start $(date +%T) port $PORT" >>"$LOG"
-	"$BIN" --listen "127.0.0.1:$PORT" --data-dir "$DATA" --log-level debug >>"$LOG" 2>&1 &
+	# Short node grace and eviction so the node-loss scenario (95-scheduling) ends in seconds.
+	"$BIN" --listen "127.0.0.1:$PORT" --data-dir "$DATA" --log-level debug \
+		--node-monitor-grace-period 4 --pod-eviction-timeout 4 >>"$LOG" 2>&1 &
 	SERVER_PID=$!
 	for _ in $(seq 150); do
 		kill -0 "$SERVER_PID" 2>/dev/null || { wait "$SERVER_PID"; SERVER_PID=""; return 1; }
