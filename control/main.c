@@ -112,6 +112,9 @@ static int control_open_store(struct control *c, const struct control_options *o
 		return -ENOMEM;
 	store_options_init(&so);
 	so.group_commit = o->group_commit;
+	so.compact_interval_seconds = o->compact_interval_s;
+	so.compact_keep_revisions = o->compact_keep_revisions;
+	so.compact_keep_seconds = o->compact_keep_s;
 	c->store = store_open_sqlite(path, &so);
 	if (!c->store)
 		return log_error_errno(-errno, "store %s: %m", path);
@@ -144,12 +147,20 @@ static int control_start(struct control *c, const struct control_options *o)
 	c->reg = registry_new(c->store, &ro);
 	if (!c->reg)
 		return log_error_errno(-errno, "registry: %m");
-	c->ctrls = controllers_start(c->reg, &o->controllers);
-	if (!c->ctrls)
-		return log_error_errno(-errno, "controllers: %m");
-	c->sched = scheduler_start(c->reg, NULL);
-	if (!c->sched)
-		return log_error_errno(-errno, "scheduler: %m");
+	if (o->run_controllers) {
+		c->ctrls = controllers_start(c->reg, &o->controllers);
+		if (!c->ctrls)
+			return log_error_errno(-errno, "controllers: %m");
+	} else {
+		log_info("controllers disabled (--disable-controllers)");
+	}
+	if (o->run_scheduler) {
+		c->sched = scheduler_start(c->reg, NULL);
+		if (!c->sched)
+			return log_error_errno(-errno, "scheduler: %m");
+	} else {
+		log_info("scheduler disabled (--disable-scheduler)");
+	}
 	c->srv = server_start(&(struct server_config){ .host = host,
 						       .port = port,
 						       .cert_pem = c->creds.server_cert_pem,

@@ -3,11 +3,18 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/store.h"
+
 void control_options_init(struct control_options *o)
 {
+	struct store_options so;
+
+	/* The store owns its compaction defaults; the flags only override them. */
+	store_options_init(&so);
 	*o = (struct control_options){
 		.listen = "127.0.0.1:6443",
 		.data_dir = "/var/lib/skiff/control",
@@ -16,6 +23,11 @@ void control_options_init(struct control_options *o)
 		.node_port_max = 32767,
 		.log_level = SKIFF_LOG_INFO,
 		.group_commit = true,
+		.run_scheduler = true,
+		.run_controllers = true,
+		.compact_interval_s = so.compact_interval_seconds,
+		.compact_keep_revisions = so.compact_keep_revisions,
+		.compact_keep_s = so.compact_keep_seconds,
 		.connection_limit = 4096,
 		.idle_timeout_s = 120,
 		.max_body_bytes = 3 * 1024 * 1024,
@@ -54,8 +66,14 @@ void control_options_print_help(const char *prog, FILE *out)
 		"  --advertise-address ADDR        address clients reach the server at (added to the certificate)\n"
 		"  --tls-san NAME|IP               extra name in the serving certificate (repeatable, comma list)\n"
 		"  --log-level LEVEL               error, warn, info, debug (default %s)\n"
-		"  --no-group-commit               one fsync per write (benchmarks; default group commit on)\n",
-		prog, d.listen, d.data_dir, d.service_cidr, d.node_port_min, d.node_port_max, level_name(d.log_level));
+		"  --no-group-commit               one fsync per write (benchmarks; default group commit on)\n"
+		"  --compact-interval-seconds N    compact the store's history every N s, 0 = never (default %d)\n"
+		"  --compact-keep-revisions N      compaction keeps at least N revisions (default %lld)\n"
+		"  --compact-keep-seconds N        compaction keeps at least N s of history (default %d)\n"
+		"  --disable-scheduler             run without the in-process scheduler (API benchmarks)\n"
+		"  --disable-controllers           run without the in-process controllers (API benchmarks)\n",
+		prog, d.listen, d.data_dir, d.service_cidr, d.node_port_min, d.node_port_max, level_name(d.log_level),
+		d.compact_interval_s, d.compact_keep_revisions, d.compact_keep_s);
 	controllers_options_print_help(out);
 	fprintf(out, "  --help                          this text\n");
 }
@@ -124,7 +142,22 @@ int control_parse_listen(const char *listen, char *host, size_t host_len, unsign
 	return 0;
 }
 
-enum { OPT_LISTEN = 256, OPT_DATA_DIR, OPT_CIDR, OPT_NODE_PORTS, OPT_ADVERTISE, OPT_SAN, OPT_LOG, OPT_NO_GC, OPT_CTRL };
+enum {
+	OPT_LISTEN = 256,
+	OPT_DATA_DIR,
+	OPT_CIDR,
+	OPT_NODE_PORTS,
+	OPT_ADVERTISE,
+	OPT_SAN,
+	OPT_LOG,
+	OPT_NO_GC,
+	OPT_NO_SCHED,
+	OPT_NO_CTRL,
+	OPT_COMPACT_INTERVAL,
+	OPT_COMPACT_REVS,
+	OPT_COMPACT_SECS,
+	OPT_CTRL,
+};
 
 static const struct option long_opts[] = {
 	{ "listen", required_argument, NULL, OPT_LISTEN },
@@ -135,6 +168,11 @@ static const struct option long_opts[] = {
 	{ "tls-san", required_argument, NULL, OPT_SAN },
 	{ "log-level", required_argument, NULL, OPT_LOG },
 	{ "no-group-commit", no_argument, NULL, OPT_NO_GC },
+	{ "disable-scheduler", no_argument, NULL, OPT_NO_SCHED },
+	{ "disable-controllers", no_argument, NULL, OPT_NO_CTRL },
+	{ "compact-interval-seconds", required_argument, NULL, OPT_COMPACT_INTERVAL },
+	{ "compact-keep-revisions", required_argument, NULL, OPT_COMPACT_REVS },
+	{ "compact-keep-seconds", required_argument, NULL, OPT_COMPACT_SECS },
 	/* Handed to controllers_options_set() under their own name. */
 	{ "node-monitor-grace-period", required_argument, NULL, OPT_CTRL },
 	{ "pod-eviction-timeout", required_argument, NULL, OPT_CTRL },
@@ -145,6 +183,45 @@ static const struct option long_opts[] = {
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
+
+/* A non-negative integer flag value up to max. */
+static int parse_count(const char *flag, const char *s, long long max, long long *ret, FILE *err)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || end == s || *end || v < 0 || v > max) {
+		fprintf(err, "--%s %s: expected a whole number from 0 to %lld\n", flag, s, max);
+		return -EINVAL;
+	}
+	*ret = v;
+	return 0;
+}
+
+static int apply_compact_opt(struct control_options *o, int c, const char *arg, FILE *err)
+{
+	long long v;
+
+	switch (c) {
+	case OPT_COMPACT_INTERVAL:
+		if (parse_count("compact-interval-seconds", arg, 86400, &v, err) < 0)
+			return -EINVAL;
+		o->compact_interval_s = (int)v;
+		return 0;
+	case OPT_COMPACT_REVS:
+		if (parse_count("compact-keep-revisions", arg, INT64_MAX / 2, &v, err) < 0)
+			return -EINVAL;
+		o->compact_keep_revisions = v;
+		return 0;
+	default:
+		if (parse_count("compact-keep-seconds", arg, 30 * 86400, &v, err) < 0)
+			return -EINVAL;
+		o->compact_keep_s = (int)v;
+		return 0;
+	}
+}
 
 static int apply_opt(struct control_options *o, int c, char *arg, FILE *err)
 {
@@ -189,6 +266,16 @@ static int apply_opt(struct control_options *o, int c, char *arg, FILE *err)
 	case OPT_NO_GC:
 		o->group_commit = false;
 		return 0;
+	case OPT_NO_SCHED:
+		o->run_scheduler = false;
+		return 0;
+	case OPT_NO_CTRL:
+		o->run_controllers = false;
+		return 0;
+	case OPT_COMPACT_INTERVAL:
+	case OPT_COMPACT_REVS:
+	case OPT_COMPACT_SECS:
+		return apply_compact_opt(o, c, arg, err);
 	default:
 		return -EINVAL;
 	}

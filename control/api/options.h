@@ -23,6 +23,11 @@ struct control_options {
 	const char *advertise_address;
 	enum log_level log_level;
 	bool group_commit;             /* --no-group-commit turns it off (benchmarks) */
+	bool run_scheduler;            /* --disable-scheduler turns it off (API benchmarks) */
+	bool run_controllers;          /* --disable-controllers turns them off (API benchmarks) */
+	int compact_interval_s;        /* store compaction: every this many seconds (0 = never) */
+	long long compact_keep_revisions; /* ... keeping at least this many revisions */
+	int compact_keep_s;            /* ... and at least this many seconds of history */
 	unsigned connection_limit;     /* open connections at once */
 	unsigned idle_timeout_s;       /* idle keep-alive connections are closed after this */
 	size_t max_body_bytes;         /* larger request bodies get 413 */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "api/options.h"
+#include "store/store.h"
 
 static int parse(struct control_options *o, int argc, char **argv)
 {
@@ -94,4 +95,42 @@ Test(options, listen_forms)
 	cr_assert_str_eq(host, "::1");
 	cr_assert_eq(port, 8443);
 	cr_assert_eq(control_parse_listen(":80", host, sizeof(host), &port), -EINVAL);
+}
+
+Test(options, compaction_and_components)
+{
+	struct control_options o;
+	struct store_options so;
+	char *a[] = { "c", "--compact-interval-seconds", "1", "--compact-keep-revisions", "3",
+		      "--compact-keep-seconds", "0", "--disable-scheduler", "--disable-controllers", NULL };
+	char *bad1[] = { "c", "--compact-keep-revisions", "-1", NULL };
+	char *bad2[] = { "c", "--compact-interval-seconds", "1x", NULL };
+
+	/* The defaults are the store's own. */
+	cr_assert_eq(parse(&o, 1, (char *[]){ "c", NULL }), 0);
+	store_options_init(&so);
+	cr_assert_eq(o.compact_interval_s, so.compact_interval_seconds);
+	cr_assert_eq(o.compact_keep_revisions, so.compact_keep_revisions);
+	cr_assert_eq(o.compact_keep_s, so.compact_keep_seconds);
+	cr_assert(o.run_scheduler && o.run_controllers);
+
+	cr_assert_eq(parse(&o, 9, a), 0);
+	cr_assert_eq(o.compact_interval_s, 1);
+	cr_assert_eq(o.compact_keep_revisions, 3);
+	cr_assert_eq(o.compact_keep_s, 0);
+	cr_assert(!o.run_scheduler && !o.run_controllers);
+	cr_assert_eq(parse(&o, 3, bad1), -EINVAL);
+	cr_assert_eq(parse(&o, 3, bad2), -EINVAL);
+}
+
+Test(options, help_shows_compaction_defaults)
+{
+	char buf[8192] = { 0 };
+	FILE *f = fmemopen(buf, sizeof(buf) - 1, "w");
+
+	control_options_print_help("skiff-control", f);
+	fclose(f);
+	cr_assert(strstr(buf, "--compact-interval-seconds N") && strstr(buf, "(default 60)"));
+	cr_assert(strstr(buf, "(default 10000)") && strstr(buf, "(default 300)"));
+	cr_assert(strstr(buf, "--disable-scheduler") && strstr(buf, "--disable-controllers"));
 }
