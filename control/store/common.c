@@ -71,8 +71,43 @@ struct sevent *sevent_new(enum store_event_type type, const char *key, const cha
 
 void sevent_unref(struct sevent *e)
 {
+	struct store_attachment *a;
+
 	if (!e || atomic_fetch_sub_explicit(&e->ref, 1, memory_order_acq_rel) != 1)
 		return;
+	a = atomic_load(&e->attachment);
+	if (a)
+		a->free(a);
 	store_event_clear(&e->ev);
 	free(e);
+}
+
+/* A store_shared_event is a sevent under its public name. */
+static struct sevent *sev(const struct store_shared_event *e)
+{
+	return (struct sevent *)(uintptr_t)e;
+}
+
+const struct store_event *store_shared_event_get(const struct store_shared_event *e)
+{
+	return &sev(e)->ev;
+}
+
+struct store_attachment *store_shared_event_attachment(struct store_shared_event *e)
+{
+	return atomic_load_explicit(&sev(e)->attachment, memory_order_acquire);
+}
+
+struct store_attachment *store_shared_event_attach(struct store_shared_event *e, struct store_attachment *a)
+{
+	struct store_attachment *none = NULL;
+
+	if (atomic_compare_exchange_strong(&sev(e)->attachment, &none, a))
+		return a;
+	return none; /* another watcher's thread attached first */
+}
+
+void store_shared_event_unref(struct store_shared_event *e)
+{
+	sevent_unref(sev(e));
 }

@@ -107,6 +107,21 @@ int store_watch_new(struct store *s, const char *prefix, int64_t from_rev, struc
  * -ETIMEDOUT, -ERANGE if the watcher fell behind the compacted history, -ECANCELED
  * after store_watch_cancel. */
 int store_watch_next(struct store_watch *w, struct store_event *ret, int timeout_ms);
+/* Shared events: the event as every watcher of the store sees it, not copied, with one
+ * attachment for the layer above to keep what it derives from the event (parsed objects,
+ * encodings) once for all of its watchers. */
+struct store_shared_event;
+struct store_attachment {
+	void (*free)(struct store_attachment *a); /* called when the event's last reference goes */
+};
+/* As store_watch_next, handing out a reference (drop it with store_shared_event_unref). */
+int store_watch_next_shared(struct store_watch *w, struct store_shared_event **ret, int timeout_ms);
+const struct store_event *store_shared_event_get(const struct store_shared_event *e);
+/* The attachment, NULL while none is set. */
+struct store_attachment *store_shared_event_attachment(struct store_shared_event *e);
+/* Sets a unless one is set already; returns the one set (if not a, the caller frees a). */
+struct store_attachment *store_shared_event_attach(struct store_shared_event *e, struct store_attachment *a);
+void store_shared_event_unref(struct store_shared_event *e);
 /* An fd that polls readable while events are pending (for poll() beside a socket). */
 int store_watch_fd(struct store_watch *w);
 /* Makes a blocked store_watch_next return -ECANCELED; safe from any thread. */

@@ -22,6 +22,7 @@ struct sevent {
 	atomic_int ref;
 	size_t bytes;
 	struct store_event ev;
+	_Atomic(struct store_attachment *) attachment; /* the API layer's, freed with the event */
 };
 struct sevent *sevent_new(enum store_event_type type, const char *key, const char *value,
 			  const char *prev_value, int64_t create_rev, int64_t mod_rev);

@@ -259,7 +259,8 @@ static int wait_signal(struct store_watch *w, int64_t deadline)
 	return 0;
 }
 
-int store_watch_next(struct store_watch *w, struct store_event *ret, int timeout_ms)
+/* The next queued event, waiting for one up to timeout_ms; it stays in the queue. */
+static int next_event(struct store_watch *w, int timeout_ms)
 {
 	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
 	uint64_t drained;
@@ -271,7 +272,7 @@ int store_watch_next(struct store_watch *w, struct store_event *ret, int timeout
 		if (w->err < 0)
 			return w->err;
 		if (w->ibuf < w->nbuf)
-			return deliver(w, ret);
+			return 0;
 		r = fetch(w);
 		if (r == 0 && w->nbuf == 0) {
 			/* Caught up: re-arm the signal, then look once more so that an event
@@ -294,6 +295,24 @@ int store_watch_next(struct store_watch *w, struct store_event *ret, int timeout
 		if (r < 0)
 			return r;
 	}
+}
+
+int store_watch_next(struct store_watch *w, struct store_event *ret, int timeout_ms)
+{
+	int r = next_event(w, timeout_ms);
+
+	return r < 0 ? r : deliver(w, ret);
+}
+
+int store_watch_next_shared(struct store_watch *w, struct store_shared_event **ret, int timeout_ms)
+{
+	int r = next_event(w, timeout_ms);
+
+	if (r < 0)
+		return r;
+	/* The queue's reference passes to the caller. */
+	*ret = (struct store_shared_event *)w->buf[w->ibuf++];
+	return 0;
 }
 
 int store_watch_new(struct store *s, const char *prefix, int64_t from_rev, struct store_watch **ret)
