@@ -14,6 +14,7 @@
 
 #include "api/meta.h"
 #include "api/selector.h"
+#include "api/watch_event.h"
 
 struct registry_watch {
 	struct label_selector *labels;
@@ -98,39 +99,6 @@ int registry_watch_new(struct registry *reg, const struct resource *r, const cha
 	return 0;
 }
 
-static bool matches(struct registry_watch *w, json_object *obj)
-{
-	return obj && label_selector_matches(w->labels, json_get_path(obj, "metadata.labels")) &&
-	       field_selector_matches(w->fields, obj);
-}
-
-/* One store event as the client sees it; *ret_type NULL when it does not concern the client. */
-static int convert(struct registry_watch *w, const struct store_event *ev, const char **ret_type,
-		   json_object **ret_obj)
-{
-	const char *cur_value = ev->type == STORE_EVENT_PUT ? ev->value : NULL;
-	const char *prev_value = ev->type == STORE_EVENT_PUT ? ev->prev_value : ev->value;
-	_cleanup_json_ json_object *cur = meta_from_stored(cur_value, ev->mod_rev);
-	_cleanup_json_ json_object *prev = meta_from_stored(prev_value, ev->mod_rev);
-	bool cm = matches(w, cur), pm = matches(w, prev);
-
-	*ret_type = NULL;
-	if ((cur_value && !cur) || (prev_value && !prev))
-		return -EIO;
-	if (cm && pm) {
-		*ret_type = "MODIFIED";
-		*ret_obj = TAKE_PTR(cur);
-	} else if (cm) {
-		*ret_type = "ADDED";
-		*ret_obj = TAKE_PTR(cur);
-	} else if (pm) {
-		/* Gone, or no longer selected: the last state the client saw matching. */
-		*ret_type = "DELETED";
-		*ret_obj = TAKE_PTR(prev);
-	}
-	return 0;
-}
-
 static int64_t now_ms(void)
 {
 	struct timespec ts;
@@ -139,34 +107,72 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int registry_watch_next(struct registry_watch *w, const char **ret_type, json_object **ret_obj, int timeout_ms)
+/* The next change that concerns this watcher, as the shared store event and its cache. */
+static int next_change(struct registry_watch *w, struct registry_watch_event *ret, int timeout_ms)
 {
 	int64_t deadline = timeout_ms >= 0 ? now_ms() + timeout_ms : -1;
 
-	if (atomic_load(&w->cancelled))
-		return -ECANCELED;
-	if (w->initial && w->next_initial < json_object_array_length(w->initial)) {
-		*ret_type = "ADDED";
-		*ret_obj = json_object_get(json_object_array_get_idx(w->initial, w->next_initial++));
-		return 0;
-	}
 	if (!w->sw)
 		return -ERANGE;
 	for (;;) {
-		struct store_event ev = { 0 };
+		struct store_shared_event *ev = NULL;
+		struct watch_event *we;
+		const char *type = NULL;
 		int64_t left = deadline < 0 ? -1 : deadline - now_ms();
 		int rc;
 
-		rc = store_watch_next(w->sw, &ev, left < 0 && deadline >= 0 ? 0 : (int)left);
+		rc = store_watch_next_shared(w->sw, &ev, left < 0 && deadline >= 0 ? 0 : (int)left);
 		if (rc < 0)
 			return rc;
-		rc = convert(w, &ev, ret_type, ret_obj);
-		store_event_clear(&ev);
-		if (rc < 0)
-			return rc;
-		if (*ret_type)
-			return 0;
+		we = watch_event_of(ev);
+		rc = we ? watch_event_classify(we, w->labels, w->fields, &type) : -ENOMEM;
+		if (rc < 0 || !type) {
+			store_shared_event_unref(ev);
+			if (rc < 0)
+				return rc;
+			continue;
+		}
+		*ret = (struct registry_watch_event){ .type = type, .shared = ev, .cache = we,
+						      .rev = store_shared_event_get(ev)->mod_rev };
+		return 0;
 	}
+}
+
+int registry_watch_next_event(struct registry_watch *w, struct registry_watch_event *ret, int timeout_ms)
+{
+	if (atomic_load(&w->cancelled))
+		return -ECANCELED;
+	if (w->initial && w->next_initial < json_object_array_length(w->initial)) {
+		json_object *o = json_object_array_get_idx(w->initial, w->next_initial++);
+		int64_t rev = 0;
+
+		(void)meta_parse_rv(json_get_string(o, "metadata.resourceVersion"), &rev);
+		*ret = (struct registry_watch_event){ .type = "ADDED", .obj = json_object_get(o), .rev = rev };
+		return 0;
+	}
+	return next_change(w, ret, timeout_ms);
+}
+
+void registry_watch_event_clear(struct registry_watch_event *e)
+{
+	json_object_put(e->obj);
+	if (e->shared)
+		store_shared_event_unref(e->shared);
+	*e = (struct registry_watch_event){ 0 };
+}
+
+int registry_watch_next(struct registry_watch *w, const char **ret_type, json_object **ret_obj, int timeout_ms)
+{
+	struct registry_watch_event e;
+	int rc = registry_watch_next_event(w, &e, timeout_ms);
+
+	if (rc < 0)
+		return rc;
+	/* The shared objects stay with the cache: the caller gets its own copy. */
+	*ret_type = e.type;
+	*ret_obj = e.obj ? json_object_get(e.obj) : watch_event_object(e.cache, e.type);
+	registry_watch_event_clear(&e);
+	return *ret_obj ? 0 : -ENOMEM;
 }
 
 int registry_watch_fd(struct registry_watch *w)

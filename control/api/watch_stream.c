@@ -14,6 +14,7 @@
 
 #include "api/encode.h"
 #include "api/status.h"
+#include "api/watch_event.h"
 
 #define BOOKMARK_INTERVAL_MS 60000
 
@@ -103,20 +104,30 @@ static void emit_bookmark(struct watch_stream *ws)
 	emit(ws, "BOOKMARK", o);
 }
 
-static void remember_rv(struct watch_stream *ws, json_object *obj)
+static int append_line(void *ctx, const char *s, size_t n)
 {
-	const char *rv = json_get_string(obj, "metadata.resourceVersion");
+	return buf_append(ctx, s, n);
+}
 
-	if (rv && strlen(rv) < sizeof(ws->last_rv))
-		strcpy(ws->last_rv, rv);
+/* A change goes out in the bytes every stream of the same form shares. */
+static int emit_event(struct watch_stream *ws, const struct registry_watch_event *e)
+{
+	int r;
+
+	if (!e->shared)
+		return emit(ws, e->type, e->obj);
+	r = watch_event_encode(e->cache, ws->p.res, e->type, ws->p.table, !ws->columns_sent, time(NULL),
+			       append_line, ws);
+	if (r == 0 && ws->p.table)
+		ws->columns_sent = true;
+	return r;
 }
 
 /* 0: an event was taken (or none pending: -ETIMEDOUT); ws->ending set when the watch is over. */
 static int take_event(struct watch_stream *ws, int timeout_ms)
 {
-	const char *type = NULL;
-	_cleanup_json_ json_object *obj = NULL;
-	int r = registry_watch_next(ws->p.watch, &type, &obj, timeout_ms);
+	struct registry_watch_event e = { 0 };
+	int r = registry_watch_next_event(ws->p.watch, &e, timeout_ms);
 
 	if (r == -ETIMEDOUT)
 		return r;
@@ -128,13 +139,12 @@ static int take_event(struct watch_stream *ws, int timeout_ms)
 		ws->ending = true;
 		return 0;
 	}
-	remember_rv(ws, obj);
-	if (strcmp(type, "BOOKMARK") == 0) {
-		ws->next_bookmark_ms = now_ms() + BOOKMARK_INTERVAL_MS;
-		if (!ws->p.bookmarks)
-			return 0;
-	}
-	return emit(ws, type, obj) < 0 ? (ws->ending = true, 0) : 0;
+	if (e.rev > 0)
+		snprintf(ws->last_rv, sizeof(ws->last_rv), "%lld", (long long)e.rev);
+	if (emit_event(ws, &e) < 0)
+		ws->ending = true;
+	registry_watch_event_clear(&e);
+	return 0;
 }
 
 static int poll_timeout(const struct watch_stream *ws, int64_t now)

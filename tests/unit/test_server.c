@@ -15,6 +15,7 @@
 #include "api/auth.h"
 #include "api/registry.h"
 #include "api/server.h"
+#include "api/watch_event.h"
 
 #define TOKEN "test-token-0123"
 
@@ -149,6 +150,19 @@ int registry_watch_next(struct registry_watch *w, const char **ret_type, json_ob
 	*ret_type = "ADDED";
 	*ret_obj = pod("p1");
 	return 0;
+}
+
+/* The streams' form of the watch: the fake's events as objects (no shared store events). */
+int registry_watch_next_event(struct registry_watch *w, struct registry_watch_event *ret, int timeout_ms)
+{
+	*ret = (struct registry_watch_event){ 0 };
+	return registry_watch_next(w, &ret->type, &ret->obj, timeout_ms);
+}
+
+void registry_watch_event_clear(struct registry_watch_event *e)
+{
+	json_object_put(e->obj);
+	*e = (struct registry_watch_event){ 0 };
 }
 
 int registry_watch_fd(struct registry_watch *w)
