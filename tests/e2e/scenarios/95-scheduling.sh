@@ -55,7 +55,7 @@ sch_node() {
 EOF
 	lease="{\"apiVersion\":\"coordination.k8s.io/v1\",\"kind\":\"Lease\",\"metadata\":{\"name\":\"$name\"},"
 	lease+="\"spec\":{\"holderIdentity\":\"$name\",\"leaseDurationSeconds\":40,\"renewTime\":\"$(sch_now)\"}}"
-	sch_api POST /apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases "$lease" | grep -q '"kind":"Lease"' ||
+	[[ "$(sch_api POST /apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases "$lease")" == *'"kind":"Lease"'* ]] ||
 		return 1
 	sch_beat_start "$name"
 }
@@ -115,8 +115,11 @@ sch_has_taint() {
 	[[ "$(k get node "$1" -o jsonpath='{.spec.taints[*].key}' 2>/dev/null)" == *"$2"* ]]
 }
 
-sch_no_pod_on() { # SELECTOR NODE
-	! sch_pod_nodes "$1" | grep -qx "$2"
+sch_no_pod_on() { # SELECTOR NODE (the list is read whole: grep -q closing the pipe early would
+	# fail kubectl with SIGPIPE, and pipefail would turn that into a false "none")
+	local nodes
+	nodes=$(sch_pod_nodes "$1") || return 1
+	! grep -qx "$2" <<<"$nodes"
 }
 
 # An RC NAME with REPLICAS pods requesting CPU (millicores), labelled e2e=sched. Grace 0:
