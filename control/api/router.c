@@ -201,16 +201,12 @@ static int match_apis(const char *method, bool watch, char **segs, int n, struct
 	const char *group = served_group(segs[0]);
 	struct group_version gv = { group, n > 1 ? segs[1] : NULL };
 
-	if (!group)
+	if (!group || (n > 1 && !is(gv.version, "v1")))
 		return not_found(st);
-	rt->group = group;
-	if (n == 1)
-		return match_document(method, ROUTE_APIS_GROUP, false, rt, st);
-	if (!is(gv.version, "v1"))
-		return not_found(st);
-	if (n == 2)
-		return match_document(method, ROUTE_APIS_GROUP_VERSION, false, rt, st);
-	rt->group = NULL;
+	if (n <= 2) {
+		rt->group = group;
+		return match_document(method, n == 1 ? ROUTE_APIS_GROUP : ROUTE_APIS_GROUP_VERSION, false, rt, st);
+	}
 	return match_version(method, watch, &gv, segs + 2, n - 2, rt, st);
 }
 
