@@ -33,9 +33,11 @@ check_not_contains() {
 	if [[ "$3" != *"$2"* ]]; then pass "$1"; else fail "$1" "expected not to contain: $2" "got: $3"; fi
 }
 
-# check_match NAME ERE GOT (extended regex, searched across the whole text)
+# check_match NAME ERE GOT (extended regex, searched across the whole text). A here-string, not
+# a pipe: bash writes a pipe line by line, grep -q may exit after the first, and the writer's
+# SIGPIPE then fails the check under pipefail.
 check_match() {
-	if printf '%s' "$3" | grep -Eq -- "$2"; then pass "$1"; else fail "$1" "expected to match: $2" "got: $3"; fi
+	if grep -Eq -- "$2" <<<"$3"; then pass "$1"; else fail "$1" "expected to match: $2" "got: $3"; fi
 }
 
 # check_ok NAME CMD...: the command must exit 0; its output lands in $OUT.
