@@ -15,12 +15,12 @@ DEB_PACKAGES := build-essential pkg-config clang llvm libmicrohttpd-dev libjson-
 	etcd-server qemu-system-x86 linux-image-amd64 busybox-static iproute2 nftables iptables \
 	curl jq procps psmisc
 
-PKGS := libmicrohttpd json-c sqlite3 gnutls yaml-0.1 libcurl
+PKGS := libmicrohttpd json-c sqlite3 gnutls yaml-0.1 libcurl libbpf libelf libmnl libnftnl libarchive libseccomp
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wmissing-field-initializers -Werror=undef
-BASE_CFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -Iinclude -Icontrol -g -MMD -MP -pthread
+BASE_CFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -Iinclude -Icontrol -Iagent -Ibpf -I$(BUILD)/bpf -g -MMD -MP -pthread
 REL_CFLAGS := $(BASE_CFLAGS) -O2
 ASAN_CFLAGS := $(BASE_CFLAGS) -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=undefined
@@ -28,12 +28,24 @@ LDLIBS := -pthread -lm
 
 CONTROL_MAIN := control/main.c
 CONTROL_LIB_SRCS := $(sort $(filter-out $(CONTROL_MAIN),$(shell find control -name '*.c')))
+# The agent: agent/main.c is skiff-agent, agent/pause/ is skiff-pause, the rest libagent.a.
+AGENT_MAIN := agent/main.c
+AGENT_LIB_SRCS := $(sort $(filter-out $(AGENT_MAIN) agent/pause/%,$(shell find agent -name '*.c' 2>/dev/null)))
+PAUSE_SRCS := $(sort $(wildcard agent/pause/*.c))
+SKIFFCTL_SRCS := $(sort $(shell find tools -name '*.c' 2>/dev/null))
+# BPF programs: bpf/NAME.bpf.c -> build/bpf/NAME.bpf.o -> build/bpf/NAME.skel.h (libbpf skeleton).
+BPF_SRCS := $(sort $(wildcard bpf/*.bpf.c))
+BPF_OBJS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.bpf.o)
+BPF_SKELS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpf/%.skel.h)
+VMLINUX_H := $(BUILD)/bpf/vmlinux.h
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_LIB_SRCS := $(sort $(wildcard tests/unit/lib/*.c))
 BENCH_SRCS := $(sort $(wildcard tests/bench/*.c))
 
 REL_CONTROL_OBJS := $(CONTROL_LIB_SRCS:%.c=$(REL)/%.o)
 ASAN_CONTROL_OBJS := $(CONTROL_LIB_SRCS:%.c=$(ASAN)/%.o)
+REL_AGENT_OBJS := $(AGENT_LIB_SRCS:%.c=$(REL)/%.o)
+ASAN_AGENT_OBJS := $(AGENT_LIB_SRCS:%.c=$(ASAN)/%.o)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(ASAN)/tests/unit/%)
 UNIT_LIB_OBJS := $(UNIT_LIB_SRCS:%.c=$(ASAN)/%.o)
 BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(REL)/tests/bench/%)
@@ -41,7 +53,12 @@ BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(REL)/tests/bench/%)
 .PHONY: all deps test unit e2e bench up down clean
 .DEFAULT_GOAL := all
 
-all: $(REL)/bin/skiff-control
+BINS := skiff-control $(if $(wildcard $(AGENT_MAIN)),skiff-agent) $(if $(PAUSE_SRCS),skiff-pause) \
+	$(if $(SKIFFCTL_SRCS),skiffctl)
+REL_BINS := $(BINS:%=$(REL)/bin/%)
+ASAN_BINS := $(BINS:%=$(ASAN)/bin/%)
+
+all: $(REL_BINS)
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -59,6 +76,46 @@ $(REL)/%.o: %.c
 $(ASAN)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ASAN_CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+
+$(VMLINUX_H):
+	@mkdir -p $(dir $@)
+	bpftool btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(VMLINUX_H) $(wildcard bpf/*.h)
+	clang -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror -I$(BUILD)/bpf -Ibpf -c $< -o $@
+
+$(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	bpftool gen skeleton $< name skiff_$* > $@.tmp && mv $@.tmp $@
+
+# Sources may include any skeleton: build them all before compiling C.
+$(REL_CONTROL_OBJS) $(ASAN_CONTROL_OBJS) $(REL_AGENT_OBJS) $(ASAN_AGENT_OBJS): | $(BPF_SKELS)
+
+$(REL)/libagent.a: $(REL_AGENT_OBJS)
+	@rm -f $@; ar rcs $@ $^
+
+$(ASAN)/libagent.a: $(ASAN_AGENT_OBJS)
+	@rm -f $@; ar rcs $@ $^
+
+$(REL)/bin/skiff-agent: $(REL)/agent/main.o $(REL)/libagent.a $(REL)/libcontrol.a
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_CFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
+
+$(ASAN)/bin/skiff-agent: $(ASAN)/agent/main.o $(ASAN)/libagent.a $(ASAN)/libcontrol.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ASAN_CFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
+
+# The pause holder stays tiny and sanitizer-free in both builds: it is PID 1 of every pod.
+$(REL)/bin/skiff-pause $(ASAN)/bin/skiff-pause: $(PAUSE_SRCS)
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(WARN) -D_GNU_SOURCE -O2 -static -o $@ $^
+
+$(REL)/bin/skiffctl: $(SKIFFCTL_SRCS:%.c=$(REL)/%.o) $(REL)/libagent.a $(REL)/libcontrol.a
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_CFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
+
+$(ASAN)/bin/skiffctl: $(SKIFFCTL_SRCS:%.c=$(ASAN)/%.o) $(ASAN)/libagent.a $(ASAN)/libcontrol.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ASAN_CFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
 
 $(REL)/libcontrol.a: $(REL_CONTROL_OBJS)
 	@rm -f $@; ar rcs $@ $^
@@ -78,16 +135,16 @@ $(ASAN)/bin/skiff-control: $(ASAN)/control/main.o $(ASAN)/libcontrol.a
 $(ASAN)/libunit.a: $(UNIT_LIB_OBJS)
 	@rm -f $@; ar rcs $@ $^
 
-$(ASAN)/tests/unit/%: $(ASAN)/tests/unit/%.o $(ASAN)/libunit.a $(ASAN)/libcontrol.a
+$(ASAN)/tests/unit/%: $(ASAN)/tests/unit/%.o $(ASAN)/libunit.a $(ASAN)/libagent.a $(ASAN)/libcontrol.a
 	$(CC) $(ASAN_CFLAGS) -o $@ $^ $(PKG_LIBS) -lcriterion $(LDLIBS)
 
-$(REL)/tests/bench/%: $(REL)/tests/bench/%.o $(REL)/libcontrol.a
+$(REL)/tests/bench/%: $(REL)/tests/bench/%.o $(REL)/libagent.a $(REL)/libcontrol.a
 	$(CC) $(REL_CFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
 
 unit: $(UNIT_BINS)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 tests/unit/run.sh $(UNIT_BINS)
 
-e2e: $(ASAN)/bin/skiff-control
+e2e: $(ASAN_BINS)
 	@tests/e2e/run.sh $(ASAN)/bin
 
 # VMTEST=0 skips the VM suite while iterating (make vmtest arrives with its issue).
@@ -95,7 +152,7 @@ test: deps
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory e2e
 
-bench: deps $(REL)/bin/skiff-control $(BENCH_BINS)
+bench: deps $(REL_BINS) $(BENCH_BINS)
 	@tests/bench/run.sh $(REL)
 
 up: deps all
