@@ -1,6 +1,7 @@
 /* The scheduler's informers: a list of nodes (or pods) from the store into the cache, then
  * a store watch from the list's revision that keeps the cache current and tells the queue
- * what changed. A watch that falls behind compaction lists again and prunes what is gone. */
+ * what changed; a reader thread drains the watch into a queue for the applying thread. A
+ * watch that falls behind the ring or compaction lists again and prunes what is gone. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,44 +172,149 @@ int sched_informer_sync(struct sched_informer *inf)
 	return rewatch(inf, false);
 }
 
+struct sched_informer_ev {
+	struct sched_informer_ev *next;
+	struct store_event ev;
+};
+
+static void apply_event(struct sched_informer *inf, struct store_event *ev)
+{
+	const char *k = ev->key ? short_key(inf, ev->key) : NULL;
+
+	if (k && ev->type == STORE_EVENT_PUT)
+		apply_put(inf, k, ev->value, ev->mod_rev);
+	else if (k)
+		apply_delete(inf, k);
+}
+
+/* The reader's side of a relist: hands it to the applier and waits until the new watch is
+ * in place (false: the applier stopped). */
+static bool await_relist(struct sched_informer *inf)
+{
+	bool alive;
+
+	pthread_mutex_lock(&inf->q_lock);
+	inf->relisting = true;
+	pthread_cond_broadcast(&inf->q_cond);
+	while (inf->relisting && !inf->dead)
+		pthread_cond_wait(&inf->q_cond, &inf->q_lock);
+	alive = !inf->dead;
+	pthread_mutex_unlock(&inf->q_lock);
+	return alive;
+}
+
+static void push_event(struct sched_informer *inf, struct sched_informer_ev *e)
+{
+	pthread_mutex_lock(&inf->q_lock);
+	if (inf->tail)
+		inf->tail->next = e;
+	else
+		inf->head = e;
+	inf->tail = e;
+	pthread_cond_broadcast(&inf->q_cond);
+	pthread_mutex_unlock(&inf->q_lock);
+}
+
+static void *reader_main(void *arg)
+{
+	struct sched_informer *inf = arg;
+
+	for (;;) {
+		struct sched_informer_ev *e = calloc(1, sizeof(*e));
+		int rc = e ? store_watch_next(inf->sw, &e->ev, -1) : -ENOMEM;
+
+		if (rc == 0) {
+			push_event(inf, e);
+			continue;
+		}
+		free(e);
+		if (rc == -ECANCELED)
+			break;
+		if (rc == -ERANGE || rc == -ENOMEM) {
+			/* An event is lost (fell out of the ring, or no memory to hold it). */
+			log_info("scheduler: watch %s: %s, listing again", inf->prefix, strerror(-rc));
+			if (!await_relist(inf))
+				break;
+			continue;
+		}
+		log_warn_errno(rc, "scheduler: watch %s: %m", inf->prefix);
+	}
+	pthread_mutex_lock(&inf->q_lock);
+	inf->reader_done = true;
+	pthread_cond_broadcast(&inf->q_cond);
+	pthread_mutex_unlock(&inf->q_lock);
+	return NULL;
+}
+
+/* The next event to apply, or NULL with *ret_relist telling whether to relist (else stop). */
+static struct sched_informer_ev *next_event(struct sched_informer *inf, bool *ret_relist)
+{
+	struct sched_informer_ev *e;
+
+	pthread_mutex_lock(&inf->q_lock);
+	while (!inf->head && !inf->relisting && !inf->reader_done)
+		pthread_cond_wait(&inf->q_cond, &inf->q_lock);
+	e = inf->head;
+	if (e) {
+		inf->head = e->next;
+		if (!inf->head)
+			inf->tail = NULL;
+	}
+	*ret_relist = inf->relisting;
+	pthread_mutex_unlock(&inf->q_lock);
+	return e;
+}
+
+static void relist_done(struct sched_informer *inf, int rc)
+{
+	pthread_mutex_lock(&inf->q_lock);
+	inf->relisting = false;
+	if (rc < 0)
+		inf->dead = true;
+	pthread_cond_broadcast(&inf->q_cond);
+	pthread_mutex_unlock(&inf->q_lock);
+}
+
 static void *run(void *arg)
 {
 	struct sched_informer *inf = arg;
 
 	for (;;) {
-		struct store_event ev = { 0 };
-		int rc = store_watch_next(inf->sw, &ev, -1);
-		const char *k;
+		bool relist = false;
+		struct sched_informer_ev *e = next_event(inf, &relist);
+		int rc;
 
-		if (rc == -ECANCELED)
+		if (e) {
+			apply_event(inf, &e->ev);
+			store_event_clear(&e->ev);
+			free(e);
+			continue;
+		}
+		if (!relist)
 			break;
-		if (rc == -ERANGE) {
-			rc = rewatch(inf, true);
-			if (rc < 0) {
-				log_error_errno(rc, "scheduler: cannot watch %s again, stopping: %m", inf->prefix);
-				break;
-			}
-			continue;
-		}
+		rc = rewatch(inf, true);
+		relist_done(inf, rc);
 		if (rc < 0) {
-			log_warn_errno(rc, "scheduler: watch %s: %m", inf->prefix);
-			continue;
+			log_error_errno(rc, "scheduler: cannot watch %s again, stopping: %m", inf->prefix);
+			break;
 		}
-		k = ev.key ? short_key(inf, ev.key) : NULL;
-		if (k && ev.type == STORE_EVENT_PUT)
-			apply_put(inf, k, ev.value, ev.mod_rev);
-		else if (k)
-			apply_delete(inf, k);
-		store_event_clear(&ev);
 	}
 	return NULL;
 }
 
 int sched_informer_start(struct sched_informer *inf)
 {
-	int rc = -pthread_create(&inf->thread, NULL, run, inf);
+	int rc;
 
+	pthread_mutex_init(&inf->q_lock, NULL);
+	pthread_cond_init(&inf->q_cond, NULL);
+	inf->q_init = true;
+	rc = -pthread_create(&inf->thread, NULL, run, inf);
 	inf->started = rc == 0;
+	if (rc == 0) {
+		rc = -pthread_create(&inf->reader, NULL, reader_main, inf);
+		inf->reader_started = rc == 0;
+	}
 	return rc;
 }
 
@@ -220,9 +326,31 @@ void sched_informer_stop(struct sched_informer *inf)
 	if (inf->sw)
 		store_watch_cancel(inf->sw);
 	pthread_mutex_unlock(&s->lock);
+	if (inf->q_init && !inf->reader_started) {
+		/* No reader to tell the applier the watch ended. */
+		pthread_mutex_lock(&inf->q_lock);
+		inf->reader_done = true;
+		pthread_cond_broadcast(&inf->q_cond);
+		pthread_mutex_unlock(&inf->q_lock);
+	}
+	if (inf->reader_started)
+		pthread_join(inf->reader, NULL);
 	if (inf->started)
 		pthread_join(inf->thread, NULL);
-	inf->started = false;
+	inf->started = inf->reader_started = false;
 	store_watch_free(inf->sw);
 	inf->sw = NULL;
+	while (inf->head) {
+		struct sched_informer_ev *e = inf->head;
+
+		inf->head = e->next;
+		store_event_clear(&e->ev);
+		free(e);
+	}
+	inf->tail = NULL;
+	if (inf->q_init) {
+		pthread_cond_destroy(&inf->q_cond);
+		pthread_mutex_destroy(&inf->q_lock);
+		inf->q_init = false;
+	}
 }

@@ -11,13 +11,24 @@
 #include "scheduler/queue.h"
 #include "scheduler/scheduler.h"
 
+struct sched_informer_ev;
+
+/* Two threads: the reader only drains the store watch into a local queue, so a burst of
+ * writes cannot outrun the store's event ring (which would cost a full relist); the
+ * applier parses each event into the cache and the queue. */
 struct sched_informer {
 	struct scheduler *s;
 	const char *prefix; /* "/registry/nodes/" or "/registry/pods/" */
 	bool pods;
 	struct store_watch *sw;
-	pthread_t thread;
-	bool started;
+	pthread_t thread, reader;
+	bool started, reader_started, q_init;
+	pthread_mutex_t q_lock;
+	pthread_cond_t q_cond;
+	struct sched_informer_ev *head, *tail;
+	bool relisting;   /* the reader fell behind (or lost an event): it waits for the relist */
+	bool reader_done; /* the watch was cancelled */
+	bool dead;        /* the applier stopped */
 };
 
 enum sched_job_type { SCHED_JOB_BIND, SCHED_JOB_UNSCHEDULABLE, SCHED_JOB_EVENT };

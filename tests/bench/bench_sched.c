@@ -1,7 +1,7 @@
 /* Benchmarks the scheduler in-process over a durable SQLite store and the real registry
  * (binds are POST pods/binding through registry_create): burst throughput at 100-5,000
  * nodes, per-pod latency at a paced create rate, and an RC scaled 0 -> 1,000 with the
- * controllers running. Usage: bench_sched DIR [paced|rc|burst]. Prints a markdown section. */
+ * controllers running. Usage: bench_sched DIR [paced|rc|burst|ab [NODES]]. Prints a markdown section. */
 #include <errno.h>
 #include <ftw.h>
 #include <pthread.h>
@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,6 +34,17 @@
 
 static const char *base_dir;
 static int bind_workers; /* 0: the scheduler's default */
+static int only_nodes;   /* burst: that node count only (0: all) */
+
+/* The process's CPU time (all threads), seconds: on a shared machine a steadier A/B figure
+ * than wall time. */
+static double cpu_s(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
 
 static int64_t now_ns(void)
 {
@@ -66,6 +78,8 @@ struct bench_env {
 	pthread_cond_t cond;
 	int n_bound;      /* pods whose binding the watch showed (guarded by lock) */
 	int relists;      /* times the watch fell behind and listed again */
+	int n_added;      /* ADDED events seen, and the time of the last */
+	int64_t last_added;
 	int64_t last_bound;
 };
 
@@ -162,8 +176,13 @@ static void *watcher_main(void *arg)
 		}
 		if (!ev.key)
 			continue;
-		if (ev.type == STORE_EVENT_PUT && !ev.prev_value)
+		if (ev.type == STORE_EVENT_PUT && !ev.prev_value) {
 			stamp(e->st.added, pod_index(ev.key, e->n_pods), t);
+			pthread_mutex_lock(&e->lock);
+			e->n_added++;
+			e->last_added = t;
+			pthread_mutex_unlock(&e->lock);
+		}
 		if (ev.type == STORE_EVENT_PUT && strstr(ev.value, "\"nodeName\"") &&
 		    (!ev.prev_value || !strstr(ev.prev_value, "\"nodeName\"")))
 			note_bound(e, ev.key, t);
@@ -308,82 +327,89 @@ static char *clone_stored(json_object *tmpl, const char *name)
 	return meta_to_stored(tmpl);
 }
 
+/* Up to TXN_CHUNK creates, prepared ahead so that only the store's work is timed. */
 struct chunk {
-	struct store *store;
-	json_object *tmpl;
-	const char *prefix; /* key prefix; names are "<name_prefix><i>" */
-	const char *name_prefix;
-	int from, to;
-	int64_t *created; /* NULL: not recorded */
-	int rc;
-	pthread_t th;
+	struct store_op *ops;
+	char **keys, **vals;
+	int from, n;
 };
 
-/* Creates objects from..to in one store txn. */
-static void *chunk_main(void *arg)
+static void chunks_free(struct chunk *c, int n_chunks)
 {
-	struct chunk *c = arg;
-	int n = c->to - c->from;
-	struct store_op *ops = calloc(n, sizeof(*ops));
-	char **keys = calloc(n, sizeof(*keys)), **vals = calloc(n, sizeof(*vals));
-	int64_t t;
-
-	c->rc = ops && keys && vals ? 0 : -ENOMEM;
-	for (int i = 0; i < n && c->rc == 0; i++) {
-		char name[64];
-
-		snprintf(name, sizeof(name), "%s%d", c->name_prefix, c->from + i);
-		vals[i] = clone_stored(c->tmpl, name);
-		if (!vals[i] || asprintf(&keys[i], "%s%s", c->prefix, name) < 0) {
-			c->rc = -ENOMEM;
-			break;
+	for (int k = 0; c && k < n_chunks; k++) {
+		for (int i = 0; i < c[k].n; i++) {
+			free(c[k].keys[i]);
+			free(c[k].vals[i]);
 		}
-		ops[i] = (struct store_op){ .type = STORE_OP_CREATE, .key = keys[i], .value = vals[i] };
+		free(c[k].keys);
+		free(c[k].vals);
+		free(c[k].ops);
 	}
-	if (c->rc == 0)
-		c->rc = store_txn(c->store, ops, n, NULL, NULL);
-	t = now_ns();
-	for (int i = 0; i < n && c->created; i++)
-		c->created[c->from + i] = t;
-	for (int i = 0; keys && vals && i < n; i++) {
-		free(keys[i]);
-		free(vals[i]);
-	}
-	free(keys);
-	free(vals);
-	free(ops);
-	return NULL;
+	free(c);
 }
 
-/* Creates n clones of tmpl, TXN_CHUNK per txn; parallel: the txns at once (they share
- * group commits). Each clone is prepared inside its txn's thread, before its txn. */
-static int bulk_create(struct store *s, json_object *tmpl, const char *prefix, const char *name_prefix, int n,
-		       int64_t *created)
+static int chunk_prepare(struct chunk *c, json_object *tmpl, const char *prefix, const char *name_prefix)
 {
-	int n_chunks = (n + TXN_CHUNK - 1) / TXN_CHUNK, rc = 0;
+	c->ops = calloc(c->n, sizeof(*c->ops));
+	c->keys = calloc(c->n, sizeof(*c->keys));
+	c->vals = calloc(c->n, sizeof(*c->vals));
+	if (!c->ops || !c->keys || !c->vals)
+		return -ENOMEM;
+	for (int i = 0; i < c->n; i++) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "%s%d", name_prefix, c->from + i);
+		c->vals[i] = clone_stored(tmpl, name);
+		if (!c->vals[i] || asprintf(&c->keys[i], "%s%s", prefix, name) < 0)
+			return -ENOMEM;
+		c->ops[i] = (struct store_op){ .type = STORE_OP_CREATE, .key = c->keys[i], .value = c->vals[i] };
+	}
+	return 0;
+}
+
+/* n clones of tmpl named <name_prefix>0.. as *ret_n chunks, or NULL. */
+static struct chunk *bulk_prepare(json_object *tmpl, const char *prefix, const char *name_prefix, int n,
+				  int *ret_n)
+{
+	int n_chunks = (n + TXN_CHUNK - 1) / TXN_CHUNK;
 	struct chunk *c = calloc(n_chunks, sizeof(*c));
+
+	for (int k = 0; c && k < n_chunks; k++) {
+		c[k].from = k * TXN_CHUNK;
+		c[k].n = n - c[k].from < TXN_CHUNK ? n - c[k].from : TXN_CHUNK;
+		if (chunk_prepare(&c[k], tmpl, prefix, name_prefix) < 0) {
+			chunks_free(c, n_chunks);
+			return NULL;
+		}
+	}
+	*ret_n = n_chunks;
+	return c;
+}
+
+/* One txn after another, as a fast client would send them; created[i]: its txn's return. */
+static int bulk_commit(struct store *s, struct chunk *c, int n_chunks, int64_t *created)
+{
+	for (int k = 0; k < n_chunks; k++) {
+		int rc = store_txn(s, c[k].ops, c[k].n, NULL, NULL);
+		int64_t t = now_ns();
+
+		if (rc < 0)
+			return rc;
+		for (int i = 0; created && i < c[k].n; i++)
+			created[c[k].from + i] = t;
+	}
+	return 0;
+}
+
+static int bulk_create(struct store *s, json_object *tmpl, const char *prefix, const char *name_prefix, int n)
+{
+	int n_chunks = 0, rc;
+	struct chunk *c = bulk_prepare(tmpl, prefix, name_prefix, n, &n_chunks);
 
 	if (!c)
 		return -ENOMEM;
-	for (int i = 0; i < n_chunks; i++) {
-		/* Each thread renames its own copy of the template. */
-		c[i] = (struct chunk){ .store = s, .tmpl = NULL, .prefix = prefix, .name_prefix = name_prefix,
-				       .from = i * TXN_CHUNK, .to = (i + 1) * TXN_CHUNK < n ? (i + 1) * TXN_CHUNK : n,
-				       .created = created };
-		if (json_object_deep_copy(tmpl, &c[i].tmpl, NULL) < 0)
-			rc = -ENOMEM;
-	}
-	for (int i = 0; i < n_chunks && rc == 0; i++)
-		if (pthread_create(&c[i].th, NULL, chunk_main, &c[i]) != 0)
-			c[i].rc = -EAGAIN, c[i].th = 0;
-	for (int i = 0; i < n_chunks; i++) {
-		if (rc == 0 && c[i].th)
-			pthread_join(c[i].th, NULL);
-		if (rc == 0 && c[i].rc < 0)
-			rc = c[i].rc;
-		json_object_put(c[i].tmpl);
-	}
-	free(c);
+	rc = bulk_commit(s, c, n_chunks, NULL);
+	chunks_free(c, n_chunks);
 	return rc;
 }
 
@@ -419,7 +445,7 @@ static int add_nodes(struct bench_env *e, int n, bool gpu)
 	if (!status)
 		return -EINVAL;
 	json_object_object_add(tmpl, "status", status);
-	return bulk_create(e->store, tmpl, "/registry/nodes/", "n-", n, NULL);
+	return bulk_create(e->store, tmpl, "/registry/nodes/", "n-", n);
 }
 
 static const char *pod_body(bool gpu)
@@ -468,17 +494,22 @@ struct burst {
 	double rate;
 	struct dist create_bound, popped_committed;
 	int relists;
+	double cpu_us_per_pod; /* the whole process's, create to last binding */
+	size_t events_then;    /* Scheduled events stored when the last binding was seen */
 };
 
-/* PODS pods created up front (10 txns of 1,000 at once) while the scheduler runs on
- * `nodes` nodes; throughput = PODS / (first create started -> last binding on the watch). */
+/* PODS pods created up front (10 txns of 1,000, one after another, prepared beforehand)
+ * while the scheduler runs on `nodes` nodes; throughput = PODS / (first create started ->
+ * last binding on the watch). */
 static int run_burst(int nodes, bool gpu, struct burst *r)
 {
 	struct bench_env e;
 	_cleanup_json_ json_object *tmpl = NULL;
+	struct chunk *c = NULL;
 	char name[64];
 	int64_t t0, t_end;
-	int rc;
+	double cpu0;
+	int rc, n_chunks = 0;
 
 	snprintf(name, sizeof(name), "burst-%d-%s", nodes, gpu ? "gpu" : "plain");
 	rc = env_open(&e, name, PODS);
@@ -487,10 +518,13 @@ static int run_burst(int nodes, bool gpu, struct burst *r)
 	if (rc == 0)
 		rc = (tmpl = registry_shaped(e.reg, "pods", NS, pod_body(gpu))) ? 0 : -EINVAL;
 	if (rc == 0)
+		rc = (c = bulk_prepare(tmpl, "/registry/pods/" NS "/", "p-", PODS, &n_chunks)) ? 0 : -ENOMEM;
+	if (rc == 0)
 		rc = env_start(&e, false);
 	t0 = now_ns();
+	cpu0 = cpu_s();
 	if (rc == 0)
-		rc = bulk_create(e.store, tmpl, "/registry/pods/" NS "/", "p-", PODS, e.st.created);
+		rc = bulk_commit(e.store, c, n_chunks, e.st.created);
 	/* The txns' commit times stand for creation: the watch sees them only after. */
 	if (rc == 0 && (t_end = wait_bound(&e, PODS)) < 0)
 		rc = -ETIMEDOUT;
@@ -499,7 +533,10 @@ static int run_burst(int nodes, bool gpu, struct burst *r)
 		r->create_bound = spread(e.st.created, e.st.bound, PODS);
 		r->popped_committed = spread(e.st.popped, e.st.committed, PODS);
 		r->relists = e.relists;
+		r->cpu_us_per_pod = (cpu_s() - cpu0) * 1e6 / PODS;
+		store_count(e.store, "/registry/events/", &r->events_then);
 	}
+	chunks_free(c, n_chunks);
 	env_close(&e);
 	return rc;
 }
@@ -578,7 +615,7 @@ static void settle(struct store *s)
 
 /* An RC at 0 replicas scaled to RC_REPLICAS; seconds from the scale write to the last
  * binding on the watch, or -1. */
-static int run_rc(double *ret_s)
+static int run_rc(double *ret_s, double *ret_created_s)
 {
 	const struct write_options wo = { .field_manager = "bench" };
 	const char *rc_body =
@@ -616,8 +653,12 @@ static int run_rc(double *ret_s)
 	api_status_clear(&st);
 	if (rc == 0 && (t_end = wait_bound(&e, RC_REPLICAS)) < 0)
 		rc = -ETIMEDOUT;
-	if (rc == 0)
+	if (rc == 0) {
 		*ret_s = (t_end - t0) / 1e9;
+		pthread_mutex_lock(&e.lock);
+		*ret_created_s = e.n_added >= RC_REPLICAS ? (e.last_added - t0) / 1e9 : -1;
+		pthread_mutex_unlock(&e.lock);
+	}
 	env_close(&e);
 	return rc;
 }
@@ -637,9 +678,12 @@ static void burst_rows(void)
 		for (size_t k = 0; k < sizeof(nodes) / sizeof(nodes[0]); k++) {
 			int target = nodes[k] == 1000 ? 10000 : nodes[k] == 5000 ? 5000 : 0;
 			struct burst b = { 0 };
-			int rc = run_burst(nodes[k], g, &b);
+			int rc;
 			char tgt[32] = "-";
 
+			if (only_nodes && only_nodes != nodes[k])
+				continue;
+			rc = run_burst(nodes[k], g, &b);
 			if (target && (!g || nodes[k] == 5000))
 				snprintf(tgt, sizeof(tgt), ">= %d pods/s", target);
 			if (rc < 0) {
@@ -654,9 +698,9 @@ static void burst_rows(void)
 			fflush(stdout);
 			off += snprintf(extra + off, sizeof(extra) - off,
 					"- burst %s, %d nodes: popped -> bind committed p50 %.2f ms, p99 %.2f ms, "
-					"max %.2f ms%s\n",
+					"max %.2f ms; process CPU %.0f us per pod%s\n",
 					g ? "GPU" : "cpu/mem", nodes[k], b.popped_committed.p50, b.popped_committed.p99,
-					b.popped_committed.max,
+					b.popped_committed.max, b.cpu_us_per_pod,
 					b.relists ? " (the bench's watch fell behind and listed again)" : "");
 			if (off >= sizeof(extra))
 				off = sizeof(extra) - 1;
@@ -697,8 +741,8 @@ static void paced_rows(void)
 
 static void rc_row(void)
 {
-	double s = 0;
-	int rc = run_rc(&s);
+	double s = 0, created = 0;
+	int rc = run_rc(&s, &created);
 
 	if (rc < 0) {
 		printf("| RC 0 -> %d replicas, %d nodes, until all bound | failed (%s) | | | <= 0.5 s | not met "
@@ -706,9 +750,33 @@ static void rc_row(void)
 		       RC_REPLICAS, RC_NODES, strerror(-rc));
 		return;
 	}
-	printf("| RC 0 -> %d replicas, %d nodes, scale write -> all bound | %.0f | | %.3f s (all) | <= 0.5 s | "
-	       "%s |\n",
-	       RC_REPLICAS, RC_NODES, RC_REPLICAS / s, s, verdict(s <= 0.5));
+	printf("| RC 0 -> %d replicas, %d nodes, scale write -> all bound (all created after %.3f s) | %.0f | | "
+	       "%.3f s (all) | <= 0.5 s | %s |\n",
+	       RC_REPLICAS, RC_NODES, created, RC_REPLICAS / s, s, verdict(s <= 0.5));
+}
+
+/* Same run, same machine load: the 1,000-node burst under scheduler variants, interleaved. */
+static void ab_rows(void)
+{
+	static const struct {
+		int workers;
+	} v[] = { { 32 }, { 64 }, { 128 } };
+	int saved = bind_workers;
+
+	for (int round = 0; round < 3; round++)
+		for (size_t k = 0; k < sizeof(v) / sizeof(v[0]); k++) {
+			struct burst b = { 0 };
+			int rc;
+
+			bind_workers = v[k].workers;
+			rc = run_burst(only_nodes ? only_nodes : 1000, false, &b);
+			printf("| A/B round %d, %d bind workers, %d nodes | %.0f | %.1f ms | %.1f ms | "
+			       "%.0f us CPU/pod, %zu events | %s |\n",
+			       round, v[k].workers, only_nodes ? only_nodes : 1000, b.rate, b.create_bound.p50,
+			       b.create_bound.p99, b.cpu_us_per_pod, b.events_then, rc < 0 ? strerror(-rc) : "");
+			fflush(stdout);
+		}
+	bind_workers = saved;
 }
 
 int main(int argc, char **argv)
@@ -722,7 +790,8 @@ int main(int argc, char **argv)
 	}
 	base_dir = argv[1];
 	bind_workers = workers ? atoi(workers) : 0;
-	log_set_level(SKIFF_LOG_WARN);
+	only_nodes = argc > 3 ? atoi(argv[3]) : 0;
+	log_set_level(getenv("BENCH_SCHED_LOG_INFO") ? SKIFF_LOG_INFO : SKIFF_LOG_WARN);
 	printf("### Scheduler\n\n");
 	printf("bench_sched, in-process: durable SQLite store (synchronous=FULL, group commit) under %s, the "
 	       "registry, the scheduler (%s bind workers); bindings go through registry_create(pods/binding) "
@@ -730,7 +799,7 @@ int main(int argc, char **argv)
 	       "as the registry shapes them (64 cpu, 256Gi, 110 pods; GPU cases: nvidia.com/gpu as needed, "
 	       "at least 8). Pods request 100m cpu and 128Mi (GPU pods also 1 nvidia.com/gpu).\n\n",
 	       base_dir, workers ? workers : "default");
-	printf("- burst: %d pods created up front, as 10 store txns of 1,000 at once; pods/s = %d / (first "
+	printf("- burst: %d pods created up front, as 10 store txns of 1,000 one after another; pods/s = %d / (first "
 	       "create started -> last binding seen on the watch); p50/p99 = create committed -> binding "
 	       "seen on the watch, which with all pods queued at once is mostly queueing.\n",
 	       PODS, PODS);
@@ -750,5 +819,7 @@ int main(int argc, char **argv)
 		rc_row();
 	if (!only || strcmp(only, "burst") == 0)
 		burst_rows();
+	if (only && strcmp(only, "ab") == 0)
+		ab_rows();
 	return 0;
 }
