@@ -1,6 +1,7 @@
 /* Store writes: validation of txns, and group commit — writers queue their txn and wait
  * while one committer thread commits everything queued in one SQLite transaction. */
 #include <errno.h>
+#include <semaphore.h>
 #include <string.h>
 
 #include "store/store_internal.h"
@@ -49,13 +50,14 @@ static void *committer_main(void *arg)
 		pthread_mutex_unlock(&s->write_lock);
 		bcast_notify(&s->bc, &be);
 
-		pthread_mutex_lock(&s->q_lock);
+		/* Each writer has its own semaphore: only this batch's writers wake, and none of
+		 * them has to take q_lock again to find out. */
 		while (batch) {
-			struct txn_req *next = batch->next; /* the writer owns batch once done */
-			batch->done = true;
+			struct txn_req *next = batch->next; /* the writer owns batch once posted */
+			sem_post(&batch->done);
 			batch = next;
 		}
-		pthread_cond_broadcast(&s->done_cond);
+		pthread_mutex_lock(&s->q_lock);
 	}
 	pthread_mutex_unlock(&s->q_lock);
 	return NULL;
@@ -94,9 +96,12 @@ static int txn_submit(struct store *s, struct txn_req *req)
 		bcast_notify(&s->bc, &be);
 		return 0;
 	}
+	if (sem_init(&req->done, 0, 0) < 0)
+		return -errno;
 	pthread_mutex_lock(&s->q_lock);
 	if (s->q_stop) {
 		pthread_mutex_unlock(&s->q_lock);
+		sem_destroy(&req->done);
 		return -ESHUTDOWN;
 	}
 	if (s->q_tail)
@@ -105,9 +110,10 @@ static int txn_submit(struct store *s, struct txn_req *req)
 		s->q_head = req;
 	s->q_tail = req;
 	pthread_cond_signal(&s->q_cond);
-	while (!req->done)
-		pthread_cond_wait(&s->done_cond, &s->q_lock);
 	pthread_mutex_unlock(&s->q_lock);
+	while (sem_wait(&req->done) < 0 && errno == EINTR)
+		;
+	sem_destroy(&req->done);
 	return 0;
 }
 

@@ -256,7 +256,6 @@ struct store *store_open_sqlite(const char *path, const struct store_options *op
 	pthread_mutex_init(&s->write_lock, NULL);
 	pthread_mutex_init(&s->q_lock, NULL);
 	pthread_cond_init(&s->q_cond, NULL);
-	pthread_cond_init(&s->done_cond, NULL);
 	pthread_mutex_init(&s->pool_lock, NULL);
 	pthread_mutex_init(&s->ck_lock, NULL);
 	pthread_cond_init(&s->ck_cond, NULL);
@@ -319,7 +318,6 @@ void store_close(struct store *s)
 	pthread_mutex_destroy(&s->write_lock);
 	pthread_mutex_destroy(&s->q_lock);
 	pthread_cond_destroy(&s->q_cond);
-	pthread_cond_destroy(&s->done_cond);
 	pthread_mutex_destroy(&s->pool_lock);
 	pthread_mutex_destroy(&s->ck_lock);
 	pthread_cond_destroy(&s->ck_cond);

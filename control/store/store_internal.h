@@ -4,6 +4,7 @@
 #define SKIFF_STORE_INTERNAL_H
 
 #include <pthread.h>
+#include <semaphore.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
 
@@ -42,7 +43,7 @@ struct txn_req {
 	int rc;
 	int64_t rev;
 	size_t failed;
-	bool done;
+	sem_t done; /* posted by the committer once answered */
 	struct txn_req *next;
 };
 
@@ -73,7 +74,6 @@ struct store {
 
 	pthread_mutex_t q_lock;
 	pthread_cond_t q_cond;    /* committer: work queued or stopping */
-	pthread_cond_t done_cond; /* writers: their txn was answered */
 	struct txn_req *q_head, *q_tail;
 	bool q_stop;
 	bool committer_running;
@@ -86,6 +86,7 @@ struct store {
 	pthread_mutex_t ck_lock; /* checkpointer */
 	pthread_cond_t ck_cond;
 	bool ck_stop, ck_pending, ck_running;
+	int ck_woken_at; /* WAL pages when the checkpointer was last woken (write lock) */
 	pthread_t ck_thread;
 	sqlite3 *ck_db;
 
