@@ -1,10 +1,12 @@
 /* The scheduler running against a real SQLite store and registry: nodes and pods created
  * through the registry, bindings and events awaited through a store watch (each wait
  * bounded, never a sleep loop): placement with a nodeSelector, the Unschedulable
- * condition and FailedScheduling event, retries when nodes or pods change. */
+ * condition and FailedScheduling event, retries when nodes or pods change, a burst larger
+ * than the store's event ring. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -329,4 +331,117 @@ Test(scheduler_run, other_schedulers_pods_are_left_alone)
 	pod("mine", "", "");
 	wait_until(all_bound, names, "the binding of our pod");
 	cr_assert_null(node_of("theirs"));
+}
+
+/* Burst: pods written straight into the store (the API's stored form) by several txns at
+ * once, which one group commit may publish together, more than the store's event ring
+ * keeps: watchers that fall out of it list again. */
+#define BURST_THREADS 8
+#define BURST_EACH 1000
+
+struct burst_writer {
+	json_object *tmpl; /* this writer's copy */
+	int id;
+	int rc;
+	pthread_t th;
+};
+
+static void *burst_write(void *arg)
+{
+	struct burst_writer *w = arg;
+	struct store_op ops[BURST_EACH];
+	char *keys[BURST_EACH] = { 0 }, *vals[BURST_EACH] = { 0 };
+	json_object *meta = json_object_object_get(w->tmpl, "metadata");
+
+	w->rc = 0;
+	for (int i = 0; i < BURST_EACH && w->rc == 0; i++) {
+		char name[32], uid[META_UID_LEN];
+
+		snprintf(name, sizeof(name), "b-%d-%d", w->id, i);
+		if (meta_new_uid(uid) < 0 || asprintf(&keys[i], "/registry/pods/default/%s", name) < 0) {
+			w->rc = -ENOMEM;
+			break;
+		}
+		json_object_object_add(meta, "name", json_object_new_string(name));
+		json_object_object_add(meta, "uid", json_object_new_string(uid));
+		vals[i] = meta_to_stored(w->tmpl);
+		w->rc = vals[i] ? 0 : -ENOMEM;
+		ops[i] = (struct store_op){ .type = STORE_OP_CREATE, .key = keys[i], .value = vals[i] };
+	}
+	if (w->rc == 0)
+		w->rc = store_txn(store, ops, BURST_EACH, NULL, NULL);
+	for (int i = 0; i < BURST_EACH; i++) {
+		free(keys[i]);
+		free(vals[i]);
+	}
+	return NULL;
+}
+
+/* Pods under /registry/pods/ with a node, from a list; *ret_rev: the list's revision. */
+static size_t count_bound(int64_t *ret_rev)
+{
+	struct store_list_result res = { 0 };
+	size_t n = 0;
+
+	cr_assert_eq(store_list(store, "/registry/pods/", NULL, 0, 0, &res), 0);
+	for (size_t i = 0; i < res.n; i++)
+		n += strstr(res.items[i].value, "\"nodeName\"") != NULL;
+	*ret_rev = res.revision;
+	store_list_result_clear(&res);
+	return n;
+}
+
+/* Waits for n bound pods: a list, then bindings counted off a watch from its revision,
+ * listing again whenever this test's own watch falls behind too. */
+static void wait_bound_count(size_t n)
+{
+	struct store_watch *w = NULL;
+	int64_t rev;
+	size_t bound = count_bound(&rev);
+
+	cr_assert_eq(store_watch_new(store, "/registry/pods/", rev, &w), 0);
+	while (bound < n) {
+		struct store_event ev = { 0 };
+		int r = store_watch_next(w, &ev, EVENT_TIMEOUT_MS);
+
+		if (r == -ERANGE) {
+			store_watch_free(w);
+			bound = count_bound(&rev);
+			cr_assert_eq(store_watch_new(store, "/registry/pods/", rev, &w), 0);
+			continue;
+		}
+		cr_assert_eq(r, 0, "waiting for %zu bound pods (%zu so far): %s", n, bound, strerror(-r));
+		if (ev.type == STORE_EVENT_PUT && strstr(ev.value, "\"nodeName\"") &&
+		    (!ev.prev_value || !strstr(ev.prev_value, "\"nodeName\"")))
+			bound++;
+		store_event_clear(&ev);
+	}
+	store_watch_free(w);
+}
+
+Test(scheduler_run, burst_beyond_the_event_ring_is_all_bound)
+{
+	const struct write_options dry = { .dry_run = true, .field_manager = "test" };
+	_cleanup_json_ json_object *body = J("{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"b\"},"
+					     "\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"busybox\"}]}}"),
+				    *tmpl = NULL;
+	struct burst_writer w[BURST_THREADS];
+	struct api_status st = { 0 };
+
+	node("n1", "", false, "3000\"");
+	node("n2", "", false, "3000\"");
+	node("n3", "", false, "3000\"");
+	cr_assert_eq(registry_create(reg, resource_by_name("pods"), "default", NULL, NULL, body, &dry, &tmpl, &st), 0);
+	start();
+	for (int i = 0; i < BURST_THREADS; i++) {
+		w[i] = (struct burst_writer){ .id = i };
+		cr_assert_eq(json_object_deep_copy(tmpl, &w[i].tmpl, NULL), 0);
+		cr_assert_eq(pthread_create(&w[i].th, NULL, burst_write, &w[i]), 0);
+	}
+	for (int i = 0; i < BURST_THREADS; i++) {
+		pthread_join(w[i].th, NULL);
+		json_object_put(w[i].tmpl);
+		cr_assert_eq(w[i].rc, 0, "burst txn %d: %s", i, strerror(-w[i].rc));
+	}
+	wait_bound_count(BURST_THREADS * BURST_EACH);
 }
