@@ -1,0 +1,84 @@
+/* The pod runtime: what the agent core calls to run, stop, inspect and re-adopt pods on this
+ * node without a container runtime (skiff-pause sandbox + namespaced, overlayfs containers). */
+#ifndef SKIFF_AGENT_POD_RUNTIME_H
+#define SKIFF_AGENT_POD_RUNTIME_H
+
+#include <json-c/json.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Seams to other rooms. Every hook is optional (NULL: skipped); each returns 0 or -errno and
+ * gets `userdata` back. The cgroup hooks match agent/pods/cgroup.h's create/attach/kill/remove. */
+struct runtime_cgroup_hooks {
+	void *userdata;
+	/* Makes the pod's cgroup (<parent>/pod-<uid>) and sets its limits from the pod spec. */
+	int (*pod_create)(void *userdata, json_object *pod);
+	/* Makes <pod>/<container> (limits from the container spec) and moves pid into it. */
+	int (*container_attach)(void *userdata, const char *pod_uid, const char *container, pid_t pid);
+	/* cgroup.kill on the whole pod: used when the grace period has run out. */
+	int (*pod_kill)(void *userdata, const char *pod_uid);
+	/* Removes the pod's cgroups (all processes are gone by then). */
+	int (*pod_remove)(void *userdata, const char *pod_uid);
+};
+
+struct runtime_network_hooks {
+	void *userdata;
+	/* Wires the sandbox's network namespace (netns_fd, loopback already up) and writes the
+	 * pod IP into ret_ip. Called once per sandbox, before any container starts. */
+	int (*pod_setup)(void *userdata, json_object *pod, int netns_fd, char *ret_ip, size_t ip_size);
+	/* Undoes pod_setup; the namespace still exists when it is called. */
+	int (*pod_teardown)(void *userdata, const char *pod_uid, int netns_fd);
+};
+
+struct runtime_config {
+	const char *root_dir;   /* persistent: <root>/images/<name>/, <root>/pods/<uid>/ (overlay upper, volumes) */
+	const char *run_dir;    /* survives only until reboot: <run>/pods/<uid>/ (pids, log fifos) */
+	const char *log_dir;    /* <log>/<ns>_<name>_<uid>/<container>/<restartCount>.log (CRI format) */
+	const char *pause_path; /* the skiff-pause binary */
+	const char *node_name;  /* for spec.nodeName fieldRefs when the pod has none yet */
+	const char *dns_server; /* nameserver line of every pod's /etc/resolv.conf; NULL: copy the host's */
+	size_t log_max_bytes;   /* rotate a container log past this size (0: 10 MiB) */
+	struct runtime_cgroup_hooks cgroup;
+	struct runtime_network_hooks network;
+};
+
+struct pod_runtime;
+
+/* Makes the root, run and log dirs if missing. NULL with errno set on failure. */
+struct pod_runtime *pod_runtime_new(const struct runtime_config *config);
+/* Forgets the runtime (stops its log readers); running pods keep running and can be adopted. */
+void pod_runtime_free(struct pod_runtime *rt);
+
+/* Brings a pod (a core/v1 Pod object with metadata.uid) to running: the sandbox if missing,
+ * then each container not running that the restartPolicy says should run. Idempotent: a pod
+ * already running is left alone. A missing image is not an error: the container waits with
+ * reason ErrImageNeverPull (see pod_runtime_status) and 0 is returned. */
+int pod_runtime_start(struct pod_runtime *rt, json_object *pod);
+
+/* SIGTERM to every container, up to grace_seconds for them to exit, then cgroup kill (or
+ * SIGKILL); then the sandbox, its mounts, namespaces, pod dir and run-dir state are removed.
+ * Logs stay. 0 as well when the pod is unknown. */
+int pod_runtime_stop(struct pod_runtime *rt, const char *uid, int grace_seconds);
+
+/* The pod's status as the runtime sees it, a new object (caller puts it):
+ * { "phase": "Pending|Running|Succeeded|Failed", "podIP": "...", "startTime": "...",
+ *   "containerStatuses": [ core/v1 ContainerStatus: name, image, ready, restartCount, started,
+ *                          state.{waiting{reason,message},running{startedAt},
+ *                                 terminated{exitCode,reason,startedAt,finishedAt}} ] }
+ * Reaps containers that have exited. -ENOENT when the pod is unknown. */
+int pod_runtime_status(struct pod_runtime *rt, const char *uid, json_object **ret_status);
+
+/* The uids of every pod the runtime knows (from the run dir), a NULL-terminated array the
+ * caller frees with pod_runtime_uids_free. */
+int pod_runtime_list(struct pod_runtime *rt, char ***ret_uids);
+void pod_runtime_uids_free(char **uids);
+
+/* After an agent restart: finds the sandboxes in the run dir, keeps those whose pause process
+ * is still alive (no second sandbox is made for them) and reopens their containers' logs;
+ * cleans up what is left of dead ones. Returns the number of pods adopted. */
+int pod_runtime_adopt(struct pod_runtime *rt);
+
+/* Opens the pod's network namespace (O_CLOEXEC), for network code that runs later. */
+int pod_runtime_netns_fd(struct pod_runtime *rt, const char *uid);
+
+#endif
