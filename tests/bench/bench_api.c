@@ -1,5 +1,6 @@
 /* Benchmarks skiff-control from the outside over HTTPS (libcurl, keep-alive): pod create
- * throughput/latency with N clients, and watch delivery latency with M watchers.
+ * throughput/latency with N clients, and watch delivery latency with M watchers (all on
+ * a few epoll loops, so the client does not need a thread per watch).
  * Prints one line of key=value pairs that tests/bench/run.sh turns into RESULTS.md. */
 #include <curl/curl.h>
 #include <errno.h>
@@ -12,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "skiff/cleanup.h"
 
@@ -26,6 +29,7 @@ struct config {
 	long count;
 	int watchers;
 	int samples;
+	int watch_threads; /* epoll loops the watchers are spread over */
 };
 
 static double now_ms(void)
@@ -223,7 +227,12 @@ struct watch_shared {
 
 struct watcher {
 	struct watch_shared *sh;
-	double *recv; /* per sample index: first receipt time, 0 = not yet */
+	CURL *e;
+	struct curl_slist *h;
+	int fd;        /* its socket, -1 before curl opened it */
+	double ready;  /* when epoll last said its socket is readable */
+	double *recv;  /* per sample index: arrival (epoll readiness of the bytes completing the event) */
+	double *done;  /* per sample index: when this client had parsed it (an upper bound) */
 	char *line;
 	size_t len, cap;
 	int failed;
@@ -241,13 +250,15 @@ static long event_index(const struct watch_shared *sh, const char *line)
 	return k >= 0 && k <= sh->cfg->samples ? k : -1;
 }
 
-static void watcher_line(struct watcher *w, const char *line, double t)
+static void watcher_line(struct watcher *w, const char *line)
 {
 	long k = event_index(w->sh, line);
 
 	if (k < 0 || w->recv[k] != 0)
 		return;
-	w->recv[k] = t;
+	/* Bytes read outside their socket's own wake-up get the later, processed time. */
+	w->recv[k] = w->ready ? w->ready : now_ms();
+	w->done[k] = now_ms();
 	pthread_mutex_lock(&w->sh->lock);
 	if (++w->sh->seen[k] + w->sh->dead >= w->sh->cfg->watchers)
 		pthread_cond_broadcast(&w->sh->cond);
@@ -257,7 +268,6 @@ static void watcher_line(struct watcher *w, const char *line, double t)
 static size_t watcher_data(char *ptr, size_t size, size_t nmemb, void *ud)
 {
 	struct watcher *w = ud;
-	double t = now_ms(); /* the arrival of the bytes, not the end of parsing */
 	size_t n = size * nmemb;
 	char *nl;
 
@@ -275,54 +285,118 @@ static size_t watcher_data(char *ptr, size_t size, size_t nmemb, void *ud)
 	w->line[w->len] = '\0';
 	while ((nl = memchr(w->line, '\n', w->len))) {
 		*nl = '\0';
-		watcher_line(w, w->line, t);
+		watcher_line(w, w->line);
 		w->len -= (size_t)(nl + 1 - w->line);
 		memmove(w->line, nl + 1, w->len + 1);
 	}
 	return n;
 }
 
-/* libcurl calls this about once a second even on an idle stream: the way to stop a watcher. */
-static int watcher_progress(void *ud, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
-{
-	struct watcher *w = ud;
+/* One epoll loop driving a share of the watchers through a curl multi handle. */
+struct wloop {
+	struct watch_shared *sh;
+	struct watcher *w;
+	int n;
+	CURLM *m;
+	int ep;
+	long timeout_ms; /* what curl last asked for; -1 none */
+	pthread_t th;
+};
 
-	(void)a, (void)b, (void)c, (void)d;
-	return atomic_load(&w->sh->stop) ? 1 : 0;
+static int sock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
+{
+	struct wloop *l = userp;
+	struct watcher *w = NULL;
+	struct epoll_event ev = { 0 };
+
+	(void)socketp;
+	curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&w);
+	if (what == CURL_POLL_REMOVE) {
+		epoll_ctl(l->ep, EPOLL_CTL_DEL, s, NULL);
+		return 0;
+	}
+	w->fd = s;
+	ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0) | (what & CURL_POLL_OUT ? EPOLLOUT : 0);
+	ev.data.ptr = w;
+	if (epoll_ctl(l->ep, EPOLL_CTL_MOD, s, &ev) < 0 && errno == ENOENT)
+		epoll_ctl(l->ep, EPOLL_CTL_ADD, s, &ev);
+	return 0;
 }
 
-static void *watcher_run(void *arg)
+static int timer_cb(CURLM *m, long timeout_ms, void *userp)
 {
-	struct watcher *w = arg;
-	const struct config *c = w->sh->cfg;
-	struct curl_slist *h = NULL;
-	CURL *e = client_new(c, &h);
-	char url[1024];
+	(void)m;
+	((struct wloop *)userp)->timeout_ms = timeout_ms;
+	return 0;
+}
 
-	if (!e) {
-		w->failed = 1;
-		return NULL;
-	}
-	snprintf(url, sizeof(url),
-		 "%s/api/v1/namespaces/default/pods?watch=1&labelSelector=bench%%3D%s&resourceVersion=%s"
-		 "&timeoutSeconds=1800",
-		 c->url, c->prefix, w->sh->rv);
-	curl_easy_setopt(e, CURLOPT_URL, url);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, watcher_data);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, w);
-	curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, watcher_progress);
-	curl_easy_setopt(e, CURLOPT_XFERINFODATA, w);
-	if (curl_easy_perform(e) != CURLE_ABORTED_BY_CALLBACK) {
+/* A stream that ended before stop: nobody waits for that watcher any more. */
+static void reap(struct wloop *l)
+{
+	CURLMsg *msg;
+	int left;
+
+	while ((msg = curl_multi_info_read(l->m, &left))) {
+		struct watcher *w = NULL;
+
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&w);
+		curl_multi_remove_handle(l->m, msg->easy_handle);
 		w->failed = 1;
 		pthread_mutex_lock(&w->sh->lock);
 		w->sh->dead++;
 		pthread_cond_broadcast(&w->sh->cond);
 		pthread_mutex_unlock(&w->sh->lock);
 	}
-	curl_easy_cleanup(e);
-	curl_slist_free_all(h);
+}
+
+static void *wloop_run(void *arg)
+{
+	struct wloop *l = arg;
+	struct epoll_event evs[256];
+	int running = 0;
+
+	curl_multi_socket_action(l->m, CURL_SOCKET_TIMEOUT, 0, &running);
+	while (!atomic_load(&l->sh->stop)) {
+		/* Short waits: the stop flag is looked at at least every 100 ms. */
+		int t = l->timeout_ms < 0 || l->timeout_ms > 100 ? 100 : (int)l->timeout_ms;
+		int n = epoll_wait(l->ep, evs, 256, t);
+		/* Every socket of this wake-up had its bytes by now: that is their arrival time. */
+		double ready = now_ms();
+
+		if (n <= 0) {
+			curl_multi_socket_action(l->m, CURL_SOCKET_TIMEOUT, 0, &running);
+		}
+		for (int i = 0; i < n; i++) {
+			struct watcher *w = evs[i].data.ptr;
+			int flags = (evs[i].events & EPOLLIN ? CURL_CSELECT_IN : 0) |
+				    (evs[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
+				    (evs[i].events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
+
+			w->ready = ready;
+			curl_multi_socket_action(l->m, w->fd, flags, &running);
+			w->ready = 0;
+		}
+		reap(l);
+	}
 	return NULL;
+}
+
+static int wloop_add(struct wloop *l, struct watcher *w)
+{
+	const struct config *c = l->sh->cfg;
+	char url[1024];
+
+	snprintf(url, sizeof(url),
+		 "%s/api/v1/namespaces/default/pods?watch=1&labelSelector=bench%%3D%s&resourceVersion=%s"
+		 "&timeoutSeconds=1800",
+		 c->url, c->prefix, l->sh->rv);
+	curl_easy_setopt(w->e, CURLOPT_URL, url);
+	curl_easy_setopt(w->e, CURLOPT_WRITEFUNCTION, watcher_data);
+	curl_easy_setopt(w->e, CURLOPT_WRITEDATA, w);
+	curl_easy_setopt(w->e, CURLOPT_PRIVATE, w);
+	return curl_multi_add_handle(l->m, w->e) == CURLM_OK ? 0 : -ENOMEM;
 }
 
 /* The resourceVersion of an (empty) list of this run's pods: watches start there. */
@@ -376,67 +450,96 @@ static double watch_sample(CURL *e, struct watch_shared *sh, int k, int wait_s)
 	return ack;
 }
 
-/* Starts the watcher threads; *ret_started says how many must be joined, even on failure. */
-static int watchers_start(struct watch_shared *sh, struct watcher *w, pthread_t *th, int *ret_started)
+/* Spreads the watchers over the loops and starts them; *ret_started loops must be stopped. */
+static int watchers_start(struct watch_shared *sh, struct watcher *w, struct wloop *l, int nl, int *ret_started)
 {
-	pthread_attr_t attr;
-	int r = 0, i;
+	const struct config *c = sh->cfg;
+	int per = (c->watchers + nl - 1) / nl;
 
-	/* Threads, not one multi handle: each watcher stamps its own arrivals without queueing
-	 * behind the others' TLS records. Small stacks keep 1,000 of them cheap. */
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, 256 * 1024);
-	for (i = 0; i < sh->cfg->watchers; i++) {
-		w[i] = (struct watcher){ .sh = sh, .recv = calloc(sh->cfg->samples + 1, sizeof(double)) };
-		if (!w[i].recv || pthread_create(&th[i], &attr, watcher_run, &w[i]) != 0) {
-			free(w[i].recv);
-			r = -ENOMEM;
-			break;
+	*ret_started = 0;
+	for (int i = 0; i < nl; i++) {
+		l[i] = (struct wloop){ .sh = sh, .w = w + i * per, .timeout_ms = -1 };
+		l[i].n = i == nl - 1 ? c->watchers - i * per : per;
+		l[i].m = curl_multi_init();
+		l[i].ep = epoll_create1(EPOLL_CLOEXEC);
+		if (!l[i].m || l[i].ep < 0)
+			return -ENOMEM;
+		curl_multi_setopt(l[i].m, CURLMOPT_SOCKETFUNCTION, sock_cb);
+		curl_multi_setopt(l[i].m, CURLMOPT_SOCKETDATA, &l[i]);
+		curl_multi_setopt(l[i].m, CURLMOPT_TIMERFUNCTION, timer_cb);
+		curl_multi_setopt(l[i].m, CURLMOPT_TIMERDATA, &l[i]);
+		for (int j = 0; j < l[i].n; j++) {
+			struct watcher *x = &l[i].w[j];
+
+			*x = (struct watcher){ .sh = sh, .fd = -1, .recv = calloc(c->samples + 1, sizeof(double)),
+					       .done = calloc(c->samples + 1, sizeof(double)) };
+			x->e = client_new(c, &x->h);
+			if (!x->recv || !x->done || !x->e)
+				return -ENOMEM;
+			if (wloop_add(&l[i], x) < 0)
+				return -ENOMEM;
 		}
+		if (pthread_create(&l[i].th, NULL, wloop_run, &l[i]) != 0)
+			return -ENOMEM;
+		(*ret_started)++;
 	}
-	pthread_attr_destroy(&attr);
-	*ret_started = i;
-	return r;
+	return 0;
+}
+
+/* Latencies from ack to each watcher's stamp (arrival or done); 0 when the event beat the
+ * create's response to the client. Sorted; returns how many, *ret_missing the rest. */
+static size_t latencies(const struct watch_shared *sh, const struct watcher *w, const double *ack, bool done,
+			double *lat, size_t *ret_missing)
+{
+	const struct config *c = sh->cfg;
+	size_t n = 0, missing = 0;
+
+	for (int i = 0; i < c->watchers; i++)
+		for (int k = 1; k <= c->samples; k++) {
+			double t = done ? w[i].done[k] : w[i].recv[k];
+
+			if (ack[k] < 0 || w[i].recv[k] == 0) {
+				missing++;
+				continue;
+			}
+			lat[n++] = t > ack[k] ? t - ack[k] : 0;
+		}
+	qsort(lat, n, sizeof(*lat), cmp_double);
+	*ret_missing = missing;
+	return n;
 }
 
 static void watch_report(const struct watch_shared *sh, const struct watcher *w, const double *ack)
 {
 	const struct config *c = sh->cfg;
 	_cleanup_free_ double *lat = calloc((size_t)c->watchers * c->samples, sizeof(double));
-	size_t n = 0, missing = 0, failed = 0;
+	_cleanup_free_ double *dlat = calloc((size_t)c->watchers * c->samples, sizeof(double));
+	size_t n, missing, failed = 0;
 
-	if (!lat)
+	if (!lat || !dlat)
 		return;
-	for (int i = 0; i < c->watchers; i++) {
+	for (int i = 0; i < c->watchers; i++)
 		failed += w[i].failed;
-		for (int k = 1; k <= c->samples; k++) {
-			if (ack[k] < 0 || w[i].recv[k] == 0) {
-				missing++;
-				continue;
-			}
-			/* An event can beat the create's response to the client: that is 0 latency. */
-			lat[n++] = w[i].recv[k] > ack[k] ? w[i].recv[k] - ack[k] : 0;
-		}
-	}
-	qsort(lat, n, sizeof(*lat), cmp_double);
+	(void)latencies(sh, w, ack, true, dlat, &missing);
+	n = latencies(sh, w, ack, false, lat, &missing);
 	printf("mode=watch watchers=%d samples=%d delivered=%zu missing=%zu failed_watchers=%zu "
-	       "p50_ms=%.3f p99_ms=%.3f max_ms=%.3f\n",
+	       "p50_ms=%.3f p99_ms=%.3f max_ms=%.3f parsed_p50_ms=%.3f parsed_p99_ms=%.3f parsed_max_ms=%.3f\n",
 	       c->watchers, c->samples, n, missing, failed, percentile(lat, n, 0.50), percentile(lat, n, 0.99),
-	       n ? lat[n - 1] : -1.0);
+	       n ? lat[n - 1] : -1.0, percentile(dlat, n, 0.50), percentile(dlat, n, 0.99), n ? dlat[n - 1] : -1.0);
 }
 
 static int bench_watch(const struct config *c)
 {
 	struct watch_shared sh = { .cfg = c, .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
 	_cleanup_free_ struct watcher *w = calloc(c->watchers, sizeof(*w));
-	_cleanup_free_ pthread_t *th = calloc(c->watchers, sizeof(*th));
+	_cleanup_free_ struct wloop *l = calloc(c->watch_threads, sizeof(*l));
 	_cleanup_free_ double *ack = calloc(c->samples + 1, sizeof(double));
 	_cleanup_free_ int *seen = calloc(c->samples + 1, sizeof(int));
 	struct curl_slist *h = NULL;
 	CURL *e = client_new(c, &h);
-	int started = 0, r;
+	int started = 0, nl = c->watch_threads < c->watchers ? c->watch_threads : c->watchers, r;
 
-	if (!w || !th || !ack || !seen || !e)
+	if (!w || !l || !ack || !seen || !e)
 		return -ENOMEM;
 	sh.seen = seen;
 	snprintf(sh.marker, sizeof(sh.marker), "\"%s-", c->prefix);
@@ -445,7 +548,7 @@ static int bench_watch(const struct config *c)
 		fprintf(stderr, "bench_api: could not list pods for a resourceVersion\n");
 		goto out;
 	}
-	r = watchers_start(&sh, w, th, &started);
+	r = watchers_start(&sh, w, l, nl, &started);
 	/* The warm-up event proves every watch is connected before anything is timed; 1,000
 	 * TLS handshakes at once can take a while on a small machine. */
 	if (r == 0 && (watch_sample(e, &sh, 0, 120) < 0 || seen[0] < c->watchers)) {
@@ -459,10 +562,25 @@ static int bench_watch(const struct config *c)
 		watch_report(&sh, w, ack);
 out:
 	atomic_store(&sh.stop, true);
-	for (int i = 0; i < started; i++) {
-		pthread_join(th[i], NULL);
-		free(w[i].recv);
-		free(w[i].line);
+	for (int i = 0; i < started; i++)
+		pthread_join(l[i].th, NULL);
+	for (int i = 0; i < nl; i++) {
+		for (int j = 0; j < l[i].n && l[i].w; j++) {
+			struct watcher *x = &l[i].w[j];
+
+			if (x->e) {
+				curl_multi_remove_handle(l[i].m, x->e);
+				curl_easy_cleanup(x->e);
+			}
+			curl_slist_free_all(x->h);
+			free(x->recv);
+			free(x->done);
+			free(x->line);
+		}
+		if (l[i].m)
+			curl_multi_cleanup(l[i].m);
+		if (l[i].ep > 0)
+			close(l[i].ep);
 	}
 	curl_easy_cleanup(e);
 	curl_slist_free_all(h);
@@ -476,7 +594,8 @@ static int parse_args(int argc, char **argv, struct config *c)
 		{ "token-file", required_argument, NULL, 't' }, { "mode", required_argument, NULL, 'm' },
 		{ "prefix", required_argument, NULL, 'p' },  { "clients", required_argument, NULL, 'c' },
 		{ "count", required_argument, NULL, 'n' },   { "watchers", required_argument, NULL, 'w' },
-		{ "samples", required_argument, NULL, 's' }, { NULL, 0, NULL, 0 },
+		{ "samples", required_argument, NULL, 's' }, { "watch-threads", required_argument, NULL, 'T' },
+		{ NULL, 0, NULL, 0 },
 	};
 	char token[400] = "";
 	int o;
@@ -491,6 +610,7 @@ static int parse_args(int argc, char **argv, struct config *c)
 		case 'n': c->count = atol(optarg); break;
 		case 'w': c->watchers = atoi(optarg); break;
 		case 's': c->samples = atoi(optarg); break;
+		case 'T': c->watch_threads = atoi(optarg); break;
 		case 't': {
 			_cleanup_fclose_ FILE *f = fopen(optarg, "re");
 
@@ -504,20 +624,21 @@ static int parse_args(int argc, char **argv, struct config *c)
 	}
 	snprintf(c->auth, sizeof(c->auth), "Authorization: Bearer %s", token);
 	if (!c->url || !c->ca || !*token || !c->mode || c->clients < 1 || c->count < c->clients ||
-	    c->watchers < 1 || c->samples < 1)
+	    c->watchers < 1 || c->samples < 1 || c->watch_threads < 1)
 		return -EINVAL;
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	struct config c = { .prefix = "bench", .clients = 1, .count = 1000, .watchers = 1, .samples = 100 };
+	struct config c = { .prefix = "bench", .clients = 1, .count = 1000, .watchers = 1, .samples = 100,
+			  .watch_threads = 1 };
 	int r;
 
 	if (parse_args(argc, argv, &c) < 0) {
 		fprintf(stderr, "usage: bench_api --url https://HOST:PORT --ca CA --token-file FILE\n"
 				"         --mode create [--clients N] [--count N] [--prefix P]\n"
-				"         --mode watch [--watchers N] [--samples N] [--prefix P]\n");
+				"         --mode watch [--watchers N] [--samples N] [--watch-threads N] [--prefix P]\n");
 		return 2;
 	}
 	if (curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK)
