@@ -1,0 +1,37 @@
+/* The pod sandbox: a skiff-pause process in new net, ipc, uts and pid namespaces whose
+ * /proc/<pid>/ns/ entries are the pod's namespaces; process identity that survives pid reuse. */
+#ifndef SKIFF_AGENT_PODS_SANDBOX_H
+#define SKIFF_AGENT_PODS_SANDBOX_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* A process named so that a recycled pid is not mistaken for it. */
+struct proc_id {
+	pid_t pid;
+	uint64_t start_time; /* /proc/<pid>/stat field 22, clock ticks since boot */
+};
+
+int proc_id_get(pid_t pid, struct proc_id *ret);
+/* Is this very process still running (not a zombie, not a newer process on the same pid)? */
+bool proc_id_alive(const struct proc_id *id);
+/* Sends sig; 0 as well when the process is already gone. */
+int proc_id_kill(const struct proc_id *id, int sig);
+/* Waits up to timeout_ms for the process to exit (-ETIMEDOUT), and reaps it when it is our
+ * child, giving its wait status in *ret_status (-1 when it was not ours to reap). */
+int proc_id_wait(const struct proc_id *id, int timeout_ms, int *ret_status);
+
+/* fork() into a pid namespace: pidns_fd's, or a new one (PID 1 in it) when pidns_fd < 0.
+ * Only the calling thread's pid_for_children is switched, and restored before returning. */
+pid_t sandbox_fork_pidns(int pidns_fd);
+
+/* Starts pause_path as PID 1 of new net, ipc, uts and pid namespaces with hostname set,
+ * loopback up. */
+int sandbox_start(const char *pause_path, const char *hostname, struct proc_id *ret);
+/* Opens /proc/<pid>/ns/<ns> of a live sandbox (O_CLOEXEC). */
+int sandbox_ns_open(const struct proc_id *id, const char *ns);
+/* Sets lo up in the namespace of netns_fd over rtnetlink. */
+int sandbox_loopback_up(int netns_fd);
+
+#endif

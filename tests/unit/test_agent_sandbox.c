@@ -1,0 +1,106 @@
+/* The pod sandbox: skiff-pause as PID 1 of fresh net/ipc/uts/pid namespaces, hostname set,
+ * loopback up, process identity, and the pause exiting on SIGTERM. Real namespaces. */
+#include <criterion/criterion.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "pods/sandbox.h"
+
+#define PAUSE "build/asan/bin/skiff-pause"
+
+static struct proc_id sb;
+
+static void teardown(void)
+{
+	if (sb.pid > 0) {
+		kill(sb.pid, SIGKILL);
+		waitpid(sb.pid, NULL, 0);
+		sb.pid = 0;
+	}
+}
+
+static ino_t ns_inode(pid_t pid, const char *ns)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/%s", pid, ns);
+	cr_assert_eq(stat(path, &st), 0, "stat %s: %s", path, strerror(errno));
+	return st.st_ino;
+}
+
+static void run_in(pid_t pid, const char *what, char *out, size_t size)
+{
+	char cmd[256];
+	FILE *p;
+	size_t n;
+
+	snprintf(cmd, sizeof(cmd), "nsenter --target %d %s", pid, what);
+	p = popen(cmd, "r");
+	cr_assert(p, "popen %s", cmd);
+	n = fread(out, 1, size - 1, p);
+	out[n] = '\0';
+	cr_assert_eq(pclose(p), 0, "%s failed: %s", cmd, out);
+}
+
+TestSuite(agent_sandbox, .fini = teardown);
+
+Test(agent_sandbox, pause_in_own_namespaces)
+{
+	static const char *const nss[] = { "net", "ipc", "uts", "pid_for_children" };
+	char host_name[64], out[256];
+	char name[64];
+
+	cr_assert_eq(access(PAUSE, X_OK), 0, "%s missing: build it first", PAUSE);
+	snprintf(name, sizeof(name), "sbx-%d", getpid());
+	cr_assert_eq(sandbox_start(PAUSE, name, &sb), 0);
+	cr_assert(proc_id_alive(&sb));
+	for (size_t i = 0; i < sizeof(nss) / sizeof(nss[0]); i++)
+		cr_expect_neq(ns_inode(sb.pid, nss[i]), ns_inode(getpid(), nss[i]), "ns %s shared with host", nss[i]);
+	gethostname(host_name, sizeof(host_name));
+	run_in(sb.pid, "--uts hostname", out, sizeof(out));
+	cr_expect_str_eq(out, strcat(name, "\n"));
+	cr_expect_str_neq(out, host_name);
+	run_in(sb.pid, "--net cat /sys/class/net/lo/operstate", out, sizeof(out));
+	cr_expect(strncmp(out, "unknown", 7) == 0 || strncmp(out, "up", 2) == 0, "lo is %s", out);
+	run_in(sb.pid, "--net cat /sys/class/net/lo/flags", out, sizeof(out));
+	cr_expect(strtoul(out, NULL, 16) & 1, "lo not up: flags %s", out);
+}
+
+Test(agent_sandbox, pid_one_exits_on_sigterm)
+{
+	struct proc_id gone;
+	int status;
+
+	cr_assert_eq(sandbox_start(PAUSE, "sigterm", &sb), 0);
+	{
+		char path[64], buf[128] = "";
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/%d/status", sb.pid);
+		f = fopen(path, "r");
+		cr_assert(f);
+		while (fgets(buf, sizeof(buf), f) && strncmp(buf, "NSpid:", 6) != 0)
+			;
+		fclose(f);
+		cr_expect(strstr(buf, "\t1\n"), "not PID 1 in its namespace: %s", buf);
+	}
+	cr_assert_eq(proc_id_kill(&sb, SIGTERM), 0);
+	cr_assert_eq(proc_id_wait(&sb, 10000, &status), 0);
+	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
+	gone = sb;
+	sb.pid = 0;
+	cr_expect(!proc_id_alive(&gone));
+	cr_expect_eq(proc_id_kill(&gone, SIGTERM), 0);
+}
+
+Test(agent_sandbox, missing_pause_fails)
+{
+	cr_expect_eq(sandbox_start("/nonexistent/skiff-pause", "x", &sb), -ENOENT);
+}
