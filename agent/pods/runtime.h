@@ -8,13 +8,18 @@
 #include <sys/types.h>
 
 /* Seams to other rooms. Every hook is optional (NULL: skipped); each returns 0 or -errno and
- * gets `userdata` back. The cgroup hooks match agent/pods/cgroup.h's create/attach/kill/remove. */
+ * gets `userdata` back. The cgroup hooks map one to one onto agent/pods/cgroup.h:
+ * cgroup_limits_from_pod + cgroup_pod_create, cgroup_attach(.., CGROUP_SANDBOX_NAME, pid),
+ * cgroup_limits_from_container + cgroup_container_create + cgroup_attach, cgroup_pod_kill,
+ * cgroup_pod_remove. */
 struct runtime_cgroup_hooks {
 	void *userdata;
-	/* Makes the pod's cgroup (<parent>/pod-<uid>) and sets its limits from the pod spec. */
+	/* Makes the pod's cgroup (<parent>/pod-<uid>) with its limits from the pod spec. */
 	int (*pod_create)(void *userdata, json_object *pod);
-	/* Makes <pod>/<container> (limits from the container spec) and moves pid into it. */
-	int (*container_attach)(void *userdata, const char *pod_uid, const char *container, pid_t pid);
+	/* Moves the pause process into the pod's sandbox cgroup. */
+	int (*sandbox_attach)(void *userdata, const char *pod_uid, pid_t pid);
+	/* Makes the container's cgroup (limits from its spec) and moves pid in, before it execs. */
+	int (*container_attach)(void *userdata, json_object *pod, json_object *container, pid_t pid);
 	/* cgroup.kill on the whole pod: used when the grace period has run out. */
 	int (*pod_kill)(void *userdata, const char *pod_uid);
 	/* Removes the pod's cgroups (all processes are gone by then). */
