@@ -209,7 +209,7 @@ static int write_config(const char *dir, const struct image_import_options *opts
 	json_object_object_add(cfg, "env", strv_to_json(opts->env));
 	json_object_object_add(cfg, "workingDir",
 			       json_object_new_string(opts->working_dir ? opts->working_dir : "/"));
-	return fs_write_file(path, json_object_to_json_string_ext(cfg, JSON_C_TO_STRING_PRETTY), 0644);
+	return fs_write_file(path, json_object_to_json_string_ext(cfg, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE), 0644);
 }
 
 int image_import(const char *root_dir, const char *name, const char *source,
