@@ -1,0 +1,38 @@
+/* Device cgroup program for one container: every device is allowed except the GPU minors of
+ * the GPU major that the container was not given (set before load, one program per cgroup). */
+#include "vmlinux.h"
+
+#include <bpf/bpf_helpers.h>
+
+#define SKIFF_GPU_MINORS 256
+#define SKIFF_DEV_CHAR 2 /* BPF_DEVCG_DEV_CHAR in the uapi header vmlinux.h leaves out */
+
+/* Set by the loader between open and load (agent/gpu/device_filter.c). */
+const volatile __u32 skiff_gpu_major = 195;
+/* Minors at or above this are the driver's control nodes (nvidiactl 255, nvidia-modeset 254),
+ * which every GPU container needs; GPUs are numbered below it. */
+const volatile __u32 skiff_gpu_first_control_minor = 254;
+/* Bit i set: /dev/nvidia<i> (minor i) is this container's. */
+const volatile __u64 skiff_gpu_allowed[SKIFF_GPU_MINORS / 64];
+
+/* 0: allowed, -EPERM: a GPU of another container. Kept apart from the entry so the rule reads alone. */
+static __always_inline int gpu_check(__u32 type, __u32 major, __u32 minor)
+{
+	if (type != SKIFF_DEV_CHAR || major != skiff_gpu_major)
+		return 0;
+	if (minor >= skiff_gpu_first_control_minor || minor >= SKIFF_GPU_MINORS)
+		return 0;
+	if (skiff_gpu_allowed[minor / 64] & (1ULL << (minor % 64)))
+		return 0;
+	return -1;
+}
+
+SEC("cgroup/dev")
+int skiff_gpu_devices(struct bpf_cgroup_dev_ctx *ctx)
+{
+	__u32 type = ctx->access_type & 0xffff;
+
+	return gpu_check(type, ctx->major, ctx->minor) == 0 ? 1 : 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";
