@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs bench_sched (the scheduler in-process over a durable store) in a scratch directory on
 # the data dir's filesystem and prints its "### Scheduler" section, or a failed one.
-# Usage: tests/bench/sched.sh RELDIR [paced|rc|burst]
+# Usage: tests/bench/sched.sh RELDIR [paced|rc|burst [NODES]|ab [NODES]] (default: all of the section)
 set -uo pipefail
 
 REL=${1:?usage: tests/bench/sched.sh RELDIR [paced|rc|burst]}
