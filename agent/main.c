@@ -1,0 +1,187 @@
+/* skiff-agent: registers this node, heartbeats through its Lease, watches the pods bound here
+ * and reconciles them against the runtime until SIGTERM/SIGINT. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <skiff/cleanup.h>
+#include <skiff/log.h>
+
+#include "api/client.h"
+#include "api/kubeconfig.h"
+#include "api/watch.h"
+#include "node/config.h"
+#include "node/facts.h"
+#include "node/health.h"
+#include "node/heartbeat.h"
+#include "node/reconcile.h"
+
+struct agent {
+	struct agent_config cfg;
+	struct api_client *api;
+	struct heartbeat hb;
+	struct reconciler *rec;
+	char *pause_path;
+	char *pods_query;
+	atomic_bool stop;
+	sigset_t signals;
+};
+
+/* The server, CA and token: the kubeconfig's, each overridden by its flag. */
+static int connect_api(struct agent *a)
+{
+	struct kubeconfig k = { 0 };
+	_cleanup_free_ char *err = NULL, *ca = NULL;
+	const char *server, *token;
+	int r;
+
+	if (a->cfg.kubeconfig) {
+		r = kubeconfig_load(a->cfg.kubeconfig, &k, &err);
+		if (r < 0)
+			return log_error_errno(r, "kubeconfig %s: %s", a->cfg.kubeconfig, err ? err : strerror(-r));
+	}
+	if (a->cfg.ca_file && (r = kubeconfig_read_file(a->cfg.ca_file, &ca, NULL)) < 0) {
+		kubeconfig_done(&k);
+		return log_error_errno(r, "--ca-file %s: %m", a->cfg.ca_file);
+	}
+	server = a->cfg.server ? a->cfg.server : k.server;
+	token = a->cfg.token ? a->cfg.token : k.token;
+	a->api = api_client_new(server, ca ? ca : k.ca_pem, token);
+	r = a->api ? 0 : -errno;
+	if (r < 0)
+		log_error_errno(r, "API client for %s: %m", server ? server : "(no server)");
+	kubeconfig_done(&k);
+	return r;
+}
+
+/* Sleeps up to seconds, or returns 1 at once when SIGTERM/SIGINT arrives. */
+static int wait_signal(struct agent *a, long seconds)
+{
+	struct timespec ts = { seconds, 0 };
+	int sig = sigtimedwait(&a->signals, NULL, &ts);
+
+	if (sig > 0) {
+		log_info("signal %d: stopping", sig);
+		atomic_store(&a->stop, true);
+		return 1;
+	}
+	return 0;
+}
+
+static void *watch_thread(void *ud)
+{
+	struct agent *a = ud;
+
+	api_watch_run(a->api, "/api/v1/pods", a->pods_query, &reconciler_watch_ops, a->rec, &a->stop, NULL);
+	return NULL;
+}
+
+static int setup(struct agent *a)
+{
+	int r;
+
+	r = connect_api(a);
+	if (r < 0)
+		return r;
+	if (a->cfg.pause_binary)
+		a->pause_path = strdup(a->cfg.pause_binary);
+	else if (node_default_pause_path(&a->pause_path) < 0)
+		a->pause_path = NULL;
+	r = node_facts_collect(&a->cfg, &a->hb.facts);
+	if (r < 0)
+		return r;
+	a->hb.api = a->api;
+	a->hb.cgroup_parent = a->cfg.cgroup_parent;
+	a->hb.pause_path = a->pause_path;
+	if (asprintf(&a->pods_query, "fieldSelector=spec.nodeName%%3D%s", a->cfg.node_name) < 0)
+		return -ENOMEM;
+	/* No runtime is linked in yet: pods are reported Pending with this reason. */
+	a->rec = reconciler_new(a->api, a->cfg.node_name, a->hb.facts.internal_ip, NULL, "RuntimeUnavailable",
+				"this skiff-agent has no pod runtime yet");
+	if (!a->rec)
+		return -ENOMEM;
+	log_info("node %s: %ld CPUs, %llu MiB, %d GPUs, InternalIP %s", a->cfg.node_name, a->hb.facts.cpus,
+		 (unsigned long long)(a->hb.facts.mem_bytes >> 20), a->hb.facts.gpus, a->hb.facts.internal_ip);
+	return 0;
+}
+
+/* Registration retries until the server answers: an agent may start before its server. */
+static int register_node(struct agent *a)
+{
+	for (long backoff = 1;; backoff = backoff < 8 ? backoff * 2 : 8) {
+		if (heartbeat_register(&a->hb) >= 0)
+			return 0;
+		if (wait_signal(a, backoff))
+			return -EINTR;
+	}
+}
+
+static int run(struct agent *a)
+{
+	pthread_t watcher;
+	int r;
+
+	r = register_node(a);
+	if (r < 0)
+		return r == -EINTR ? 0 : r;
+	r = -pthread_create(&watcher, NULL, watch_thread, a);
+	if (r < 0)
+		return log_error_errno(r, "starting the pod watch: %m");
+	while (!atomic_load(&a->stop)) {
+		heartbeat_tick(&a->hb);
+		reconciler_sync(a->rec);
+		wait_signal(a, a->cfg.heartbeat_seconds > 0 ? a->cfg.heartbeat_seconds : 5);
+	}
+	pthread_join(watcher, NULL);
+	return 0;
+}
+
+static void agent_done(struct agent *a)
+{
+	reconciler_free(a->rec);
+	heartbeat_done(&a->hb);
+	api_client_free(a->api);
+	free(a->pause_path);
+	free(a->pods_query);
+	agent_config_done(&a->cfg);
+}
+
+int main(int argc, char **argv)
+{
+	struct agent a = { 0 };
+	_cleanup_free_ char *err = NULL;
+	enum log_level lvl;
+	int r;
+
+	/* Every thread inherits the block, so only sigtimedwait in the main loop sees them. */
+	sigemptyset(&a.signals);
+	sigaddset(&a.signals, SIGTERM);
+	sigaddset(&a.signals, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &a.signals, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	r = agent_config_init(&a.cfg);
+	if (r < 0)
+		return EXIT_FAILURE;
+	r = agent_config_load(&a.cfg, argc, argv, stdout, &err);
+	if (r == 1) {
+		agent_done(&a);
+		return EXIT_SUCCESS;
+	}
+	if (r < 0) {
+		fprintf(stderr, "skiff-agent: %s (see --help)\n", err ? err : "invalid configuration");
+		agent_done(&a);
+		return 2;
+	}
+	if (log_level_parse(a.cfg.log_level, &lvl) == 0)
+		log_set_level(lvl);
+	r = setup(&a);
+	if (r >= 0)
+		r = run(&a);
+	agent_done(&a);
+	return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}
