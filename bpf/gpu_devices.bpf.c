@@ -22,8 +22,11 @@ static __always_inline int gpu_check(__u32 type, __u32 major, __u32 minor)
 		return 0;
 	if (minor >= skiff_gpu_first_control_minor || minor >= SKIFF_GPU_MINORS)
 		return 0;
-	if (skiff_gpu_allowed[minor / 64] & (1ULL << (minor % 64)))
-		return 0;
+	/* Constant word indexes: the verifier then sees no variable offset into the config. */
+#pragma unroll
+	for (__u32 w = 0; w < SKIFF_GPU_MINORS / 64; w++)
+		if (minor / 64 == w)
+			return skiff_gpu_allowed[w] & (1ULL << (minor % 64)) ? 0 : -1;
 	return -1;
 }
 
