@@ -32,8 +32,9 @@ static int parse_selectors(struct registry_watch *w, const struct resource *r, c
 	int rc;
 
 	rc = label_selector_parse(lo && lo->label_selector ? lo->label_selector : "", &w->labels, &err);
-	if (rc == 0)
-		rc = field_selector_parse(lo && lo->field_selector ? lo->field_selector : "", r->name, &w->fields, &err);
+	/* No field selector stays NULL: the shared event cache then matches without its lock. */
+	if (rc == 0 && lo && lo->field_selector && lo->field_selector[0])
+		rc = field_selector_parse(lo->field_selector, r->name, &w->fields, &err);
 	if (rc < 0)
 		api_status_bad_request(st, "%s", err ? err : "invalid selector");
 	return rc;

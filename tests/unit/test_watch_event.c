@@ -1,6 +1,7 @@
 /* Watch fan-out cache tests over a real store: streams of one change share one parse and
  * one encoding per form, selectors still decide each stream's event type. */
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,6 +162,71 @@ Test(watch_event, object_copies_are_private)
 	encode(&e, false, false, &k);
 	cr_assert(strstr(k.buf, "\"name\":\"p3\"") != NULL, "a caller's copy never reaches the shared bytes");
 	json_object_put(copy);
+	registry_watch_event_clear(&e);
+	registry_watch_free(w);
+}
+
+struct racer {
+	struct registry_watch_event *e;
+	struct sink k;
+	const char *type;
+};
+
+static void *race(void *arg)
+{
+	struct racer *r = arg;
+
+	cr_assert_eq(watch_event_classify(r->e->cache, NULL, NULL, &r->type), 0);
+	r->k.len = 0;
+	cr_assert_eq(watch_event_encode(r->e->cache, kit_res("pods"), r->type, false, false, 0, sink_append, &r->k), 0);
+	return NULL;
+}
+
+/* Many streams at once on a fresh event: one parse, one encoding, the same bytes for all. */
+Test(watch_event, concurrent_streams_share_one_encoding)
+{
+	enum { N = 16 };
+	struct registry_watch *w = watch_now(NULL);
+	struct registry_watch_event e;
+	struct racer r[N];
+	pthread_t th[N];
+
+	json_object_put(kit_create("pods", "default", KIT_POD("p4", "\"app\":\"a\"")));
+	next(w, &e, "ADDED");
+	for (int i = 0; i < N; i++) {
+		r[i] = (struct racer){ .e = &e };
+		cr_assert_eq(pthread_create(&th[i], NULL, race, &r[i]), 0);
+	}
+	for (int i = 0; i < N; i++)
+		pthread_join(th[i], NULL);
+	for (int i = 0; i < N; i++) {
+		cr_assert_str_eq(r[i].type, "ADDED");
+		cr_assert_str_eq(r[i].k.buf, r[0].k.buf);
+	}
+	cr_assert_eq(watch_event_encodings(e.cache), 1);
+	registry_watch_event_clear(&e);
+	registry_watch_free(w);
+}
+
+/* A field selector is matched under the lock (serialising a value writes into the object). */
+Test(watch_event, field_selector)
+{
+	struct list_options lo = { .field_selector = "metadata.name=p5" };
+	struct registry_watch *w = NULL;
+	struct registry_watch_event e;
+	json_object *o;
+	char rv[32];
+
+	snprintf(rv, sizeof(rv), "%lld", (long long)store_revision(kit_store));
+	lo.resource_version = rv;
+	cr_assert_eq(registry_watch_new(kit_reg, kit_res("pods"), "default", &lo, &w, &kit_st), 0);
+	json_object_put(kit_create("pods", "default", KIT_POD("other", "\"app\":\"a\"")));
+	json_object_put(kit_create("pods", "default", KIT_POD("p5", "\"app\":\"a\"")));
+	next(w, &e, "ADDED");
+	cr_assert_gt(e.rev, 0);
+	o = watch_event_object(e.cache, e.type);
+	cr_assert_str_eq(kit_str(o, "metadata.name"), "p5", "the other pod was filtered out");
+	json_object_put(o);
 	registry_watch_event_clear(&e);
 	registry_watch_free(w);
 }
