@@ -161,6 +161,16 @@ static size_t held_count(json_object *allocs, const char *pod_uid, const char *c
 	return n;
 }
 
+size_t gpu_held_count(const struct gpu_allocator *a, const char *pod_uid, const char *container)
+{
+	return held_count(a->allocs, pod_uid, container);
+}
+
+const struct gpu_set *gpu_allocator_set(const struct gpu_allocator *a)
+{
+	return &a->gpus;
+}
+
 size_t gpu_free_count(const struct gpu_allocator *a)
 {
 	size_t n = 0;

@@ -23,6 +23,10 @@ void gpu_allocator_free(struct gpu_allocator *a);
 int gpu_allocate(struct gpu_allocator *a, const char *pod_uid, const char *container, size_t n);
 /* Frees every GPU the pod's containers hold and persists it. 0 when it held none. */
 int gpu_release_pod(struct gpu_allocator *a, const char *pod_uid);
+/* The devices this allocator was made with, borrowed. */
+const struct gpu_set *gpu_allocator_set(const struct gpu_allocator *a);
+/* How many GPUs pod_uid/container holds (container NULL: the whole pod). */
+size_t gpu_held_count(const struct gpu_allocator *a, const char *pod_uid, const char *container);
 /* GPUs not held by anyone. */
 size_t gpu_free_count(const struct gpu_allocator *a);
 

@@ -14,7 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pods/runtime.h"
 #include "skiff/cleanup.h"
+#include "skiff/json.h"
 
 enum { CTRL_CPU, CTRL_MEMORY, CTRL_PIDS, CTRL_COUNT };
 static const char *const ctrl_names[CTRL_COUNT] = { "cpu", "memory", "pids" };
@@ -24,6 +26,8 @@ struct cgroup_manager {
 	int64_t pod_pids_max;
 	bool have[CTRL_COUNT];
 	const char *missing[CTRL_COUNT + 1];
+	cgroup_container_prepare_fn prepare;
+	void *prepare_userdata;
 };
 
 void cgroup_options_init(struct cgroup_options *opts)
@@ -255,6 +259,10 @@ static int limits_write(const struct cgroup_manager *m, const char *dir, const s
 	if (r >= 0 && m->have[CTRL_MEMORY]) {
 		cgroup_max_format(l->memory_limit_bytes, buf, sizeof(buf));
 		r = file_write(dir, "memory.max", buf);
+		/* Kubernetes' default NoSwap: a limit is not stretched by swap. The file exists only
+		 * where the kernel accounts swap. */
+		if (r >= 0 && file_write(dir, "memory.swap.max", "0") == -ENOENT)
+			r = 0;
 	}
 	if (r >= 0 && m->have[CTRL_PIDS]) {
 		cgroup_max_format(l->pids_max, buf, sizeof(buf));
@@ -424,4 +432,67 @@ int cgroup_pod_remove(struct cgroup_manager *m, const char *pod_uid, int timeout
 	if (r < 0)
 		return r;
 	return tree_remove(path);
+}
+
+void cgroup_manager_set_container_prepare(struct cgroup_manager *m, cgroup_container_prepare_fn fn,
+					  void *userdata)
+{
+	m->prepare = fn;
+	m->prepare_userdata = userdata;
+}
+
+static int hook_pod_create(void *userdata, json_object *pod)
+{
+	struct cgroup_manager *m = userdata;
+	struct cgroup_limits l;
+	int r = cgroup_limits_from_pod(pod, m->pod_pids_max, &l);
+
+	return r < 0 ? r : cgroup_pod_create(m, json_get_string(pod, "metadata.uid"), &l);
+}
+
+static int hook_sandbox_attach(void *userdata, const char *pod_uid, pid_t pid)
+{
+	return cgroup_attach(userdata, pod_uid, CGROUP_SANDBOX_NAME, pid);
+}
+
+static int hook_container_attach(void *userdata, json_object *pod, json_object *container, pid_t pid)
+{
+	struct cgroup_manager *m = userdata;
+	const char *uid = json_get_string(pod, "metadata.uid");
+	const char *name = json_get_string(container, "name");
+	_cleanup_free_ char *path = NULL;
+	struct cgroup_limits l;
+	int r;
+
+	r = cgroup_limits_from_container(container, &l);
+	if (r >= 0)
+		r = cgroup_container_create(m, uid, name, &l);
+	if (r >= 0 && m->prepare) {
+		r = cgroup_path(m, uid, name, &path);
+		if (r >= 0)
+			r = m->prepare(m->prepare_userdata, path, pod, container);
+	}
+	return r < 0 ? r : cgroup_attach(m, uid, name, pid);
+}
+
+static int hook_pod_kill(void *userdata, const char *pod_uid)
+{
+	return cgroup_pod_kill(userdata, pod_uid);
+}
+
+static int hook_pod_remove(void *userdata, const char *pod_uid)
+{
+	return cgroup_pod_remove(userdata, pod_uid, CGROUP_REMOVE_TIMEOUT_MS);
+}
+
+void cgroup_runtime_hooks(struct cgroup_manager *m, struct runtime_cgroup_hooks *ret)
+{
+	*ret = (struct runtime_cgroup_hooks){
+		.userdata = m,
+		.pod_create = hook_pod_create,
+		.sandbox_attach = hook_sandbox_attach,
+		.container_attach = hook_container_attach,
+		.pod_kill = hook_pod_kill,
+		.pod_remove = hook_pod_remove,
+	};
 }

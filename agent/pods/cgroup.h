@@ -83,10 +83,27 @@ int cgroup_attach(struct cgroup_manager *m, const char *pod_uid, const char *con
 /* The container's oom_kill counter; -EOPNOTSUPP without the memory controller. */
 int cgroup_container_oom_kills(struct cgroup_manager *m, const char *pod_uid, const char *container,
 			       uint64_t *ret);
+/* Called after a container's cgroup is made and before its process enters (the GPU device
+ * filter goes on here); 0 or -errno, which fails the attach. */
+typedef int (*cgroup_container_prepare_fn)(void *userdata, const char *cgroup_dir, json_object *pod,
+					   json_object *container);
+void cgroup_manager_set_container_prepare(struct cgroup_manager *m, cgroup_container_prepare_fn fn,
+					  void *userdata);
+
 /* SIGKILLs every process of the pod (cgroup.kill). 0 when the pod cgroup is gone. */
 int cgroup_pod_kill(struct cgroup_manager *m, const char *pod_uid);
 /* Waits up to timeout_ms for every cgroup of the pod to be empty, then removes them bottom-up.
  * -EBUSY when processes are still there at the deadline; 0 when already gone. */
 int cgroup_pod_remove(struct cgroup_manager *m, const char *pod_uid, int timeout_ms);
+
+/* --- The runtime's seam (agent/pods/runtime.h) --- */
+
+struct runtime_cgroup_hooks;
+/* Fills hooks (userdata m) for pod_runtime's config: pod_create = limits from the pod +
+ * cgroup_pod_create; sandbox_attach; container_attach = limits from the container +
+ * cgroup_container_create + the prepare callback + cgroup_attach; pod_kill; pod_remove (waits
+ * up to CGROUP_REMOVE_TIMEOUT_MS). */
+#define CGROUP_REMOVE_TIMEOUT_MS 10000
+void cgroup_runtime_hooks(struct cgroup_manager *m, struct runtime_cgroup_hooks *ret);
 
 #endif

@@ -16,6 +16,7 @@
 #include "gpu/alloc.h"
 #include "gpu/device_filter.h"
 #include "gpu/discover.h"
+#include "gpu/pod.h"
 #include "pods/cgroup.h"
 #include "skiff/json.h"
 
@@ -262,6 +263,44 @@ Test(gpu, container_devices_and_state_file)
 	gpu_set_clear(&set);
 }
 
+Test(gpu, pod_requests_all_or_nothing)
+{
+	_cleanup_json_ json_object *p1 = json_tokener_parse(
+		"{\"metadata\":{\"uid\":\"p1\"},\"spec\":{\"containers\":["
+		"{\"name\":\"a\",\"resources\":{\"limits\":{\"nvidia.com/gpu\":\"2\"}}},"
+		"{\"name\":\"b\",\"resources\":{\"requests\":{\"nvidia.com/gpu\":\"1\"}}},"
+		"{\"name\":\"cpu-only\",\"resources\":{\"limits\":{\"cpu\":\"1\"}}}]}}");
+	_cleanup_json_ json_object *p2 = json_tokener_parse(
+		"{\"metadata\":{\"uid\":\"p2\"},\"spec\":{\"containers\":["
+		"{\"name\":\"a\",\"resources\":{\"limits\":{\"nvidia.com/gpu\":\"1\"}}},"
+		"{\"name\":\"b\",\"resources\":{\"limits\":{\"nvidia.com/gpu\":\"1\"}}}]}}");
+	_cleanup_json_ json_object *bad = json_tokener_parse(
+		"{\"name\":\"x\",\"resources\":{\"limits\":{\"nvidia.com/gpu\":\"two\"}}}");
+	struct gpu_set set;
+	struct gpu_allocator *a;
+	size_t n = 9;
+
+	cr_assert(p1 && p2 && bad);
+	cr_expect_eq(gpu_container_request(bad, &n), -EINVAL);
+	discover(&set);
+	a = allocator(&set);
+	cr_assert_eq(gpu_allocate_pod(a, p1), 0);
+	cr_assert_eq(gpu_allocate_pod(a, p1), 0, "again: the same GPUs, nothing more");
+	cr_expect_eq(gpu_held_count(a, "p1", NULL), 3);
+	expect_visible(a, "p1", "a", "0,1");
+	expect_visible(a, "p1", "b", "2");
+	expect_visible(a, "p1", "cpu-only", "void");
+	/* p2 needs two, one is free: it gets none, not one. */
+	cr_expect_eq(gpu_allocate_pod(a, p2), -ENOSPC);
+	cr_expect_eq(gpu_held_count(a, "p2", NULL), 0);
+	cr_expect_eq(gpu_free_count(a), 1);
+	cr_assert_eq(gpu_release_pod(a, "p1"), 0);
+	cr_assert_eq(gpu_allocate_pod(a, p2), 0);
+	expect_visible(a, "p2", "b", "1");
+	gpu_allocator_free(a);
+	gpu_set_clear(&set);
+}
+
 /* --- the device cgroup program, for real --- */
 
 struct open_case {
@@ -320,12 +359,11 @@ Test(gpu, device_program_denies_other_gpus)
 		{ "nvidiactl", ENXIO },	   { "nvidia0", EPERM },    { "nvidia2", EPERM },
 		{ "nvidia3", EPERM },
 	};
+	_cleanup_json_ json_object *pod = NULL;
 	struct gpu_set set;
-	struct gpu_device *devs = NULL;
 	struct gpu_allocator *a;
 	char procs[4096], pidbuf[32], path[256], *mount = NULL;
 	int ready[2], report[2], status, fd, e;
-	size_t n;
 	pid_t pid;
 
 	/* Outside the cgroup the fake nodes fail with ENXIO: an EPERM below is the program's. */
@@ -335,16 +373,17 @@ Test(gpu, device_program_denies_other_gpus)
 
 	discover(&set);
 	a = allocator(&set);
-	cr_assert_eq(gpu_allocate(a, "pod-x", "decoy", 1), 0); /* takes nvidia0 */
-	cr_assert_eq(gpu_allocate(a, "pod-a", "c", 1), 0);     /* gets nvidia1 */
-	cr_assert_eq(gpu_container_devices(a, "pod-a", "c", &devs, &n), 0);
+	pod = json_tokener_parse("{\"metadata\":{\"uid\":\"pod-a\"},\"spec\":{\"containers\":["
+				 "{\"name\":\"decoy\",\"resources\":{\"limits\":{\"nvidia.com/gpu\":\"1\"}}},"
+				 "{\"name\":\"c\",\"resources\":{\"limits\":{\"nvidia.com/gpu\":1}}}]}}");
+	cr_assert_not_null(pod);
+	cr_assert_eq(gpu_allocate_pod(a, pod), 0); /* decoy takes nvidia0, c gets nvidia1 */
 	cr_assert_eq(cgroup_find_mount(&mount), 0, "no cgroup2 mount");
 	cr_assert_gt(asprintf(&cg_dir, "%s/skiff-test-%d-gpu", mount, (int)getpid()), 0);
 	free(mount);
 	cr_assert_eq(mkdir(cg_dir, 0755), 0, "mkdir %s: %s", cg_dir, strerror(errno));
-	e = gpu_device_filter_attach(cg_dir, set.major, devs, n);
+	e = gpu_container_prepare(a, cg_dir, pod, json_object_array_get_idx(json_get_path(pod, "spec.containers"), 1));
 	cr_assert_eq(e, 0, "attach the device program to %s: %s", cg_dir, strerror(-e));
-	gpu_devices_free(devs, n);
 	gpu_allocator_free(a);
 	gpu_set_clear(&set);
 
