@@ -67,11 +67,13 @@ static int device_add(const char *path, struct gpu_device **devs, size_t *n)
 		return -errno;
 	if (!S_ISCHR(st.st_mode))
 		return -ENODEV;
-	copy = strdup(path);
 	grown = realloc(*devs, (*n + 1) * sizeof(**devs));
-	if (!copy || !grown)
+	if (!grown)
 		return -ENOMEM;
 	*devs = grown;
+	copy = strdup(path);
+	if (!copy)
+		return -ENOMEM;
 	idx = gpu_name_index(strrchr(path, '/') ? strrchr(path, '/') + 1 : path);
 	grown[(*n)++] = (struct gpu_device){
 		.path = TAKE_PTR(copy),

@@ -157,7 +157,7 @@ static int mkdir_ok(const char *path)
 static int hierarchy_prepare(const char *mount, const char *parent, bool have[CTRL_COUNT])
 {
 	_cleanup_free_ char *path = strdup(mount);
-	_cleanup_free_ char *rest = strdup(parent);
+	_cleanup_free_ char *rest = strdup(parent ? parent : CGROUP_DEFAULT_PARENT);
 	char *save = NULL;
 	int r;
 
@@ -192,7 +192,7 @@ struct cgroup_manager *cgroup_manager_new(const struct cgroup_options *opts)
 	r = opts->mount ? ((mount = strdup(opts->mount)) ? 0 : -ENOMEM) : cgroup_find_mount(&mount);
 	if (r >= 0)
 		r = hierarchy_prepare(mount, opts->parent, m->have);
-	if (r >= 0 && asprintf(&m->root, "%s/%s", mount, opts->parent) < 0) {
+	if (r >= 0 && asprintf(&m->root, "%s/%s", mount, opts->parent ? opts->parent : CGROUP_DEFAULT_PARENT) < 0) {
 		m->root = NULL;
 		r = -ENOMEM;
 	}
