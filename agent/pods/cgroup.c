@@ -19,6 +19,7 @@
 #include "skiff/json.h"
 
 enum { CTRL_CPU, CTRL_MEMORY, CTRL_PIDS, CTRL_COUNT };
+#define CGROUP_RERUN_WAIT_MS 500
 static const char *const ctrl_names[CTRL_COUNT] = { "cpu", "memory", "pids" };
 
 struct cgroup_manager {
@@ -243,6 +244,44 @@ int cgroup_path(const struct cgroup_manager *m, const char *pod_uid, const char 
 	return n < 0 ? -ENOMEM : 0;
 }
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits for "populated 0" in cgroup.events, woken by the kernel's notification on that file. */
+static int wait_unpopulated(const char *dir, int64_t deadline)
+{
+	_cleanup_free_ char *path = NULL;
+	_cleanup_close_ int fd = -1;
+
+	if (asprintf(&path, "%s/cgroup.events", dir) < 0)
+		return -ENOMEM;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = POLLPRI };
+		char buf[256];
+		ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+		int64_t left;
+
+		if (n < 0)
+			return -errno;
+		buf[n] = '\0';
+		if (strstr(buf, "populated 0"))
+			return 0;
+		left = deadline - now_ms();
+		if (left <= 0)
+			return -EBUSY;
+		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
+			return -errno;
+	}
+}
+
 /* Writes each limit whose controller exists; a missing controller's file is never touched. */
 static int limits_write(const struct cgroup_manager *m, const char *dir, const struct cgroup_limits *l)
 {
@@ -298,10 +337,18 @@ int cgroup_container_create(struct cgroup_manager *m, const char *pod_uid, const
 	r = cgroup_path(m, pod_uid, container, &path);
 	if (r < 0)
 		return r;
+	r = rmdir(path) < 0 ? -errno : 0;
+	if (r == -EBUSY) {
+		/* The last task may leave the cgroup a moment after its parent reaped it. */
+		r = wait_unpopulated(path, now_ms() + CGROUP_RERUN_WAIT_MS);
+		if (r >= 0)
+			r = rmdir(path) < 0 ? -errno : 0;
+	}
+	if (r < 0 && r != -ENOENT)
+		return r; /* EBUSY: the previous run still has a process in it */
 	/* Plain mkdir: a missing pod cgroup is the caller's bug, not something to paper over. */
-	r = mkdir_ok(path);
-	if (r < 0)
-		return r;
+	if (mkdir(path, 0755) < 0)
+		return -errno;
 	return limits_write(m, path, limits);
 }
 
@@ -353,44 +400,6 @@ int cgroup_pod_kill(struct cgroup_manager *m, const char *pod_uid)
 		return r;
 	r = file_write(path, "cgroup.kill", "1");
 	return r == -ENOENT ? 0 : r;
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Waits for "populated 0" in cgroup.events, woken by the kernel's notification on that file. */
-static int wait_unpopulated(const char *dir, int64_t deadline)
-{
-	_cleanup_free_ char *path = NULL;
-	_cleanup_close_ int fd = -1;
-
-	if (asprintf(&path, "%s/cgroup.events", dir) < 0)
-		return -ENOMEM;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	for (;;) {
-		struct pollfd pfd = { .fd = fd, .events = POLLPRI };
-		char buf[256];
-		ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
-		int64_t left;
-
-		if (n < 0)
-			return -errno;
-		buf[n] = '\0';
-		if (strstr(buf, "populated 0"))
-			return 0;
-		left = deadline - now_ms();
-		if (left <= 0)
-			return -EBUSY;
-		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
-			return -errno;
-	}
 }
 
 /* rmdir of dir's child cgroups (depth first), then of dir itself. */

@@ -74,13 +74,17 @@ int cgroup_path(const struct cgroup_manager *m, const char *pod_uid, const char 
 /* Makes pod-<uid> (idempotent), enables the available controllers for its children and writes
  * the limits whose controller exists. */
 int cgroup_pod_create(struct cgroup_manager *m, const char *pod_uid, const struct cgroup_limits *limits);
-/* Makes pod-<uid>/<container> (the pod must exist) with its limits. */
+/* Makes pod-<uid>/<container> (the pod must exist) with its limits, fresh for every run of the
+ * container: an old, empty cgroup of that name is removed first, so the oom_kill counter and any
+ * device program start anew. -EBUSY while a process of the previous run is still in it. */
 int cgroup_container_create(struct cgroup_manager *m, const char *pod_uid, const char *container,
 			    const struct cgroup_limits *limits);
 /* Moves pid into pod-<uid>/<container> (CGROUP_SANDBOX_NAME for the pause process; made
  * without limits if missing). */
 int cgroup_attach(struct cgroup_manager *m, const char *pod_uid, const char *container, pid_t pid);
-/* The container's oom_kill counter; -EOPNOTSUPP without the memory controller. */
+/* The container's oom_kill counter for its current run (see cgroup_container_create): after
+ * the container exits, > 0 means it was OOM-killed (reason OOMKilled). -EOPNOTSUPP without the
+ * memory controller. */
 int cgroup_container_oom_kills(struct cgroup_manager *m, const char *pod_uid, const char *container,
 			       uint64_t *ret);
 /* Called after a container's cgroup is made and before its process enters (the GPU device

@@ -491,3 +491,32 @@ Test(cgroup, oom_kill_is_counted)
 	cr_expect_eq(kills, 1);
 	cr_expect_eq(cgroup_pod_remove(mgr, "uid-4", 5000), 0);
 }
+
+Test(cgroup, container_cgroup_is_fresh_per_run)
+{
+	struct cgroup_limits none = { 0 };
+	struct stat before, after;
+	char *dir = NULL;
+	pid_t pid;
+	int status;
+
+	cr_assert_eq(cgroup_pod_create(mgr, "uid-5", &none), 0);
+	cr_assert_eq(cgroup_container_create(mgr, "uid-5", "app", &none), 0);
+	cr_assert_eq(cgroup_path(mgr, "uid-5", "app", &dir), 0);
+	cr_assert_eq(stat(dir, &before), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0)
+		for (;;)
+			pause();
+	cr_assert_eq(cgroup_attach(mgr, "uid-5", "app", pid), 0);
+	cr_expect_eq(cgroup_container_create(mgr, "uid-5", "app", &none), -EBUSY, "its process still runs");
+	cr_assert_eq(kill(pid, SIGKILL), 0);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	/* A reaped process has left the cgroup: the next run gets a new one. */
+	cr_assert_eq(cgroup_container_create(mgr, "uid-5", "app", &none), 0);
+	cr_assert_eq(stat(dir, &after), 0);
+	cr_expect_neq(before.st_ino, after.st_ino, "the old cgroup was reused");
+	cr_expect_eq(cgroup_pod_remove(mgr, "uid-5", 5000), 0);
+	free(dir);
+}
