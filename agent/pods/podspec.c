@@ -55,7 +55,59 @@ static void strv_free(char **v)
 	free(v);
 }
 
-static int strv_push_json(struct strv *s, json_object *arr)
+static bool json_array_nonempty(json_object *a)
+{
+	return a && json_object_is_type(a, json_type_array) && json_object_array_length(a) > 0;
+}
+
+static const char *env_lookup(const struct strv *env, const char *name, size_t len)
+{
+	for (size_t i = 0; env && i < env->n; i++)
+		if (strncmp(env->v[i], name, len) == 0 && env->v[i][len] == '=')
+			return env->v[i] + len + 1;
+	return NULL;
+}
+
+/* Kubernetes' $(VAR) references: replaced by the variable when it is defined so far, left
+ * as written when not; "$$" is a literal "$". New string. */
+static char *expand_refs(const char *in, const struct strv *env)
+{
+	char *out = NULL;
+	size_t size = 0;
+	FILE *f = open_memstream(&out, &size);
+
+	if (!f)
+		return NULL;
+	for (const char *p = in; *p; p++) {
+		const char *end = p[0] == '$' && p[1] == '(' ? strchr(p + 2, ')') : NULL;
+		const char *v = end ? env_lookup(env, p + 2, (size_t)(end - p - 2)) : NULL;
+
+		if (p[0] == '$' && p[1] == '$') {
+			fputc('$', f);
+			p++;
+		} else if (v) {
+			fputs(v, f);
+			p = end;
+		} else {
+			fputc(*p, f);
+		}
+	}
+	if (fclose(f) != 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+static int strv_push_expanded(struct strv *s, const char *x, const struct strv *env)
+{
+	_cleanup_free_ char *e = expand_refs(x, env);
+
+	return e ? strv_push(s, e) : -ENOMEM;
+}
+
+/* Appends a JSON array of strings; with env, $(VAR) references in them are expanded. */
+static int strv_push_json(struct strv *s, json_object *arr, const struct strv *env)
 {
 	size_t n = arr && json_object_is_type(arr, json_type_array) ? json_object_array_length(arr) : 0;
 	int r;
@@ -63,27 +115,24 @@ static int strv_push_json(struct strv *s, json_object *arr)
 	for (size_t i = 0; i < n; i++) {
 		const char *x = json_object_get_string(json_object_array_get_idx(arr, i));
 
-		if ((r = strv_push(s, x ? x : "")) < 0)
+		if (!x)
+			x = "";
+		if ((r = env ? strv_push_expanded(s, x, env) : strv_push(s, x)) < 0)
 			return r;
 	}
 	return 0;
 }
 
-static bool json_array_nonempty(json_object *a)
-{
-	return a && json_object_is_type(a, json_type_array) && json_object_array_length(a) > 0;
-}
-
 /* Kubernetes: command replaces the entrypoint (and drops the image's cmd); args replace cmd. */
-static int build_argv(json_object *c, json_object *img, struct strv *argv)
+static int build_argv(json_object *c, json_object *img, const struct strv *env, struct strv *argv)
 {
 	json_object *command = json_get_path(c, "command"), *args = json_get_path(c, "args");
+	bool has_cmd = json_array_nonempty(command), has_args = json_array_nonempty(args);
 	int r;
 
-	r = strv_push_json(argv, json_array_nonempty(command) ? command : json_get_path(img, "entrypoint"));
-	if (r >= 0)
-		r = strv_push_json(argv, json_array_nonempty(args) ? args
-					 : json_array_nonempty(command) ? NULL : json_get_path(img, "cmd"));
+	r = strv_push_json(argv, has_cmd ? command : json_get_path(img, "entrypoint"), has_cmd ? env : NULL);
+	if (r >= 0 && (has_args || !has_cmd))
+		r = strv_push_json(argv, has_args ? args : json_get_path(img, "cmd"), has_args ? env : NULL);
 	if (r >= 0 && argv->n == 0)
 		r = -EINVAL;
 	return r;
@@ -151,7 +200,13 @@ static int build_env(json_object *pod, json_object *c, json_object *img, const s
 		} else if (json_get_path(e, "valueFrom")) {
 			return spec_error(ret_err, "env %s: only value and valueFrom.fieldRef are supported", name);
 		}
-		r = env_set(env, name, value ? value : "");
+		if (value) {
+			_cleanup_free_ char *x = expand_refs(value, env);
+
+			r = x ? env_set(env, name, x) : -ENOMEM;
+		} else {
+			r = env_set(env, name, "");
+		}
 	}
 	return r;
 }
@@ -251,12 +306,12 @@ int podspec_container_build(json_object *pod, json_object *c, json_object *img, 
 	const char *wd = json_get_string(c, "workingDir");
 	int r;
 
-	r = build_argv(c, img, &argv);
-	if (r == -EINVAL)
+	r = build_env(pod, c, img, ctx, &env, ret_err);
+	if (r >= 0)
+		r = build_argv(c, img, &env, &argv);
+	if (r == -EINVAL && !*ret_err)
 		r = spec_error(ret_err, "container %s: no command given and the image has no entrypoint or cmd",
 			       json_get_string(c, "name") ?: "");
-	if (r >= 0)
-		r = build_env(pod, c, img, ctx, &env, ret_err);
 	out.argv = argv.v;
 	out.envp = env.v;
 	if (r >= 0)

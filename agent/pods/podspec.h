@@ -28,7 +28,7 @@ struct podspec_container {
 	size_t n_mounts;
 };
 
-/* Fills ret. -EINVAL with *ret_err (caller frees) saying what is wrong with the spec
+/* Fills ret. -EINVAL with *ret_err (NULL on entry; caller frees) saying what is wrong with the spec
  * (no command at all, a volumeMount naming no volume, an unsupported fieldRef, ...). */
 int podspec_container_build(json_object *pod, json_object *container, json_object *image_config,
 			    const struct podspec_context *ctx, struct podspec_container *ret, char **ret_err);
