@@ -437,41 +437,6 @@ out:
 	return r;
 }
 
-/* Should an exited (or never started) container run now, by the pod's restartPolicy? */
-static bool wants_start(json_object *pod, json_object *cs)
-{
-	const char *st = json_get_string(cs, "state") ?: "waiting";
-	const char *policy = json_get_string(pod, "spec.restartPolicy") ?: "Always";
-
-	if (strcmp(st, "waiting") == 0)
-		return true;
-	if (strcmp(st, "exited") != 0)
-		return false;
-	if (strcmp(policy, "Always") == 0)
-		return true;
-	return strcmp(policy, "OnFailure") == 0 && json_object_get_int(json_get_path(cs, "exitCode")) != 0;
-}
-
-/* An exited container about to run again: its last run becomes lastState. */
-static void prepare_restart(json_object *cs)
-{
-	json_object *last = json_object_new_object(), *term = json_object_new_object(), *v;
-	static const char *const keys[] = { "exitCode", "reason", "startedAt", "finishedAt" };
-
-	if (strcmp(json_get_string(cs, "state") ?: "", "exited") != 0) {
-		json_object_put(last);
-		json_object_put(term);
-		return;
-	}
-	for (size_t i = 0; i < ELEMENTSOF(keys); i++)
-		if (json_object_object_get_ex(cs, keys[i], &v))
-			json_object_object_add(term, keys[i], json_object_get(v));
-	json_object_object_add(last, "terminated", term);
-	json_object_object_add(cs, "lastState", last);
-	json_object_object_add(cs, "restartCount",
-			       json_object_new_int(json_object_get_int(json_get_path(cs, "restartCount")) + 1));
-}
-
 /* Reaps exited containers; their log readers are finished (the output is all written). */
 static bool refresh_containers(struct pod_runtime *rt, const char *uid, json_object *state)
 {
@@ -574,10 +539,39 @@ static int pod_teardown(struct pod_runtime *rt, const char *uid, json_object *st
 
 /* --- the API -------------------------------------------------------------------------------- */
 
+/* Init containers run one at a time, in order, each to success, before any app container.
+ * True when they are all done. */
+static bool init_containers_done(struct pod_runtime *rt, json_object *state, json_object *pod, int *ret)
+{
+	json_object *specs = json_get_path(pod, "spec.initContainers");
+	const char *policy = json_get_string(pod, "spec.restartPolicy") ?: "Always";
+
+	/* An init container that failed is retried unless the pod never restarts anything. */
+	if (strcmp(policy, "Always") == 0)
+		policy = "OnFailure";
+	for (size_t i = 0; specs && i < json_object_array_length(specs); i++) {
+		json_object *c = json_object_array_get_idx(specs, i);
+		json_object *cs = rstate_container(state, json_get_string(c, "name") ?: "");
+		const char *st = cs ? json_get_string(cs, "state") : NULL;
+
+		if (!cs) {
+			*ret = -ENOMEM;
+			return false;
+		}
+		if (strcmp(st, "exited") == 0 && json_object_get_int(json_get_path(cs, "exitCode")) == 0)
+			continue;
+		if (rstate_should_start(cs, policy, time(NULL)))
+			*ret = container_start(rt, state, pod, c, cs);
+		return false;
+	}
+	return true;
+}
+
 static int start_locked(struct pod_runtime *rt, json_object *pod, const char *uid)
 {
 	_cleanup_json_ json_object *state = rstate_load(rt->run_dir, uid);
 	json_object *specs = json_get_path(pod, "spec.containers");
+	const char *policy = json_get_string(pod, "spec.restartPolicy") ?: "Always";
 	struct proc_id sb;
 	int r = 0;
 
@@ -597,20 +591,16 @@ static int start_locked(struct pod_runtime *rt, json_object *pod, const char *ui
 	}
 	json_object_object_add(state, "pod", json_clone(pod));
 	refresh_containers(rt, uid, state);
-	for (size_t i = 0; specs && i < json_object_array_length(specs); i++) {
+	if (!init_containers_done(rt, state, pod, &r))
+		specs = NULL;
+	for (size_t i = 0; r >= 0 && specs && i < json_object_array_length(specs); i++) {
 		json_object *c = json_object_array_get_idx(specs, i);
 		json_object *cs = rstate_container(state, json_get_string(c, "name") ?: "");
 
-		if (!cs) {
+		if (!cs)
 			r = -ENOMEM;
-			break;
-		}
-		if (!wants_start(pod, cs))
-			continue;
-		prepare_restart(cs);
-		r = container_start(rt, state, pod, c, cs);
-		if (r < 0)
-			break;
+		else if (rstate_should_start(cs, policy, time(NULL)))
+			r = container_start(rt, state, pod, c, cs);
 	}
 	rstate_save(rt->run_dir, uid, state);
 	return r;

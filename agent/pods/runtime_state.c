@@ -124,6 +124,7 @@ void rstate_set_running(json_object *cs, const struct proc_id *id)
 	set_str(cs, "startedAt", now);
 	set_str(cs, "finishedAt", NULL);
 	json_object_object_del(cs, "exitCode");
+	json_object_object_del(cs, "backoffUntil");
 	rstate_set_proc(cs, id);
 }
 
@@ -169,6 +170,64 @@ bool rstate_container_refresh(json_object *cs)
 	return true;
 }
 
+int rstate_backoff_seconds(int restart)
+{
+	int s = 10;
+
+	if (restart <= 1)
+		return 0;
+	for (int i = 2; i < restart && s < 300; i++)
+		s *= 2;
+	return s < 300 ? s : 300;
+}
+
+static bool policy_restarts(const char *policy, json_object *cs)
+{
+	if (strcmp(policy, "Always") == 0)
+		return true;
+	return strcmp(policy, "OnFailure") == 0 && json_object_get_int(json_get_path(cs, "exitCode")) != 0;
+}
+
+/* The exited run becomes lastState.terminated; the count goes up. */
+static void move_to_last_state(json_object *cs)
+{
+	static const char *const keys[] = { "exitCode", "reason", "startedAt", "finishedAt" };
+	json_object *last = json_object_new_object(), *term = json_object_new_object(), *v;
+
+	for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+		if (json_object_object_get_ex(cs, keys[i], &v))
+			json_object_object_add(term, keys[i], json_object_get(v));
+	json_object_object_add(last, "terminated", term);
+	json_object_object_add(cs, "lastState", last);
+	json_object_object_add(cs, "restartCount",
+			       json_object_new_int(json_object_get_int(json_get_path(cs, "restartCount")) + 1));
+	json_object_object_del(cs, "exitCode");
+	json_object_object_del(cs, "finishedAt");
+	json_object_object_del(cs, "startedAt");
+}
+
+bool rstate_should_start(json_object *cs, const char *policy, time_t now)
+{
+	const char *st = json_get_string(cs, "state") ?: "waiting";
+	const char *reason = json_get_string(cs, "reason") ?: "";
+	int backoff;
+	char msg[128];
+
+	if (strcmp(st, "waiting") == 0)
+		return strcmp(reason, "CrashLoopBackOff") != 0 ||
+		       now >= (time_t)json_object_get_int64(json_get_path(cs, "backoffUntil"));
+	if (strcmp(st, "exited") != 0 || !policy_restarts(policy, cs))
+		return false;
+	move_to_last_state(cs);
+	backoff = rstate_backoff_seconds(json_object_get_int(json_get_path(cs, "restartCount")));
+	if (backoff == 0)
+		return true;
+	snprintf(msg, sizeof(msg), "back-off %ds restarting failed container", backoff);
+	rstate_set_waiting(cs, "CrashLoopBackOff", msg);
+	json_object_object_add(cs, "backoffUntil", json_object_new_int64((int64_t)now + backoff));
+	return false;
+}
+
 static json_object *container_state_json(json_object *cs)
 {
 	static const char *const waiting[] = { "reason", "message", NULL };
@@ -189,45 +248,74 @@ static json_object *container_state_json(json_object *cs)
 	return out;
 }
 
-json_object *rstate_pod_status(json_object *state)
-{
-	json_object *specs = json_get_path(state, "pod.spec.containers");
-	json_object *out = json_object_new_object(), *list = json_object_new_array(), *v;
-	size_t n = specs ? json_object_array_length(specs) : 0, running = 0, exited = 0, failed = 0;
-	const char *phase;
+struct phase_count {
+	size_t n, running, exited, failed, never_started;
+};
 
-	for (size_t i = 0; i < n; i++) {
+/* containerStatuses entries for one spec list, counting what the phase depends on. */
+static json_object *status_list(json_object *state, json_object *specs, struct phase_count *pc)
+{
+	json_object *list = json_object_new_array(), *v;
+	size_t n = specs && json_object_is_type(specs, json_type_array) ? json_object_array_length(specs) : 0;
+
+	*pc = (struct phase_count){ .n = n };
+	for (size_t i = 0; list && i < n; i++) {
 		json_object *spec = json_object_array_get_idx(specs, i);
 		const char *name = json_get_string(spec, "name") ?: "";
 		json_object *cs = json_get_path(json_get_path(state, "containers"), name);
 		json_object *o = json_object_new_object();
 		const char *st = cs ? json_get_string(cs, "state") : "waiting";
+		int restarts = cs ? json_object_get_int(json_get_path(cs, "restartCount")) : 0;
 
 		json_object_object_add(o, "name", json_object_new_string(name));
 		json_object_object_add(o, "image", json_object_new_string(json_get_string(spec, "image") ?: ""));
 		json_object_object_add(o, "imageID", json_object_new_string(""));
 		json_object_object_add(o, "ready", json_object_new_boolean(strcmp(st, "running") == 0));
 		json_object_object_add(o, "started", json_object_new_boolean(strcmp(st, "running") == 0));
-		json_object_object_add(o, "restartCount",
-				       json_object_new_int(cs ? json_object_get_int(json_get_path(cs, "restartCount")) : 0));
+		json_object_object_add(o, "restartCount", json_object_new_int(restarts));
 		json_object_object_add(o, "state", cs ? container_state_json(cs) : json_object_new_object());
 		if (cs && json_object_object_get_ex(cs, "lastState", &v))
 			json_object_object_add(o, "lastState", json_object_get(v));
 		json_object_array_add(list, o);
-		running += strcmp(st, "running") == 0;
-		exited += strcmp(st, "exited") == 0;
-		failed += strcmp(st, "exited") == 0 && json_object_get_int(json_get_path(cs, "exitCode")) != 0;
+		pc->running += strcmp(st, "running") == 0;
+		pc->exited += strcmp(st, "exited") == 0;
+		pc->failed += strcmp(st, "exited") == 0 && json_object_get_int(json_get_path(cs, "exitCode")) != 0;
+		pc->never_started += strcmp(st, "waiting") == 0 && restarts == 0;
 	}
-	if (n > 0 && exited == n)
-		phase = failed ? "Failed" : "Succeeded";
-	else if (n > 0 && running + exited == n)
-		phase = "Running";
-	else
-		phase = "Pending";
-	json_object_object_add(out, "phase", json_object_new_string(phase));
+	return list;
+}
+
+/* Kubernetes' phase: Pending until every container has started once (init containers all
+ * done); Succeeded/Failed only once all have exited and the policy restarts none of them. */
+static const char *pod_phase(const char *policy, const struct phase_count *init, const struct phase_count *app)
+{
+	bool never = strcmp(policy, "Never") == 0, on_failure = strcmp(policy, "OnFailure") == 0;
+
+	if (init->failed && never)
+		return "Failed";
+	if (init->exited - init->failed < init->n || app->n == 0 || app->never_started)
+		return "Pending";
+	if (app->exited == app->n && (never || (on_failure && app->failed == 0)))
+		return app->failed ? "Failed" : "Succeeded";
+	return "Running";
+}
+
+json_object *rstate_pod_status(json_object *state)
+{
+	const char *policy = json_get_string(state, "pod.spec.restartPolicy") ?: "Always";
+	json_object *out = json_object_new_object(), *v;
+	struct phase_count init, app;
+	json_object *inits = status_list(state, json_get_path(state, "pod.spec.initContainers"), &init);
+	json_object *apps = status_list(state, json_get_path(state, "pod.spec.containers"), &app);
+
+	json_object_object_add(out, "phase", json_object_new_string(pod_phase(policy, &init, &app)));
 	json_object_object_add(out, "podIP", json_object_new_string(json_get_string(state, "podIP") ?: ""));
 	if (json_object_object_get_ex(state, "startTime", &v))
 		json_object_object_add(out, "startTime", json_object_get(v));
-	json_object_object_add(out, "containerStatuses", list);
+	if (init.n)
+		json_object_object_add(out, "initContainerStatuses", inits);
+	else
+		json_object_put(inits);
+	json_object_object_add(out, "containerStatuses", apps);
 	return out;
 }

@@ -1,12 +1,14 @@
 /* A pod's runtime state on disk (<run>/pods/<uid>/state.json) and the core/v1 status made
  * from it. state: {"pod":{..},"sandbox":{"pid","procStart"},"podIP","startTime",
  * "containers":{"<name>":{"state":"waiting|running|exited","reason","message","pid",
- * "procStart","startedAt","finishedAt","exitCode","restartCount","image","lastState"}}} */
+ * "procStart","startedAt","finishedAt","exitCode","restartCount","image","lastState",
+ * "backoffUntil"}}} */
 #ifndef SKIFF_AGENT_PODS_RUNTIME_STATE_H
 #define SKIFF_AGENT_PODS_RUNTIME_STATE_H
 
 #include <json-c/json.h>
 #include <stdbool.h>
+#include <time.h>
 
 #include "pods/sandbox.h"
 
@@ -31,8 +33,17 @@ void rstate_set_exited(json_object *cs, int wait_status);
  * True when the entry changed. */
 bool rstate_container_refresh(json_object *cs);
 
-/* The runtime status of runtime.h: phase, podIP, startTime, containerStatuses in the
- * order of spec.containers. New object. */
+/* Back-off before restart number n (1-based) of a container: 0 s for the first, then 10 s
+ * doubling up to 300 s, as the kubelet does from its second restart on. */
+int rstate_backoff_seconds(int restart);
+/* Should the container run now under restartPolicy ("Always", "OnFailure", "Never") at time
+ * now (epoch seconds)? Never started, or waiting after a failed start: yes. An exited one due
+ * for a restart becomes lastState, restartCount goes up, and it waits in CrashLoopBackOff
+ * until its back-off has passed (yes at once for a zero back-off). */
+bool rstate_should_start(json_object *cs, const char *policy, time_t now);
+
+/* The runtime status of runtime.h: phase (by restartPolicy), podIP, startTime,
+ * initContainerStatuses and containerStatuses in spec order. New object. */
 json_object *rstate_pod_status(json_object *state);
 
 #endif

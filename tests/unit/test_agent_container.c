@@ -325,3 +325,73 @@ Test(agent_container, adopt_after_restart)
 	for (int i = 0; i < 3; i++)
 		cr_expect(!proc_id_alive(&before[i]), "process %d survived stop", before[i].pid);
 }
+
+/* Calls start then status, as the agent's sync loop does, until cond holds (bounded). */
+static json_object *drive_until(json_object *pod, bool (*cond)(json_object *st), const char *what)
+{
+	json_object *st = NULL;
+
+	for (int i = 0; i < 600; i++) {
+		json_object_put(st);
+		cr_assert_eq(pod_runtime_start(rt, pod), 0);
+		cr_assert_eq(pod_runtime_status(rt, uid_of(pod), &st), 0);
+		if (cond(st))
+			return st;
+		usleep(50 * 1000);
+	}
+	cr_assert_fail("pod %s never got %s: %s", uid_of(pod), what, json_object_to_json_string(st));
+	return NULL;
+}
+
+static bool succeeded(json_object *st)
+{
+	return strcmp(json_get_string(st, "phase"), "Succeeded") == 0;
+}
+
+Test(agent_container, init_container_runs_first)
+{
+	_cleanup_json_ json_object *pod = make_pod(
+		"withinit",
+		"{\"restartPolicy\":\"Never\",\"volumes\":[{\"name\":\"w\",\"emptyDir\":{}}],"
+		"\"initContainers\":[{\"name\":\"init\",\"image\":\"busybox\",\"command\":[\"sh\",\"-c\",\"echo prepared > /w/f\"],"
+		"\"volumeMounts\":[{\"name\":\"w\",\"mountPath\":\"/w\"}]}],"
+		"\"containers\":[{\"name\":\"app\",\"image\":\"busybox\",\"command\":[\"cat\",\"/w/f\"],"
+		"\"volumeMounts\":[{\"name\":\"w\",\"mountPath\":\"/w\"}]}]}");
+	_cleanup_json_ json_object *st = NULL, *first = NULL;
+	_cleanup_free_ char *log = NULL;
+
+	cr_assert_eq(pod_runtime_start(rt, pod), 0);
+	cr_assert_eq(pod_runtime_status(rt, uid_of(pod), &first), 0);
+	cr_expect_str_eq(json_get_string(first, "phase"), "Pending");
+	cr_expect_null(json_get_path(cstatus(first, 0), "state.running"), "app started before init finished");
+	st = drive_until(pod, succeeded, "Succeeded");
+	log = read_log(pod, "app");
+	cr_expect_str_eq(log, "stdout prepared\n");
+}
+
+static bool in_backoff(json_object *st)
+{
+	const char *r = json_get_string(cstatus(st, 0), "state.waiting.reason");
+
+	return r && strcmp(r, "CrashLoopBackOff") == 0;
+}
+
+Test(agent_container, restart_on_failure_then_backoff)
+{
+	_cleanup_json_ json_object *pod = make_pod(
+		"crashy", "{\"restartPolicy\":\"OnFailure\",\"containers\":[{\"name\":\"c\",\"image\":\"busybox\","
+			  "\"command\":[\"sh\",\"-c\",\"echo run; exit 3\"]}]}");
+	_cleanup_json_ json_object *st = NULL;
+	char path[4096];
+	struct stat sb;
+
+	st = drive_until(pod, in_backoff, "CrashLoopBackOff");
+	cr_expect_eq(json_object_get_int(json_get_path(cstatus(st, 0), "restartCount")), 2);
+	cr_expect_eq(json_object_get_int(json_get_path(cstatus(st, 0), "lastState.terminated.exitCode")), 3);
+	cr_expect_str_eq(json_get_string(st, "phase"), "Running");
+	for (int i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/ns1_crashy_%s/c/%d.log", logs, uid_of(pod), i);
+		cr_expect_eq(stat(path, &sb), 0, "no log of run %d: %s", i, path);
+		cr_expect_gt(sb.st_size, 0);
+	}
+}
