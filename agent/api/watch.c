@@ -26,8 +26,8 @@ struct stream {
 int api_watch_parse_line(const char *line, size_t len, json_object **ret_event, const char **ret_type,
 			 json_object **ret_obj)
 {
-	json_object *ev = json_parse_buffer(line, len, NULL), *obj;
-	const char *type;
+	const char *err, *type;
+	json_object *ev = json_parse_buffer(line, len, &err), *obj;
 
 	if (!ev)
 		return -EINVAL;
