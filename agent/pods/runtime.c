@@ -1,7 +1,7 @@
 /* The pod runtime (see runtime.h). A pod's whole state lives in <run>/pods/<uid>/state.json
  * (sandbox and container pids, starts, exits), so a restarted agent reads back exactly what
  * it left; in memory there are only the log readers. One lock serialises every call. */
-#include "pods/runtime.h"
+#include "pods/runtime_internal.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -21,118 +21,13 @@
 #include <skiff/json.h>
 #include <skiff/log.h>
 
-#include "pods/container.h"
-#include "pods/image.h"
 #include "pods/logs.h"
 #include "pods/mounts.h"
-#include "pods/podspec.h"
 #include "pods/runtime_state.h"
 #include "pods/sandbox.h"
 
 #define DEFAULT_LOG_MAX_BYTES (10u << 20)
 #define KILL_WAIT_MS 10000
-
-struct logger_entry {
-	struct logger_entry *next;
-	char *uid, *name;
-	struct container_logger *logger;
-};
-
-struct pod_runtime {
-	pthread_mutex_t lock;
-	char *root_dir, *run_dir, *log_dir, *pause_path, *node_name, *dns_server;
-	size_t log_max_bytes;
-	struct runtime_cgroup_hooks cgroup;
-	struct runtime_network_hooks network;
-	struct logger_entry *loggers;
-};
-
-/* --- log readers ------------------------------------------------------------------------ */
-
-static struct logger_entry **logger_find(struct pod_runtime *rt, const char *uid, const char *name)
-{
-	struct logger_entry **p = &rt->loggers;
-
-	for (; *p; p = &(*p)->next)
-		if (strcmp((*p)->uid, uid) == 0 && (!name || strcmp((*p)->name, name) == 0))
-			return p;
-	return NULL;
-}
-
-static void logger_add(struct pod_runtime *rt, const char *uid, const char *name, struct container_logger *l)
-{
-	struct logger_entry *e = calloc(1, sizeof(*e));
-
-	if (!e || !(e->uid = strdup(uid)) || !(e->name = strdup(name))) {
-		if (e)
-			free(e->uid);
-		free(e);
-		container_logger_free(l);
-		return;
-	}
-	e->logger = l;
-	e->next = rt->loggers;
-	rt->loggers = e;
-}
-
-static void logger_entry_free(struct logger_entry *e, bool finish)
-{
-	if (finish)
-		container_logger_finish(e->logger);
-	else
-		container_logger_free(e->logger);
-	free(e->uid);
-	free(e->name);
-	free(e);
-}
-
-/* finish: the process is gone, wait for its last output; else stop reading now. */
-static void logger_drop(struct pod_runtime *rt, const char *uid, const char *name, bool finish)
-{
-	struct logger_entry **p, *e;
-
-	while ((p = logger_find(rt, uid, name))) {
-		e = *p;
-		*p = e->next;
-		logger_entry_free(e, finish);
-	}
-}
-
-/* --- paths -------------------------------------------------------------------------------- */
-
-static char *pod_path(struct pod_runtime *rt, bool run, const char *uid, const char *rest)
-{
-	char *p;
-
-	return asprintf(&p, "%s/pods/%s%s%s", run ? rt->run_dir : rt->root_dir, uid, rest ? "/" : "", rest ? rest : "") < 0
-		       ? NULL
-		       : p;
-}
-
-static char *fifo_path(struct pod_runtime *rt, const char *uid, const char *name, const char *stream)
-{
-	char *p;
-
-	return asprintf(&p, "%s/pods/%s/fifo/%s.%s", rt->run_dir, uid, name, stream) < 0 ? NULL : p;
-}
-
-static char *log_path(struct pod_runtime *rt, json_object *pod, const char *name, int restarts)
-{
-	char *p;
-
-	return asprintf(&p, "%s/%s_%s_%s/%s/%d.log", rt->log_dir, json_get_string(pod, "metadata.namespace") ?: "default",
-			json_get_string(pod, "metadata.name") ?: "", json_get_string(pod, "metadata.uid") ?: "", name,
-			restarts) < 0
-		       ? NULL
-		       : p;
-}
-
-static int uid_check(const char *uid)
-{
-	if (!uid || !*uid || strchr(uid, '/') || strcmp(uid, ".") == 0 || strcmp(uid, "..") == 0)
-		return -EINVAL;
-	return 0;
-}
 
 /* --- lifecycle of the runtime -------------------------------------------------------------- */
 
@@ -183,12 +78,8 @@ void pod_runtime_free(struct pod_runtime *rt)
 {
 	if (!rt)
 		return;
-	while (rt->loggers) {
-		struct logger_entry *e = rt->loggers;
-
-		rt->loggers = e->next;
-		logger_entry_free(e, false);
-	}
+	while (rt->loggers)
+		rt_logger_drop(rt, NULL, NULL, false);
 	pthread_mutex_destroy(&rt->lock);
 	free(rt->root_dir);
 	free(rt->run_dir);
@@ -203,7 +94,7 @@ void pod_runtime_free(struct pod_runtime *rt)
 
 static int write_etc_files(struct pod_runtime *rt, json_object *pod, const char *uid, const char *ip)
 {
-	_cleanup_free_ char *dir = pod_path(rt, false, uid, "etc"), *hosts = NULL, *resolv = NULL;
+	_cleanup_free_ char *dir = rt_pod_path(rt, false, uid, "etc"), *hosts = NULL, *resolv = NULL;
 	const char *name = json_get_string(pod, "metadata.name") ?: "pod";
 	const char *ns = json_get_string(pod, "metadata.namespace") ?: "default";
 	char path[4096];
@@ -247,7 +138,7 @@ static void pod_hostname(json_object *pod, char buf[64])
 static int sandbox_create(struct pod_runtime *rt, json_object *pod, const char *uid, json_object **ret_state)
 {
 	_cleanup_json_ json_object *state = json_object_new_object();
-	_cleanup_free_ char *run = pod_path(rt, true, uid, "fifo"), *podroot = pod_path(rt, false, uid, NULL);
+	_cleanup_free_ char *run = rt_pod_path(rt, true, uid, "fifo"), *podroot = rt_pod_path(rt, false, uid, NULL);
 	_cleanup_close_ int netns = -1;
 	char host[64], ip[64] = "", now[32];
 	struct proc_id id;
@@ -292,168 +183,6 @@ static int sandbox_create(struct pod_runtime *rt, json_object *pod, const char *
 	return 0;
 }
 
-/* --- containers ----------------------------------------------------------------------------- */
-
-struct attach_ctx {
-	struct pod_runtime *rt;
-	json_object *pod, *container;
-};
-
-static int attach_cb(void *userdata, pid_t pid)
-{
-	struct attach_ctx *a = userdata;
-
-	return a->rt->cgroup.container_attach(a->rt->cgroup.userdata, a->pod, a->container, pid);
-}
-
-static int open_sandbox_ns(json_object *state, bool share_pid, int fds[4])
-{
-	static const char *const names[] = { "net", "ipc", "uts", "pid" };
-	struct proc_id sb;
-	int r = rstate_get_proc(json_get_path(state, "sandbox"), &sb);
-
-	for (int i = 0; i < 4; i++)
-		fds[i] = -1;
-	for (int i = 0; r >= 0 && i < (share_pid ? 4 : 3); i++) {
-		fds[i] = sandbox_ns_open(&sb, names[i]);
-		r = fds[i] < 0 ? fds[i] : 0;
-	}
-	return r;
-}
-
-/* The container's overlay dirs, fresh each start (a restarted container starts from its
- * image again, as in Kubernetes). */
-static int container_dirs(struct pod_runtime *rt, const char *uid, const char *name, char *ret[3])
-{
-	static const char *const sub[] = { "upper", "work", "rootfs" };
-	_cleanup_free_ char *rel = NULL, *cdir = NULL;
-	int r;
-
-	if (asprintf(&rel, "containers/%s", name) < 0 || !(cdir = pod_path(rt, false, uid, rel)))
-		return -ENOMEM;
-	r = fs_rm_rf(cdir);
-	for (int i = 0; r >= 0 && i < 3; i++) {
-		if (asprintf(&ret[i], "%s/%s", cdir, sub[i]) < 0)
-			return -ENOMEM;
-		r = fs_mkdir_p(ret[i], 0755);
-	}
-	return r;
-}
-
-static void spawn_failed(json_object *cs, const char *reason, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void spawn_failed(json_object *cs, const char *reason, const char *fmt, ...)
-{
-	_cleanup_free_ char *msg = NULL;
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
-	va_end(ap);
-	rstate_set_waiting(cs, reason, msg ? msg : reason);
-	log_warn("%s", msg ? msg : reason);
-}
-
-/* Starts one container; a failure that is the pod's (image, spec) is left in cs, not returned. */
-static int container_start(struct pod_runtime *rt, json_object *state, json_object *pod, json_object *c, json_object *cs)
-{
-	const char *uid = json_get_string(pod, "metadata.uid"), *name = json_get_string(c, "name") ?: "";
-	const char *image = json_get_string(c, "image") ?: "";
-	_cleanup_free_ char *lower = NULL, *err = NULL, *poddir = pod_path(rt, false, uid, NULL);
-	_cleanup_free_ char *out = fifo_path(rt, uid, name, "stdout"), *errf = fifo_path(rt, uid, name, "stderr");
-	_cleanup_json_ json_object *img = NULL;
-	char *dirs[3] = { NULL, NULL, NULL };
-	struct podspec_container pc = { 0 };
-	struct podspec_context ctx = { .pod_dir = poddir, .pod_ip = json_get_string(state, "podIP"), .node_name = rt->node_name };
-	struct attach_ctx actx = { rt, pod, c };
-	struct container_spec spec;
-	struct container_logger *l;
-	struct proc_id id;
-	const char *step = "setup";
-	_cleanup_free_ char *logp = NULL;
-	int ns[4], r;
-
-	if (!poddir || !out || !errf)
-		return -ENOMEM;
-	r = image_lookup(rt->root_dir, image, &lower, &img);
-	if (r == -ENOENT) {
-		_cleanup_free_ char *store = image_store_dir(rt->root_dir);
-
-		spawn_failed(cs, "ErrImageNeverPull", "image \"%s\" not found in %s (import it with skiffctl image import %s PATH)",
-			     image, store ? store : rt->root_dir, image);
-		return 0;
-	}
-	if (r < 0)
-		return r;
-	r = podspec_container_build(pod, c, img, &ctx, &pc, &err);
-	if (r == -EINVAL) {
-		spawn_failed(cs, "CreateContainerConfigError", "%s", err ? err : "invalid container spec");
-		return 0;
-	}
-	if (r >= 0)
-		r = podspec_volumes_prepare(pod, &ctx);
-	if (r >= 0)
-		r = container_dirs(rt, uid, name, dirs);
-	if (r >= 0)
-		r = log_fifo_make(out);
-	if (r >= 0)
-		r = log_fifo_make(errf);
-	if (r >= 0)
-		r = open_sandbox_ns(state, json_object_get_boolean(json_get_path(pod, "spec.shareProcessNamespace")), ns);
-	if (r < 0)
-		goto out;
-	spec = (struct container_spec){
-		.name = name, .lower = lower, .upper = dirs[0], .work = dirs[1], .rootfs = dirs[2],
-		.argv = (const char *const *)pc.argv, .envp = (const char *const *)pc.envp,
-		.path_env = pc.path_env, .cwd = pc.cwd, .set_uid = pc.set_uid, .set_gid = pc.set_gid,
-		.uid = pc.uid, .gid = pc.gid, .privileged = pc.privileged,
-		.netns = ns[0], .ipcns = ns[1], .utsns = ns[2], .pidns = ns[3],
-		.mounts = pc.mounts, .n_mounts = pc.n_mounts, .stdout_fifo = out, .stderr_fifo = errf,
-		.attach = rt->cgroup.container_attach ? attach_cb : NULL, .userdata = &actx,
-	};
-	r = container_spawn(&spec, &id, &step);
-	for (int i = 0; i < 4; i++)
-		if (ns[i] >= 0)
-			close(ns[i]);
-	if (r < 0) {
-		spawn_failed(cs, "RunContainerError", "pod %s/%s: container %s: %s: %s",
-			     json_get_string(pod, "metadata.namespace") ?: "", json_get_string(pod, "metadata.name") ?: "",
-			     name, step, strerror(-r));
-		r = 0;
-		goto out;
-	}
-	rstate_set_running(cs, &id);
-	json_object_object_add(cs, "image", json_object_new_string(image));
-	logp = log_path(rt, pod, name, json_object_get_int(json_get_path(cs, "restartCount")));
-	l = logp ? container_logger_start(out, errf, logp, rt->log_max_bytes, &id) : NULL;
-	if (l)
-		logger_add(rt, uid, name, l);
-	else
-		log_warn("pod %s: container %s: no log reader: %m", uid, name);
-out:
-	podspec_container_done(&pc);
-	for (int i = 0; i < 3; i++)
-		free(dirs[i]);
-	return r;
-}
-
-/* Reaps exited containers; their log readers are finished (the output is all written). */
-static bool refresh_containers(struct pod_runtime *rt, const char *uid, json_object *state)
-{
-	json_object *all = json_get_path(state, "containers");
-	bool changed = false;
-
-	if (!all)
-		return false;
-	json_object_object_foreach(all, name, cs) {
-		if (rstate_container_refresh(cs)) {
-			logger_drop(rt, uid, name, true);
-			changed = true;
-		}
-	}
-	return changed;
-}
-
 /* --- teardown ------------------------------------------------------------------------------- */
 
 static int64_t now_ms(void)
@@ -496,7 +225,7 @@ static bool containers_signal_wait(json_object *state, int sig, int64_t deadline
 
 static int pod_teardown(struct pod_runtime *rt, const char *uid, json_object *state, int grace_seconds)
 {
-	_cleanup_free_ char *podroot = pod_path(rt, false, uid, NULL), *podrun = pod_path(rt, true, uid, NULL);
+	_cleanup_free_ char *podroot = rt_pod_path(rt, false, uid, NULL), *podrun = rt_pod_path(rt, true, uid, NULL);
 	struct proc_id sb;
 	bool have_sb = state && rstate_get_proc(json_get_path(state, "sandbox"), &sb) >= 0;
 	bool gone;
@@ -512,7 +241,7 @@ static int pod_teardown(struct pod_runtime *rt, const char *uid, json_object *st
 			gone = containers_signal_wait(state, SIGKILL, now_ms() + KILL_WAIT_MS);
 		}
 		/* A process the kernel could not kill keeps its reader; never block on it. */
-		logger_drop(rt, uid, NULL, gone);
+		rt_logger_drop(rt, uid, NULL, gone);
 	}
 	if (have_sb && proc_id_alive(&sb)) {
 		if (rt->network.pod_teardown) {
@@ -561,7 +290,7 @@ static bool init_containers_done(struct pod_runtime *rt, json_object *state, jso
 		if (strcmp(st, "exited") == 0 && json_object_get_int(json_get_path(cs, "exitCode")) == 0)
 			continue;
 		if (rstate_should_start(cs, policy, time(NULL)))
-			*ret = container_start(rt, state, pod, c, cs);
+			*ret = rt_container_start(rt, state, pod, c, cs);
 		return false;
 	}
 	return true;
@@ -590,7 +319,7 @@ static int start_locked(struct pod_runtime *rt, json_object *pod, const char *ui
 		}
 	}
 	json_object_object_add(state, "pod", json_clone(pod));
-	refresh_containers(rt, uid, state);
+	rt_refresh_containers(rt, uid, state);
 	if (!init_containers_done(rt, state, pod, &r))
 		specs = NULL;
 	for (size_t i = 0; r >= 0 && specs && i < json_object_array_length(specs); i++) {
@@ -600,7 +329,7 @@ static int start_locked(struct pod_runtime *rt, json_object *pod, const char *ui
 		if (!cs)
 			r = -ENOMEM;
 		else if (rstate_should_start(cs, policy, time(NULL)))
-			r = container_start(rt, state, pod, c, cs);
+			r = rt_container_start(rt, state, pod, c, cs);
 	}
 	rstate_save(rt->run_dir, uid, state);
 	return r;
@@ -611,7 +340,7 @@ int pod_runtime_start(struct pod_runtime *rt, json_object *pod)
 	const char *uid = json_get_string(pod, "metadata.uid");
 	int r;
 
-	if (uid_check(uid) < 0 || !json_get_string(pod, "metadata.name"))
+	if (rt_uid_check(uid) < 0 || !json_get_string(pod, "metadata.name"))
 		return -EINVAL;
 	pthread_mutex_lock(&rt->lock);
 	r = start_locked(rt, pod, uid);
@@ -624,7 +353,7 @@ int pod_runtime_stop(struct pod_runtime *rt, const char *uid, int grace_seconds)
 	_cleanup_json_ json_object *state = NULL;
 	int r;
 
-	if (uid_check(uid) < 0)
+	if (rt_uid_check(uid) < 0)
 		return -EINVAL;
 	pthread_mutex_lock(&rt->lock);
 	state = rstate_load(rt->run_dir, uid);
@@ -638,13 +367,13 @@ int pod_runtime_status(struct pod_runtime *rt, const char *uid, json_object **re
 	_cleanup_json_ json_object *state = NULL;
 	int r = 0;
 
-	if (uid_check(uid) < 0)
+	if (rt_uid_check(uid) < 0)
 		return -EINVAL;
 	pthread_mutex_lock(&rt->lock);
 	state = rstate_load(rt->run_dir, uid);
 	if (!state)
 		r = errno == ENOENT ? -ENOENT : -errno;
-	else if (refresh_containers(rt, uid, state))
+	else if (rt_refresh_containers(rt, uid, state))
 		rstate_save(rt->run_dir, uid, state);
 	pthread_mutex_unlock(&rt->lock);
 	if (r < 0)
@@ -704,18 +433,18 @@ static void adopt_logs(struct pod_runtime *rt, const char *uid, json_object *sta
 	json_object *all = json_get_path(state, "containers"), *pod = json_get_path(state, "pod");
 	struct proc_id id;
 
-	if (!all || logger_find(rt, uid, NULL))
+	if (!all || rt_logger_find(rt, uid, NULL))
 		return;
 	json_object_object_foreach(all, name, cs) {
-		_cleanup_free_ char *out = fifo_path(rt, uid, name, "stdout"), *err = fifo_path(rt, uid, name, "stderr");
-		_cleanup_free_ char *logp = log_path(rt, pod, name, json_object_get_int(json_get_path(cs, "restartCount")));
+		_cleanup_free_ char *out = rt_fifo_path(rt, uid, name, "stdout"), *err = rt_fifo_path(rt, uid, name, "stderr");
+		_cleanup_free_ char *logp = rt_log_path(rt, pod, name, json_object_get_int(json_get_path(cs, "restartCount")));
 		struct container_logger *l;
 
 		if (rstate_get_proc(cs, &id) < 0 || !proc_id_alive(&id) || !out || !err || !logp)
 			continue;
 		l = container_logger_start(out, err, logp, rt->log_max_bytes, &id);
 		if (l)
-			logger_add(rt, uid, name, l);
+			rt_logger_add(rt, uid, name, l);
 	}
 }
 
@@ -733,7 +462,7 @@ int pod_runtime_adopt(struct pod_runtime *rt)
 		struct proc_id sb;
 
 		if (state && rstate_get_proc(json_get_path(state, "sandbox"), &sb) >= 0 && proc_id_alive(&sb)) {
-			refresh_containers(rt, *u, state);
+			rt_refresh_containers(rt, *u, state);
 			adopt_logs(rt, *u, state);
 			rstate_save(rt->run_dir, *u, state);
 			adopted++;
@@ -753,7 +482,7 @@ int pod_runtime_netns_fd(struct pod_runtime *rt, const char *uid)
 	struct proc_id sb;
 	int r;
 
-	if (uid_check(uid) < 0)
+	if (rt_uid_check(uid) < 0)
 		return -EINVAL;
 	pthread_mutex_lock(&rt->lock);
 	state = rstate_load(rt->run_dir, uid);

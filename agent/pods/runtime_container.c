@@ -1,0 +1,269 @@
+/* Containers of a pod (see runtime_internal.h): image, spec and dirs to a running process,
+ * its log reader, and reaping it when it exits. */
+#include "pods/runtime_internal.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <skiff/cleanup.h>
+#include <skiff/json.h>
+#include <skiff/log.h>
+
+#include "pods/container.h"
+#include "pods/image.h"
+#include "pods/mounts.h"
+#include "pods/podspec.h"
+#include "pods/runtime_state.h"
+#include "pods/sandbox.h"
+
+/* --- log readers ------------------------------------------------------------------------ */
+
+struct logger_entry **rt_logger_find(struct pod_runtime *rt, const char *uid, const char *name)
+{
+	struct logger_entry **p = &rt->loggers;
+
+	for (; *p; p = &(*p)->next)
+		if ((!uid || strcmp((*p)->uid, uid) == 0) && (!name || strcmp((*p)->name, name) == 0))
+			return p;
+	return NULL;
+}
+
+void rt_logger_add(struct pod_runtime *rt, const char *uid, const char *name, struct container_logger *l)
+{
+	struct logger_entry *e = calloc(1, sizeof(*e));
+
+	if (!e || !(e->uid = strdup(uid)) || !(e->name = strdup(name))) {
+		if (e)
+			free(e->uid);
+		free(e);
+		container_logger_free(l);
+		return;
+	}
+	e->logger = l;
+	e->next = rt->loggers;
+	rt->loggers = e;
+}
+
+static void logger_entry_free(struct logger_entry *e, bool finish)
+{
+	if (finish)
+		container_logger_finish(e->logger);
+	else
+		container_logger_free(e->logger);
+	free(e->uid);
+	free(e->name);
+	free(e);
+}
+
+void rt_logger_drop(struct pod_runtime *rt, const char *uid, const char *name, bool finish)
+{
+	struct logger_entry **p, *e;
+
+	while ((p = rt_logger_find(rt, uid, name))) {
+		e = *p;
+		*p = e->next;
+		logger_entry_free(e, finish);
+	}
+}
+
+/* --- paths -------------------------------------------------------------------------------- */
+
+char *rt_pod_path(struct pod_runtime *rt, bool run, const char *uid, const char *rest)
+{
+	char *p;
+
+	return asprintf(&p, "%s/pods/%s%s%s", run ? rt->run_dir : rt->root_dir, uid, rest ? "/" : "", rest ? rest : "") < 0
+		       ? NULL
+		       : p;
+}
+
+char *rt_fifo_path(struct pod_runtime *rt, const char *uid, const char *name, const char *stream)
+{
+	char *p;
+
+	return asprintf(&p, "%s/pods/%s/fifo/%s.%s", rt->run_dir, uid, name, stream) < 0 ? NULL : p;
+}
+
+char *rt_log_path(struct pod_runtime *rt, json_object *pod, const char *name, int restarts)
+{
+	char *p;
+
+	return asprintf(&p, "%s/%s_%s_%s/%s/%d.log", rt->log_dir, json_get_string(pod, "metadata.namespace") ?: "default",
+			json_get_string(pod, "metadata.name") ?: "", json_get_string(pod, "metadata.uid") ?: "", name,
+			restarts) < 0
+		       ? NULL
+		       : p;
+}
+
+int rt_uid_check(const char *uid)
+{
+	if (!uid || !*uid || strchr(uid, '/') || strcmp(uid, ".") == 0 || strcmp(uid, "..") == 0)
+		return -EINVAL;
+	return 0;
+}
+
+/* --- containers ----------------------------------------------------------------------------- */
+
+struct attach_ctx {
+	struct pod_runtime *rt;
+	json_object *pod, *container;
+};
+
+static int attach_cb(void *userdata, pid_t pid)
+{
+	struct attach_ctx *a = userdata;
+
+	return a->rt->cgroup.container_attach(a->rt->cgroup.userdata, a->pod, a->container, pid);
+}
+
+static int open_sandbox_ns(json_object *state, bool share_pid, int fds[4])
+{
+	static const char *const names[] = { "net", "ipc", "uts", "pid" };
+	struct proc_id sb;
+	int r = rstate_get_proc(json_get_path(state, "sandbox"), &sb);
+
+	for (int i = 0; i < 4; i++)
+		fds[i] = -1;
+	for (int i = 0; r >= 0 && i < (share_pid ? 4 : 3); i++) {
+		fds[i] = sandbox_ns_open(&sb, names[i]);
+		r = fds[i] < 0 ? fds[i] : 0;
+	}
+	return r;
+}
+
+/* The container's overlay dirs, fresh each start (a restarted container starts from its
+ * image again, as in Kubernetes). */
+static int container_dirs(struct pod_runtime *rt, const char *uid, const char *name, char *ret[3])
+{
+	static const char *const sub[] = { "upper", "work", "rootfs" };
+	_cleanup_free_ char *rel = NULL, *cdir = NULL;
+	int r;
+
+	if (asprintf(&rel, "containers/%s", name) < 0 || !(cdir = rt_pod_path(rt, false, uid, rel)))
+		return -ENOMEM;
+	r = fs_rm_rf(cdir);
+	for (int i = 0; r >= 0 && i < 3; i++) {
+		if (asprintf(&ret[i], "%s/%s", cdir, sub[i]) < 0)
+			return -ENOMEM;
+		r = fs_mkdir_p(ret[i], 0755);
+	}
+	return r;
+}
+
+static void spawn_failed(json_object *cs, const char *reason, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void spawn_failed(json_object *cs, const char *reason, const char *fmt, ...)
+{
+	_cleanup_free_ char *msg = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	rstate_set_waiting(cs, reason, msg ? msg : reason);
+	log_warn("%s", msg ? msg : reason);
+}
+
+/* Starts one container; a failure that is the pod's (image, spec) is left in cs, not returned. */
+int rt_container_start(struct pod_runtime *rt, json_object *state, json_object *pod, json_object *c, json_object *cs)
+{
+	const char *uid = json_get_string(pod, "metadata.uid"), *name = json_get_string(c, "name") ?: "";
+	const char *image = json_get_string(c, "image") ?: "";
+	_cleanup_free_ char *lower = NULL, *err = NULL, *poddir = rt_pod_path(rt, false, uid, NULL);
+	_cleanup_free_ char *out = rt_fifo_path(rt, uid, name, "stdout"), *errf = rt_fifo_path(rt, uid, name, "stderr");
+	_cleanup_json_ json_object *img = NULL;
+	char *dirs[3] = { NULL, NULL, NULL };
+	struct podspec_container pc = { 0 };
+	struct podspec_context ctx = { .pod_dir = poddir, .pod_ip = json_get_string(state, "podIP"), .node_name = rt->node_name };
+	struct attach_ctx actx = { rt, pod, c };
+	struct container_spec spec;
+	struct container_logger *l;
+	struct proc_id id;
+	const char *step = "setup";
+	_cleanup_free_ char *logp = NULL;
+	int ns[4], r;
+
+	if (!poddir || !out || !errf)
+		return -ENOMEM;
+	r = image_lookup(rt->root_dir, image, &lower, &img);
+	if (r == -ENOENT) {
+		_cleanup_free_ char *store = image_store_dir(rt->root_dir);
+
+		spawn_failed(cs, "ErrImageNeverPull", "image \"%s\" not found in %s (import it with skiffctl image import %s PATH)",
+			     image, store ? store : rt->root_dir, image);
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	r = podspec_container_build(pod, c, img, &ctx, &pc, &err);
+	if (r == -EINVAL) {
+		spawn_failed(cs, "CreateContainerConfigError", "%s", err ? err : "invalid container spec");
+		return 0;
+	}
+	if (r >= 0)
+		r = podspec_volumes_prepare(pod, &ctx);
+	if (r >= 0)
+		r = container_dirs(rt, uid, name, dirs);
+	if (r >= 0)
+		r = log_fifo_make(out);
+	if (r >= 0)
+		r = log_fifo_make(errf);
+	if (r >= 0)
+		r = open_sandbox_ns(state, json_object_get_boolean(json_get_path(pod, "spec.shareProcessNamespace")), ns);
+	if (r < 0)
+		goto out;
+	spec = (struct container_spec){
+		.name = name, .lower = lower, .upper = dirs[0], .work = dirs[1], .rootfs = dirs[2],
+		.argv = (const char *const *)pc.argv, .envp = (const char *const *)pc.envp,
+		.path_env = pc.path_env, .cwd = pc.cwd, .set_uid = pc.set_uid, .set_gid = pc.set_gid,
+		.uid = pc.uid, .gid = pc.gid, .privileged = pc.privileged,
+		.netns = ns[0], .ipcns = ns[1], .utsns = ns[2], .pidns = ns[3],
+		.mounts = pc.mounts, .n_mounts = pc.n_mounts, .stdout_fifo = out, .stderr_fifo = errf,
+		.attach = rt->cgroup.container_attach ? attach_cb : NULL, .userdata = &actx,
+	};
+	r = container_spawn(&spec, &id, &step);
+	for (int i = 0; i < 4; i++)
+		if (ns[i] >= 0)
+			close(ns[i]);
+	if (r < 0) {
+		spawn_failed(cs, "RunContainerError", "pod %s/%s: container %s: %s: %s",
+			     json_get_string(pod, "metadata.namespace") ?: "", json_get_string(pod, "metadata.name") ?: "",
+			     name, step, strerror(-r));
+		r = 0;
+		goto out;
+	}
+	rstate_set_running(cs, &id);
+	json_object_object_add(cs, "image", json_object_new_string(image));
+	logp = rt_log_path(rt, pod, name, json_object_get_int(json_get_path(cs, "restartCount")));
+	l = logp ? container_logger_start(out, errf, logp, rt->log_max_bytes, &id) : NULL;
+	if (l)
+		rt_logger_add(rt, uid, name, l);
+	else
+		log_warn("pod %s: container %s: no log reader: %m", uid, name);
+out:
+	podspec_container_done(&pc);
+	for (int i = 0; i < 3; i++)
+		free(dirs[i]);
+	return r;
+}
+
+/* Reaps exited containers; their log readers are finished (the output is all written). */
+bool rt_refresh_containers(struct pod_runtime *rt, const char *uid, json_object *state)
+{
+	json_object *all = json_get_path(state, "containers");
+	bool changed = false;
+
+	if (!all)
+		return false;
+	json_object_object_foreach(all, name, cs) {
+		if (rstate_container_refresh(cs)) {
+			rt_logger_drop(rt, uid, name, true);
+			changed = true;
+		}
+	}
+	return changed;
+}

@@ -1,0 +1,45 @@
+/* Internals shared by the pod runtime's files: runtime.c (API, sandbox, teardown) and
+ * runtime_container.c (starting containers, their log readers, reaping). */
+#ifndef SKIFF_AGENT_PODS_RUNTIME_INTERNAL_H
+#define SKIFF_AGENT_PODS_RUNTIME_INTERNAL_H
+
+#include <json-c/json.h>
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "pods/logs.h"
+#include "pods/runtime.h"
+
+struct logger_entry {
+	struct logger_entry *next;
+	char *uid, *name;
+	struct container_logger *logger;
+};
+
+struct pod_runtime {
+	pthread_mutex_t lock;
+	char *root_dir, *run_dir, *log_dir, *pause_path, *node_name, *dns_server;
+	size_t log_max_bytes;
+	struct runtime_cgroup_hooks cgroup;
+	struct runtime_network_hooks network;
+	struct logger_entry *loggers;
+};
+
+/* Log readers by pod uid (NULL: any pod) and container name (NULL: any container). */
+struct logger_entry **rt_logger_find(struct pod_runtime *rt, const char *uid, const char *name);
+void rt_logger_add(struct pod_runtime *rt, const char *uid, const char *name, struct container_logger *l);
+/* finish: the process is gone, wait for its last output; else stop reading now. */
+void rt_logger_drop(struct pod_runtime *rt, const char *uid, const char *name, bool finish);
+
+/* <root or run>/pods/<uid>[/rest]; the run dir's FIFO of a container stream; its log file. */
+char *rt_pod_path(struct pod_runtime *rt, bool run, const char *uid, const char *rest);
+char *rt_fifo_path(struct pod_runtime *rt, const char *uid, const char *name, const char *stream);
+char *rt_log_path(struct pod_runtime *rt, json_object *pod, const char *name, int restarts);
+int rt_uid_check(const char *uid);
+
+/* Starts one container; a failure that is the pod's (image, spec) is left in cs, not returned. */
+int rt_container_start(struct pod_runtime *rt, json_object *state, json_object *pod, json_object *c, json_object *cs);
+/* Reaps exited containers; their log readers are finished. True when the state changed. */
+bool rt_refresh_containers(struct pod_runtime *rt, const char *uid, json_object *state);
+
+#endif
