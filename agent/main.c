@@ -19,6 +19,7 @@
 #include "node/facts.h"
 #include "node/health.h"
 #include "node/heartbeat.h"
+#include "node/object.h"
 #include "node/reconcile.h"
 
 struct agent {
@@ -28,6 +29,7 @@ struct agent {
 	struct reconciler *rec;
 	char *pause_path;
 	char *pods_query;
+	json_object *taints;
 	atomic_bool stop;
 	sigset_t signals;
 };
@@ -98,6 +100,11 @@ static int setup(struct agent *a)
 	a->hb.api = a->api;
 	a->hb.cgroup_parent = a->cfg.cgroup_parent;
 	a->hb.pause_path = a->pause_path;
+	r = node_taints_parse(a->cfg.register_with_taints, &a->taints);
+	if (r < 0)
+		return log_error_errno(r, "--register-with-taints \"%s\": expected key[=value]:Effect,... with Effect "
+				       "NoSchedule, PreferNoSchedule or NoExecute", a->cfg.register_with_taints);
+	a->hb.taints = a->taints;
 	if (asprintf(&a->pods_query, "fieldSelector=spec.nodeName%%3D%s", a->cfg.node_name) < 0)
 		return -ENOMEM;
 	/* No runtime is linked in yet: pods are reported Pending with this reason. */
@@ -148,6 +155,7 @@ static void agent_done(struct agent *a)
 	api_client_free(a->api);
 	free(a->pause_path);
 	free(a->pods_query);
+	json_object_put(a->taints);
 	agent_config_done(&a->cfg);
 }
 

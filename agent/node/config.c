@@ -42,6 +42,7 @@ static const struct setting settings[] = {
 	S("gpu-devices", gpu_devices, "auto", "auto (/dev/nvidia[0-9]*) or PATH,... ('' for none)"),
 	S("pause-binary", pause_binary, NULL, "pod namespace holder (default: skiff-pause beside skiff-agent)"),
 	S("log-level", log_level, "info", "error, warn, info or debug"),
+	S("register-with-taints", register_with_taints, NULL, "key[=value]:Effect,... given to the Node when this agent creates it"),
 	N("max-pods", max_pods, "110", "pods this node accepts (the pods capacity)"),
 	N("heartbeat-seconds", heartbeat_seconds, "5", "Lease renew period"),
 };

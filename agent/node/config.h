@@ -19,6 +19,7 @@ struct agent_config {
 	char *gpu_devices;   /* --gpu-devices: "auto" or PATH,... ("" for none) */
 	char *pause_binary;  /* --pause-binary: default skiff-pause next to skiff-agent */
 	char *log_level;     /* --log-level */
+	char *register_with_taints; /* --register-with-taints: key[=value]:Effect,... on a new Node */
 	long max_pods;       /* --max-pods */
 	long heartbeat_seconds; /* --heartbeat-seconds: Lease renew period */
 };

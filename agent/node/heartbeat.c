@@ -182,6 +182,8 @@ int heartbeat_register(struct heartbeat *hb)
 				      st < 0 ? strerror(-st) : api_error_message(node));
 	obj = node_object_build(&hb->facts, &(struct node_health){ 0 }, "");
 	json_object_object_add(obj, "status", json_object_get(status));
+	if (hb->taints && json_object_array_length(hb->taints) > 0)
+		json_object_object_add(json_get_path(obj, "spec"), "taints", json_object_get(hb->taints));
 	st = api_create(hb->api, "/api/v1/nodes", obj, &resp);
 	if (st == 409) /* made by someone else since our GET: update it next period */
 		return -EAGAIN;

@@ -1,7 +1,9 @@
 /* Builds the Node JSON from host facts and health; compares statuses ignoring heartbeats. */
 #include "node/object.h"
 
+#include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
@@ -132,6 +134,51 @@ json_object *node_status_build(const struct node_facts *f, const struct node_hea
 	json_object_object_add(s, "addresses", addrs);
 	json_object_object_add(s, "nodeInfo", node_info(f));
 	return s;
+}
+
+static int taint_parse(char *entry, json_object **ret)
+{
+	char *effect = strrchr(entry, ':'), *value;
+	json_object *t;
+
+	if (!effect || effect == entry)
+		return -EINVAL;
+	*effect++ = '\0';
+	if (strcmp(effect, "NoSchedule") != 0 && strcmp(effect, "PreferNoSchedule") != 0 &&
+	    strcmp(effect, "NoExecute") != 0)
+		return -EINVAL;
+	value = strchr(entry, '=');
+	if (value)
+		*value++ = '\0';
+	if (!*entry)
+		return -EINVAL;
+	t = json_object_new_object();
+	put_str(t, "key", entry);
+	if (value && *value)
+		put_str(t, "value", value);
+	put_str(t, "effect", effect);
+	*ret = t;
+	return 0;
+}
+
+int node_taints_parse(const char *spec, json_object **ret)
+{
+	_cleanup_free_ char *copy = strdup(spec ? spec : "");
+	_cleanup_json_ json_object *arr = json_object_new_array();
+	char *save = NULL;
+
+	if (!copy || !arr)
+		return -ENOMEM;
+	for (char *e = strtok_r(copy, ",", &save); e; e = strtok_r(NULL, ",", &save)) {
+		json_object *t;
+		int r = taint_parse(e, &t);
+
+		if (r < 0)
+			return r;
+		json_object_array_add(arr, t);
+	}
+	*ret = TAKE_PTR(arr);
+	return 0;
 }
 
 json_object *node_object_build(const struct node_facts *f, const struct node_health *h, const char *now)

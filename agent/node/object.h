@@ -22,8 +22,13 @@ void node_time_format(char *buf, size_t size, bool micro);
 
 /* status: capacity, allocatable, addresses, nodeInfo, conditions (timestamps = now). */
 json_object *node_status_build(const struct node_facts *f, const struct node_health *h, const char *now);
-/* A whole Node for the first create: metadata (name, labels) and status. */
+/* A whole Node for the first create: metadata (name, labels), spec.taints (parsed from
+ * taints, may be NULL) and status. */
 json_object *node_object_build(const struct node_facts *f, const struct node_health *h, const char *now);
+
+/* "key[=value]:Effect,..." as the kubelet's --register-with-taints to a taints array; -EINVAL
+ * on a malformed entry or an effect other than NoSchedule, PreferNoSchedule, NoExecute. */
+int node_taints_parse(const char *spec, json_object **ret);
 
 /* True when the statuses differ in anything but the conditions' heartbeat/transition times. */
 bool node_status_differs(json_object *a, json_object *b);

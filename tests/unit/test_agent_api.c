@@ -344,8 +344,10 @@ Test(agent_api, register_heartbeat_and_ready_again_after_unknown)
 
 	snprintf(parent, sizeof(parent), "skiff-test-hb-%d", (int)getpid());
 	hb_init(&hb, parent, "/bin/sh");
+	cr_assert_eq(node_taints_parse("e2e=agent:NoSchedule", &hb.taints), 0);
 	cr_assert_eq(heartbeat_register(&hb), 0);
 	cr_assert_eq(api_get(api, "/api/v1/nodes/n1", &node), 200);
+	cr_assert_str_eq(json_get_string(json_object_array_get_idx(json_get_path(node, "spec.taints"), 0), "key"), "e2e");
 	cr_assert_str_eq(json_get_string(node, "status.capacity.pods"), "20");
 	cr_assert_str_eq(json_object_get_string(json_object_object_get(json_get_path(node, "status.capacity"),
 								       "nvidia.com/gpu")),
@@ -394,6 +396,7 @@ Test(agent_api, register_heartbeat_and_ready_again_after_unknown)
 	cr_assert_str_eq(json_get_string(node, "status.capacity.pods"), "30");
 	json_object_put(node);
 	heartbeat_done(&hb);
+	json_object_put(hb.taints);
 	remove_cgroup(parent);
 }
 

@@ -301,3 +301,25 @@ Test(agent_node, health_check_on_this_host)
 	cr_assert_eq(rmdir(path), 0, "rmdir %s: %s", path, strerror(errno));
 	free(path);
 }
+
+Test(agent_node, register_with_taints)
+{
+	json_object *t = NULL;
+
+	cr_assert_eq(node_taints_parse("e2e=agent:NoSchedule,dedicated:NoExecute", &t), 0);
+	cr_assert_eq(json_object_array_length(t), 2);
+	cr_assert_str_eq(json_get_string(json_object_array_get_idx(t, 0), "key"), "e2e");
+	cr_assert_str_eq(json_get_string(json_object_array_get_idx(t, 0), "value"), "agent");
+	cr_assert_str_eq(json_get_string(json_object_array_get_idx(t, 0), "effect"), "NoSchedule");
+	cr_assert_null(json_get_path(json_object_array_get_idx(t, 1), "value"));
+	cr_assert_str_eq(json_get_string(json_object_array_get_idx(t, 1), "effect"), "NoExecute");
+	json_object_put(t);
+	cr_assert_eq(node_taints_parse(NULL, &t), 0);
+	cr_assert_eq(json_object_array_length(t), 0);
+	json_object_put(t);
+	t = NULL;
+	cr_assert_eq(node_taints_parse("k=v:Sometimes", &t), -EINVAL);
+	cr_assert_eq(node_taints_parse("novalue", &t), -EINVAL);
+	cr_assert_eq(node_taints_parse(":NoSchedule", &t), -EINVAL);
+	cr_assert_null(t, "nothing returned on failure");
+}
