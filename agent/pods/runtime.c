@@ -51,10 +51,11 @@ struct pod_runtime *pod_runtime_new(const struct runtime_config *c)
 	rt->pause_path = strdup(c->pause_path);
 	rt->node_name = strdup(c->node_name ? c->node_name : "");
 	rt->dns_server = c->dns_server ? strdup(c->dns_server) : NULL;
+	rt->host_ip = strdup(c->host_ip ? c->host_ip : "");
 	rt->log_max_bytes = c->log_max_bytes ? c->log_max_bytes : DEFAULT_LOG_MAX_BYTES;
 	rt->cgroup = c->cgroup;
 	rt->network = c->network;
-	if (!rt->root_dir || !rt->run_dir || !rt->log_dir || !rt->pause_path || !rt->node_name ||
+	if (!rt->root_dir || !rt->run_dir || !rt->log_dir || !rt->pause_path || !rt->node_name || !rt->host_ip ||
 	    (c->dns_server && !rt->dns_server) || asprintf(&pods_root, "%s/pods", c->root_dir) < 0 ||
 	    asprintf(&pods_run, "%s/pods", c->run_dir) < 0) {
 		r = -ENOMEM;
@@ -87,6 +88,7 @@ void pod_runtime_free(struct pod_runtime *rt)
 	free(rt->pause_path);
 	free(rt->node_name);
 	free(rt->dns_server);
+	free(rt->host_ip);
 	free(rt);
 }
 
@@ -141,6 +143,8 @@ static int sandbox_create(struct pod_runtime *rt, json_object *pod, const char *
 	_cleanup_free_ char *run = rt_pod_path(rt, true, uid, "fifo"), *podroot = rt_pod_path(rt, false, uid, NULL);
 	_cleanup_close_ int netns = -1;
 	char host[64], ip[64] = "", now[32];
+	bool host_net = json_object_get_boolean(json_get_path(pod, "spec.hostNetwork"));
+	int ns_flags = SANDBOX_NS_ALL;
 	struct proc_id id;
 	json_object *sb;
 	int r;
@@ -155,7 +159,11 @@ static int sandbox_create(struct pod_runtime *rt, json_object *pod, const char *
 	if (r < 0)
 		return r;
 	pod_hostname(pod, host);
-	r = sandbox_start(rt->pause_path, host, &id);
+	if (host_net)
+		ns_flags &= ~(CLONE_NEWNET | CLONE_NEWUTS);
+	if (json_object_get_boolean(json_get_path(pod, "spec.hostIPC")))
+		ns_flags &= ~CLONE_NEWIPC;
+	r = sandbox_start(rt->pause_path, host, ns_flags, &id);
 	if (r < 0)
 		return r;
 	sb = json_object_new_object();
@@ -168,7 +176,9 @@ static int sandbox_create(struct pod_runtime *rt, json_object *pod, const char *
 	r = rstate_save(rt->run_dir, uid, state);
 	if (r >= 0 && rt->cgroup.sandbox_attach)
 		r = rt->cgroup.sandbox_attach(rt->cgroup.userdata, uid, id.pid);
-	if (r >= 0 && rt->network.pod_setup) {
+	if (host_net)
+		snprintf(ip, sizeof(ip), "%s", rt->host_ip);
+	else if (r >= 0 && rt->network.pod_setup) {
 		netns = sandbox_ns_open(&id, "net");
 		r = netns < 0 ? netns : rt->network.pod_setup(rt->network.userdata, pod, netns, ip, sizeof(ip));
 	}
@@ -244,7 +254,8 @@ static int pod_teardown(struct pod_runtime *rt, const char *uid, json_object *st
 		rt_logger_drop(rt, uid, NULL, gone);
 	}
 	if (have_sb && proc_id_alive(&sb)) {
-		if (rt->network.pod_teardown) {
+		/* A hostNetwork pod's namespace is the host's: nothing was set up there. */
+		if (rt->network.pod_teardown && !json_object_get_boolean(json_get_path(state, "pod.spec.hostNetwork"))) {
 			_cleanup_close_ int netns = sandbox_ns_open(&sb, "net");
 
 			if (netns >= 0)

@@ -42,6 +42,7 @@ struct runtime_config {
 	const char *pause_path; /* the skiff-pause binary */
 	const char *node_name;  /* for spec.nodeName fieldRefs when the pod has none yet */
 	const char *dns_server; /* nameserver line of every pod's /etc/resolv.conf; NULL: copy the host's */
+	const char *host_ip;    /* status.podIP of hostNetwork pods (they keep the host's net and uts) */
 	size_t log_max_bytes;   /* rotate a container log past this size (0: 10 MiB) */
 	struct runtime_cgroup_hooks cgroup;
 	struct runtime_network_hooks network;

@@ -3,6 +3,7 @@
 #include "pods/runtime_internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,17 +121,26 @@ static int attach_cb(void *userdata, pid_t pid)
 	return a->rt->cgroup.container_attach(a->rt->cgroup.userdata, a->pod, a->container, pid);
 }
 
-static int open_sandbox_ns(json_object *state, bool share_pid, int fds[4])
+/* The sandbox's net, ipc, uts namespaces, and the pid namespace containers join: the
+ * sandbox's when the pod shares one, the host's for hostPID, else none (-1: a new one each). */
+static int open_sandbox_ns(json_object *state, json_object *pod, int fds[4])
 {
 	static const char *const names[] = { "net", "ipc", "uts", "pid" };
+	bool share = json_object_get_boolean(json_get_path(pod, "spec.shareProcessNamespace"));
 	struct proc_id sb;
 	int r = rstate_get_proc(json_get_path(state, "sandbox"), &sb);
 
 	for (int i = 0; i < 4; i++)
 		fds[i] = -1;
-	for (int i = 0; r >= 0 && i < (share_pid ? 4 : 3); i++) {
+	for (int i = 0; r >= 0 && i < (share ? 4 : 3); i++) {
 		fds[i] = sandbox_ns_open(&sb, names[i]);
 		r = fds[i] < 0 ? fds[i] : 0;
+	}
+	if (r >= 0 && json_object_get_boolean(json_get_path(pod, "spec.hostPID"))) {
+		if (fds[3] >= 0)
+			close(fds[3]);
+		fds[3] = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+		r = fds[3] < 0 ? -errno : 0;
 	}
 	return r;
 }
@@ -213,7 +223,7 @@ int rt_container_start(struct pod_runtime *rt, json_object *state, json_object *
 	if (r >= 0)
 		r = log_fifo_make(errf);
 	if (r >= 0)
-		r = open_sandbox_ns(state, json_object_get_boolean(json_get_path(pod, "spec.shareProcessNamespace")), ns);
+		r = open_sandbox_ns(state, pod, ns);
 	if (r < 0)
 		goto out;
 	spec = (struct container_spec){

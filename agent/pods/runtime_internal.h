@@ -18,7 +18,7 @@ struct logger_entry {
 
 struct pod_runtime {
 	pthread_mutex_t lock;
-	char *root_dir, *run_dir, *log_dir, *pause_path, *node_name, *dns_server;
+	char *root_dir, *run_dir, *log_dir, *pause_path, *node_name, *dns_server, *host_ip;
 	size_t log_max_bytes;
 	struct runtime_cgroup_hooks cgroup;
 	struct runtime_network_hooks network;

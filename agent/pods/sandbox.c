@@ -196,14 +196,15 @@ out:
 
 /* In the forked child: only syscalls from here to execve. A failure is written to errfd as
  * an errno; a successful execve closes errfd (O_CLOEXEC), which is the parent's signal. */
-static void pause_child(const char *pause_path, const char *hostname, int devnull, int errfd)
+static void pause_child(const char *pause_path, const char *hostname, int ns_flags, int devnull, int errfd)
 {
 	char *argv[] = { (char *)"skiff-pause", NULL };
 	char *envp[] = { NULL };
 	int err;
 
-	if (unshare(CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) < 0 ||
-	    sethostname(hostname, strlen(hostname)) < 0 || setsid() < 0)
+	if (unshare(ns_flags) < 0 || setsid() < 0)
+		goto fail;
+	if ((ns_flags & CLONE_NEWUTS) && sethostname(hostname, strlen(hostname)) < 0)
 		goto fail;
 	if (dup2(devnull, STDIN_FILENO) < 0 || dup2(devnull, STDOUT_FILENO) < 0 ||
 	    dup2(devnull, STDERR_FILENO) < 0)
@@ -218,7 +219,7 @@ fail:
 	_exit(127);
 }
 
-int sandbox_start(const char *pause_path, const char *hostname, struct proc_id *ret)
+int sandbox_start(const char *pause_path, const char *hostname, int ns_flags, struct proc_id *ret)
 {
 	_cleanup_close_ int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	_cleanup_close_ int netns = -1;
@@ -238,7 +239,7 @@ int sandbox_start(const char *pause_path, const char *hostname, struct proc_id *
 		return -errno;
 	pid = sandbox_fork_pidns(-1);
 	if (pid == 0)
-		pause_child(pause_path, hostname, devnull, errpipe[1]);
+		pause_child(pause_path, hostname, ns_flags & SANDBOX_NS_ALL, devnull, errpipe[1]);
 	close(errpipe[1]);
 	if (pid < 0) {
 		close(errpipe[0]);
@@ -255,10 +256,12 @@ int sandbox_start(const char *pause_path, const char *hostname, struct proc_id *
 	r = proc_id_get(pid, &id);
 	if (r < 0)
 		goto fail;
-	netns = sandbox_ns_open(&id, "net");
-	r = netns < 0 ? netns : sandbox_loopback_up(netns);
-	if (r < 0)
-		goto fail;
+	if (ns_flags & CLONE_NEWNET) {
+		netns = sandbox_ns_open(&id, "net");
+		r = netns < 0 ? netns : sandbox_loopback_up(netns);
+		if (r < 0)
+			goto fail;
+	}
 	*ret = id;
 	return 0;
 fail:

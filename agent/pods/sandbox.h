@@ -3,6 +3,7 @@
 #ifndef SKIFF_AGENT_PODS_SANDBOX_H
 #define SKIFF_AGENT_PODS_SANDBOX_H
 
+#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -26,9 +27,13 @@ int proc_id_wait(const struct proc_id *id, int timeout_ms, int *ret_status);
  * Only the calling thread's pid_for_children is switched, and restored before returning. */
 pid_t sandbox_fork_pidns(int pidns_fd);
 
-/* Starts pause_path as PID 1 of new net, ipc, uts and pid namespaces with hostname set,
- * loopback up. */
-int sandbox_start(const char *pause_path, const char *hostname, struct proc_id *ret);
+/* The namespaces a pod gets of its own unless it asks for the host's (hostNetwork keeps the
+ * host's net and uts, hostIPC its ipc). The pid namespace is always new: pause is its PID 1. */
+#define SANDBOX_NS_ALL (CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS)
+
+/* Starts pause_path as PID 1 of a new pid namespace and of the ns_flags (a subset of
+ * SANDBOX_NS_ALL) namespaces: hostname set in a new uts, loopback up in a new net. */
+int sandbox_start(const char *pause_path, const char *hostname, int ns_flags, struct proc_id *ret);
 /* Opens /proc/<pid>/ns/<ns> of a live sandbox (O_CLOEXEC). */
 int sandbox_ns_open(const struct proc_id *id, const char *ns);
 /* Sets lo up in the namespace of netns_fd over rtnetlink. */

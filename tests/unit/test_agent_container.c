@@ -395,3 +395,33 @@ Test(agent_container, restart_on_failure_then_backoff)
 		cr_expect_gt(sb.st_size, 0);
 	}
 }
+
+static ino_t ns_ino(pid_t pid, const char *ns)
+{
+	char path[64];
+	struct stat sb;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/%s", pid, ns);
+	cr_assert_eq(stat(path, &sb), 0, "stat %s", path);
+	return sb.st_ino;
+}
+
+Test(agent_container, host_network_and_pid)
+{
+	_cleanup_json_ json_object *pod = make_pod(
+		"hostnet", "{\"hostNetwork\":true,\"hostPID\":true,\"containers\":["
+			   "{\"name\":\"a\",\"image\":\"busybox\",\"command\":[\"sleep\",\"1000\"]},"
+			   "{\"name\":\"b\",\"image\":\"busybox\",\"command\":[\"sleep\",\"1000\"]}]}");
+	_cleanup_json_ json_object *st = NULL;
+	struct proc_id ids[3];
+
+	cr_assert_eq(pod_runtime_start(rt, pod), 0);
+	st = wait_phase(pod, "Running");
+	read_pids(pod, ids, 3);
+	cr_expect_eq(ns_ino(ids[1].pid, "net"), ns_ino(getpid(), "net"), "hostNetwork container in its own netns");
+	cr_expect_eq(ns_ino(ids[1].pid, "uts"), ns_ino(getpid(), "uts"));
+	cr_expect_eq(ns_ino(ids[1].pid, "pid"), ns_ino(getpid(), "pid"), "hostPID container in its own pid ns");
+	cr_expect_neq(ns_ino(ids[1].pid, "ipc"), ns_ino(getpid(), "ipc"));
+	cr_expect_neq(ns_ino(ids[1].pid, "mnt"), ns_ino(getpid(), "mnt"));
+	cr_expect_eq(ns_ino(ids[1].pid, "ipc"), ns_ino(ids[2].pid, "ipc"), "containers share the pod's ipc");
+}

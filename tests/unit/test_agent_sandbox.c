@@ -10,9 +10,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "lib/pods_kit.h"
 #include "pods/sandbox.h"
 
-#define PAUSE "build/asan/bin/skiff-pause"
+#define PAUSE pods_kit_pause()
 
 static struct proc_id sb;
 
@@ -57,9 +58,8 @@ Test(agent_sandbox, pause_in_own_namespaces)
 	char host_name[64], out[256];
 	char name[64];
 
-	cr_assert_eq(access(PAUSE, X_OK), 0, "%s missing: build it first", PAUSE);
 	snprintf(name, sizeof(name), "sbx-%d", getpid());
-	cr_assert_eq(sandbox_start(PAUSE, name, &sb), 0);
+	cr_assert_eq(sandbox_start(PAUSE, name, SANDBOX_NS_ALL, &sb), 0);
 	cr_assert(proc_id_alive(&sb));
 	for (size_t i = 0; i < sizeof(nss) / sizeof(nss[0]); i++)
 		cr_expect_neq(ns_inode(sb.pid, nss[i]), ns_inode(getpid(), nss[i]), "ns %s shared with host", nss[i]);
@@ -78,7 +78,7 @@ Test(agent_sandbox, pid_one_exits_on_sigterm)
 	struct proc_id gone;
 	int status;
 
-	cr_assert_eq(sandbox_start(PAUSE, "sigterm", &sb), 0);
+	cr_assert_eq(sandbox_start(PAUSE, "sigterm", SANDBOX_NS_ALL, &sb), 0);
 	{
 		char path[64], buf[128] = "";
 		FILE *f;
@@ -102,5 +102,20 @@ Test(agent_sandbox, pid_one_exits_on_sigterm)
 
 Test(agent_sandbox, missing_pause_fails)
 {
-	cr_expect_eq(sandbox_start("/nonexistent/skiff-pause", "x", &sb), -ENOENT);
+	cr_expect_eq(sandbox_start("/nonexistent/skiff-pause", "x", SANDBOX_NS_ALL, &sb), -ENOENT);
+}
+
+Test(agent_sandbox, host_network_keeps_host_net_and_uts)
+{
+	char out[256], host_name[64];
+
+	cr_assert_eq(sandbox_start(PAUSE, "ignored", CLONE_NEWIPC, &sb), 0);
+	cr_expect_eq(ns_inode(sb.pid, "net"), ns_inode(getpid(), "net"));
+	cr_expect_eq(ns_inode(sb.pid, "uts"), ns_inode(getpid(), "uts"));
+	cr_expect_neq(ns_inode(sb.pid, "ipc"), ns_inode(getpid(), "ipc"));
+	cr_expect_neq(ns_inode(sb.pid, "pid_for_children"), ns_inode(getpid(), "pid_for_children"));
+	gethostname(host_name, sizeof(host_name));
+	strcat(host_name, "\n");
+	run_in(sb.pid, "--uts hostname", out, sizeof(out));
+	cr_expect_str_eq(out, host_name);
 }
