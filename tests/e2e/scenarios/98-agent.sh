@@ -1,0 +1,152 @@
+# skiff-agent against the suite's skiff-control, checked with kubectl: the node registers and is
+# Ready, its Lease renews, a pod bound to it gets a status and its delete is confirmed, killing
+# the agent makes the node Unknown after the 4 s grace period, a restart brings it back Ready,
+# SIGTERM stops it cleanly. The agent runs in the background with its own temp root/run dirs
+# and cgroup parent skiff-e2e-<pid> under the cgroup2 mount, all removed at the end.
+# shellcheck shell=bash
+
+SCENARIOS+=(agent)
+
+AG_NODE=e2e-agent
+AG_PID=""
+
+ag_cgroup_mount() {
+	awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo
+}
+
+ag_start() {
+	# Heartbeat every second: the server's grace period is 4 s in this suite.
+	"$AG_BIN" --kubeconfig "$KUBECONFIG" --node-name "$AG_NODE" --root-dir "$AG_DIR/root" \
+		--run-dir "$AG_DIR/run" --cgroup-parent "$AG_CGROUP" --gpu-devices "" --heartbeat-seconds 1 \
+		--register-with-taints e2e=agent:NoSchedule --log-level debug >>"$AG_DIR/agent.log" 2>&1 &
+	AG_PID=$!
+}
+
+ag_kill() {
+	[ -n "$AG_PID" ] || return 0
+	kill -KILL "$AG_PID" 2>/dev/null
+	wait "$AG_PID" 2>/dev/null
+	AG_PID=""
+}
+
+ag_ready() {
+	k get node "$AG_NODE" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>&1
+}
+
+# ag_until TRIES CMD...: runs CMD every 0.2 s until it succeeds or TRIES runs out.
+ag_until() {
+	local tries=$1
+	shift
+	while [ "$tries" -gt 0 ]; do
+		"$@" && return 0
+		tries=$((tries - 1))
+		sleep 0.2
+	done
+	return 1
+}
+
+ag_ready_is() {
+	[ "$(ag_ready)" == "$1" ]
+}
+
+ag_cleanup() {
+	local mnt
+	ag_kill
+	k delete pods -l e2e=agent --grace-period=0 --force --wait=false >/dev/null 2>&1
+	k delete node "$AG_NODE" --wait=false >/dev/null 2>&1
+	k delete lease -n kube-node-lease "$AG_NODE" --wait=false >/dev/null 2>&1
+	mnt=$(ag_cgroup_mount)
+	# Pod cgroups first (none while no runtime runs pods), then the parent.
+	if [ -n "$mnt" ] && [ -d "$mnt/$AG_CGROUP" ]; then
+		find "$mnt/$AG_CGROUP" -mindepth 1 -depth -type d -exec rmdir {} + 2>/dev/null
+		rmdir "$mnt/$AG_CGROUP" || fail "agent: cgroup $mnt/$AG_CGROUP removed"
+	fi
+	rm -rf "$AG_DIR"
+}
+
+ag_body() {
+	local renew1 renew2 ip hostip
+
+	[ -x "$AG_BIN" ] || { fail "agent: $AG_BIN is built" "make build/asan/bin/skiff-agent"; return; }
+	[ -n "$(ag_cgroup_mount)" ] || { fail "agent: a cgroup2 mount exists" "none in /proc/self/mountinfo"; return; }
+	ag_start
+	if ag_until 150 ag_ready_is True; then pass "agent: node registers and is Ready"; else
+		fail "agent: node registers and is Ready" "Ready=$(ag_ready)" "$(tail -n 5 "$AG_DIR/agent.log")"
+		return
+	fi
+	check_ok "agent: kubectl get node" k get node "$AG_NODE"
+	check_match "agent: the node's row" "^$AG_NODE +Ready +<none> +[0-9]+s +v1\.32\.0-skiff" "$OUT"
+	check_eq "agent: registered with its taint" "e2e" "$(k get node "$AG_NODE" -o jsonpath='{.spec.taints[0].key}' 2>&1)"
+	check_eq "agent: runtime version" "skiff://0.1.0" \
+		"$(k get node "$AG_NODE" -o jsonpath='{.status.nodeInfo.containerRuntimeVersion}' 2>&1)"
+	check_match "agent: capacity has cpu, memory and pods" '^[0-9]+ [0-9]+Ki 110$' \
+		"$(k get node "$AG_NODE" -o jsonpath='{.status.capacity.cpu} {.status.capacity.memory} {.status.capacity.pods}' 2>&1)"
+	check_contains "agent: missing cgroup controllers are a condition" "limits are not enforced" \
+		"$(k get node "$AG_NODE" -o jsonpath='{.status.conditions[?(@.type=="CgroupControllersMissing")].message}' 2>&1)"
+	ip=$(k get node "$AG_NODE" -o jsonpath='{.status.addresses[?(@.type=="InternalIP")].address}' 2>&1)
+	check_match "agent: an InternalIP" '^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$' "$ip"
+
+	renew1=$(k get lease -n kube-node-lease "$AG_NODE" -o jsonpath='{.spec.renewTime}' 2>&1)
+	check_eq "agent: the Lease is held by the node" "$AG_NODE" \
+		"$(k get lease -n kube-node-lease "$AG_NODE" -o jsonpath='{.spec.holderIdentity}' 2>&1)"
+	ag_lease_moved() {
+		renew2=$(k get lease -n kube-node-lease "$AG_NODE" -o jsonpath='{.spec.renewTime}' 2>&1)
+		[ -n "$renew2" ] && [ "$renew2" != "$renew1" ]
+	}
+	if ag_until 50 ag_lease_moved; then pass "agent: the Lease renews"; else fail "agent: the Lease renews" "stuck at $renew1"; fi
+
+	k create -f - >/dev/null 2>&1 <<EOF
+{"apiVersion":"v1","kind":"Pod","metadata":{"name":"agent-pod","labels":{"e2e":"agent"}},
+ "spec":{"nodeName":"$AG_NODE","terminationGracePeriodSeconds":5,"containers":[{"name":"c","image":"busybox"}]}}
+EOF
+	ag_pod_has_host_ip() {
+		hostip=$(k get pod agent-pod -o jsonpath='{.status.hostIP}' 2>&1)
+		[ -n "$hostip" ]
+	}
+	if ag_until 100 ag_pod_has_host_ip; then pass "agent: a pod bound to the node gets a status"; else
+		fail "agent: a pod bound to the node gets a status" "$(k get pod agent-pod -o yaml 2>&1 | tail -n 20)"
+	fi
+	check_eq "agent: the pod's hostIP is the node's" "$ip" "$hostip"
+	check_eq "agent: PodScheduled" "True" \
+		"$(k get pod agent-pod -o jsonpath='{.status.conditions[?(@.type=="PodScheduled")].status}' 2>&1)"
+	check_ok "agent: kubectl delete waits for the agent to confirm" k delete pod agent-pod --timeout=30s
+	check_fails "agent: the pod is gone" k get pod agent-pod
+
+	ag_kill
+	if ag_until 150 ag_ready_is Unknown; then pass "agent: killed, the node goes Unknown"; else
+		fail "agent: killed, the node goes Unknown" "Ready=$(ag_ready)"
+	fi
+	check_match "agent: NotReady in kubectl get" "^$AG_NODE +NotReady" "$(k get node "$AG_NODE" 2>&1)"
+	ag_start
+	if ag_until 150 ag_ready_is True; then pass "agent: restarted, the node is Ready again"; else
+		fail "agent: restarted, the node is Ready again" "Ready=$(ag_ready)" "$(tail -n 5 "$AG_DIR/agent.log")"
+	fi
+
+	kill -TERM "$AG_PID"
+	ag_stopped() { ! kill -0 "$AG_PID" 2>/dev/null; }
+	if ag_until 50 ag_stopped; then
+		wait "$AG_PID"
+		check_eq "agent: SIGTERM stops it with status 0" "0" "$?"
+		AG_PID=""
+	else
+		fail "agent: SIGTERM stops it within 10 s"
+	fi
+	if grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$AG_DIR/agent.log"; then
+		fail "agent: log has no ASan/LSan/UBSan report" "$(grep -m 5 -E 'ERROR: |runtime error:' "$AG_DIR/agent.log")"
+	else
+		pass "agent: log has no ASan/LSan/UBSan report"
+	fi
+}
+
+scenario_agent() {
+	AG_BIN=$(dirname "$BIN")/skiff-agent
+	AG_DIR=$WORK/agent
+	AG_CGROUP=skiff-e2e-$$
+	mkdir -p "$AG_DIR"
+	ag_body
+	if [ "$E2E_FAILED" -ne 0 ] && [ -f "$AG_DIR/agent.log" ]; then
+		echo "  agent log tail:"
+		tail -n 15 "$AG_DIR/agent.log" | sed 's/^/  | /'
+	fi
+	ag_cleanup
+}
