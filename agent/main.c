@@ -21,6 +21,7 @@
 #include "node/heartbeat.h"
 #include "node/object.h"
 #include "node/reconcile.h"
+#include "node/runtime_pods.h"
 
 struct agent {
 	struct agent_config cfg;
@@ -30,6 +31,8 @@ struct agent {
 	char *pause_path;
 	char *pods_query;
 	json_object *taints;
+	struct agent_runtime *runtime;
+	char *runtime_error;
 	atomic_bool stop;
 	sigset_t signals;
 };
@@ -85,6 +88,7 @@ static void *watch_thread(void *ud)
 
 static int setup(struct agent *a)
 {
+	struct reconcile_runtime ops;
 	int r;
 
 	r = connect_api(a);
@@ -107,9 +111,17 @@ static int setup(struct agent *a)
 	a->hb.taints = a->taints;
 	if (asprintf(&a->pods_query, "fieldSelector=spec.nodeName%%3D%s", a->cfg.node_name) < 0)
 		return -ENOMEM;
-	/* No runtime is linked in yet: pods are reported Pending with this reason. */
-	a->rec = reconciler_new(a->api, a->cfg.node_name, a->hb.facts.internal_ip, NULL, "RuntimeUnavailable",
-				"this skiff-agent has no pod runtime yet");
+	a->runtime = agent_runtime_new(&a->cfg, a->pause_path, a->hb.facts.internal_ip);
+	if (a->runtime) {
+		agent_runtime_ops(a->runtime, &ops);
+	} else {
+		/* Still register and heartbeat, NotReady, so the cluster sees why no pod runs here. */
+		if (asprintf(&a->runtime_error, "the pod runtime did not start: %s", strerror(errno)) < 0)
+			return -ENOMEM;
+		a->hb.runtime_error = a->runtime_error;
+	}
+	a->rec = reconciler_new(a->api, a->cfg.node_name, a->hb.facts.internal_ip, a->runtime ? &ops : NULL,
+				"RuntimeUnavailable", a->runtime_error);
 	if (!a->rec)
 		return -ENOMEM;
 	log_info("node %s: %ld CPUs, %llu MiB, %d GPUs, InternalIP %s", a->cfg.node_name, a->hb.facts.cpus,
@@ -151,6 +163,8 @@ static int run(struct agent *a)
 static void agent_done(struct agent *a)
 {
 	reconciler_free(a->rec);
+	agent_runtime_free(a->runtime);
+	free(a->runtime_error);
 	heartbeat_done(&a->hb);
 	api_client_free(a->api);
 	free(a->pause_path);

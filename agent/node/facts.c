@@ -2,7 +2,6 @@
 #include "node/facts.h"
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
 #include <ifaddrs.h>
 #include <net/if.h>
@@ -11,12 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
 #include <skiff/cleanup.h>
 #include <skiff/log.h>
+
+#include "gpu/discover.h"
 
 int node_meminfo_total(const char *path, uint64_t *ret_bytes)
 {
@@ -57,67 +57,17 @@ int node_os_image(const char *path, char **ret)
 	return (*ret = strdup("Linux")) ? 0 : -ENOMEM;
 }
 
-static bool is_nvidia_index(const char *name)
-{
-	if (strncmp(name, "nvidia", 6) != 0 || !name[6])
-		return false;
-	for (const char *p = name + 6; *p; p++)
-		if (*p < '0' || *p > '9')
-			return false;
-	return true;
-}
-
-static bool is_chardev(const char *path)
-{
-	struct stat st;
-
-	return stat(path, &st) == 0 && S_ISCHR(st.st_mode);
-}
-
-static int gpu_auto(const char *dev_dir)
-{
-	DIR *d = opendir(dev_dir);
-	struct dirent *e;
-	int n = 0;
-
-	if (!d)
-		return -errno;
-	while ((e = readdir(d))) {
-		_cleanup_free_ char *p = NULL;
-
-		if (!is_nvidia_index(e->d_name))
-			continue;
-		if (asprintf(&p, "%s/%s", dev_dir, e->d_name) < 0) {
-			closedir(d);
-			return -ENOMEM;
-		}
-		n += is_chardev(p);
-	}
-	closedir(d);
-	return n;
-}
-
+/* The GPU room's discovery (agent/gpu/discover.h) decides what counts as a GPU. */
 int node_gpu_count(const char *spec, const char *dev_dir)
 {
-	_cleanup_free_ char *list = NULL;
-	char *save = NULL;
-	int n = 0;
+	struct gpu_set set;
+	int r = gpu_discover(spec, dev_dir, &set);
 
-	if (!spec || !*spec)
-		return 0;
-	if (strcmp(spec, "auto") == 0)
-		return gpu_auto(dev_dir ? dev_dir : "/dev");
-	list = strdup(spec);
-	if (!list)
-		return -ENOMEM;
-	for (char *p = strtok_r(list, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
-		if (!*p)
-			continue;
-		if (!is_chardev(p))
-			return -ENODEV;
-		n++;
-	}
-	return n;
+	if (r < 0)
+		return r;
+	r = (int)gpu_count(&set);
+	gpu_set_clear(&set);
+	return r;
 }
 
 static char *iface_ipv4(const char *iface)

@@ -28,9 +28,9 @@ void node_facts_done(struct node_facts *f);
 int node_meminfo_total(const char *path, uint64_t *ret_bytes);
 /* PRETTY_NAME of an os-release file (quotes removed); "Linux" when it has none. */
 int node_os_image(const char *path, char **ret);
-/* GPU devices: "auto" counts character devices nvidia[0-9]+ in dev_dir; otherwise a comma list
- * of paths, each of which must be a character device (-ENODEV naming none: the caller logs);
- * "" means none. Returns the count or -errno. */
+/* nvidia.com/gpu from --gpu-devices through gpu_discover (agent/gpu/discover.h): "auto" counts
+ * nvidia<N> character devices in dev_dir (NULL: /dev), a comma list must name character devices
+ * (-ENODEV), "" means none. Returns the count or -errno. */
 int node_gpu_count(const char *spec, const char *dev_dir);
 /* The IPv4 address of the interface the default route leaves through (route_path is a
  * /proc/net/route file); falls back to the first non-loopback IPv4, then 127.0.0.1. */

@@ -95,6 +95,10 @@ static json_object *status_now(struct heartbeat *hb, int *ret)
 		*ret = r;
 		return NULL;
 	}
+	if (hb->runtime_error && h.runtime_ok) {
+		h.runtime_ok = false;
+		h.not_ready = strdup(hb->runtime_error);
+	}
 	if (h.missing && !hb->missing_logged) {
 		log_warn("node %s: %s not available on this host's cgroup2: limits are not enforced", hb->facts.name,
 			 h.missing);

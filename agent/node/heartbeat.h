@@ -16,6 +16,7 @@ struct heartbeat {
 	const char *cgroup_parent; /* borrowed */
 	const char *pause_path;    /* borrowed */
 	json_object *taints;       /* borrowed: spec.taints of a Node we create (NULL: none) */
+	const char *runtime_error; /* borrowed: set when the pod runtime could not start (NotReady) */
 	const char *cgroup_mount;  /* NULL: found from /proc/self/mountinfo */
 	struct node_facts facts;   /* owned: filled by the caller, freed by heartbeat_done */
 	json_object *posted;       /* the status last accepted by the server */

@@ -243,6 +243,26 @@ static void forget(struct reconciler *r, struct entry *e)
 	drop(r, e);
 }
 
+/* Runtime pods the server no longer has (deleted while this agent was away): stop them. */
+static void stop_orphans(struct reconciler *r)
+{
+	char **uids = NULL;
+	int rc;
+
+	if (!r->has_rt || !r->rt.list || r->rt.list(r->rt.rt, &uids) < 0 || !uids)
+		return;
+	for (char **u = uids; *u; u++) {
+		if (find(r, *u))
+			continue;
+		log_info("pod uid %s: running here but gone from the server, stopping it", *u);
+		rc = r->rt.stop(r->rt.rt, *u, 0);
+		if (rc < 0)
+			log_warn_errno(rc, "pod uid %s: stopping: %m", *u);
+	}
+	if (r->rt.uids_free)
+		r->rt.uids_free(uids);
+}
+
 static int on_relist(void *ud, json_object *items)
 {
 	struct reconciler *r = ud;
@@ -255,6 +275,7 @@ static int on_relist(void *ud, json_object *items)
 	for (size_t i = r->n; i-- > 0;)
 		if (!r->pods[i].seen)
 			forget(r, &r->pods[i]);
+	stop_orphans(r);
 	pthread_mutex_unlock(&r->lock);
 	return 0;
 }

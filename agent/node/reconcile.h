@@ -17,6 +17,10 @@ struct reconcile_runtime {
 	int (*stop)(void *rt, const char *uid, int grace_seconds);
 	/* A new status object (see pod_runtime_status) or -ENOENT. */
 	int (*status)(void *rt, const char *uid, json_object **ret_status);
+	/* Optional: the uids the runtime runs (NULL-terminated, freed with uids_free), so a re-list
+	 * can stop pods that no longer exist on the server (deleted while the agent was down). */
+	int (*list)(void *rt, char ***ret_uids);
+	void (*uids_free)(char **uids);
 };
 
 struct reconciler;

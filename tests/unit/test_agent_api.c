@@ -404,7 +404,7 @@ Test(agent_api, register_heartbeat_and_ready_again_after_unknown)
 
 struct fake_rt {
 	pthread_mutex_t lock;
-	char started[64], stopped[64];
+	char started[64], stopped[64], stop_log[256];
 	int starts, stops, grace;
 };
 
@@ -425,6 +425,7 @@ static int fake_stop(void *rt, const char *uid, int grace)
 
 	pthread_mutex_lock(&f->lock);
 	snprintf(f->stopped, sizeof(f->stopped), "%s", uid);
+	snprintf(f->stop_log + strlen(f->stop_log), sizeof(f->stop_log) - strlen(f->stop_log), "%s ", uid);
 	f->stops++;
 	f->grace = grace;
 	pthread_mutex_unlock(&f->lock);
@@ -446,6 +447,24 @@ static int fake_status(void *rt, const char *uid, json_object **ret)
 		     "\"restartCount\":0,\"started\":true,\"state\":{\"running\":{\"startedAt\":"
 		     "\"2026-11-28T10:00:01Z\"}}}]}");
 	return 0;
+}
+
+/* The runtime still runs "ghost" from before a restart; the server never heard of it. */
+static int fake_list(void *rt, char ***ret)
+{
+	char **u = calloc(2, sizeof(*u));
+
+	(void)rt;
+	u[0] = strdup("ghost");
+	*ret = u;
+	return 0;
+}
+
+static void fake_uids_free(char **uids)
+{
+	for (char **p = uids; p && *p; p++)
+		free(*p);
+	free(uids);
 }
 
 static int fake_count(struct fake_rt *f, int *field)
@@ -483,7 +502,8 @@ static bool pod_field_is(const char *name, const char *path, const char *want)
 Test(agent_api, reconciler_starts_reports_and_finishes_deletion)
 {
 	struct fake_rt f = { .lock = PTHREAD_MUTEX_INITIALIZER };
-	struct reconcile_runtime rt = { &f, fake_start, fake_stop, fake_status };
+	struct reconcile_runtime rt = { .rt = &f, .start = fake_start, .stop = fake_stop, .status = fake_status,
+					.list = fake_list, .uids_free = fake_uids_free };
 	struct reconciler *rec = reconciler_new(api, "n1", "10.0.0.5", &rt, NULL, NULL);
 	struct watch_args args = { &reconciler_watch_ops, rec };
 	json_object *del;
@@ -498,6 +518,8 @@ Test(agent_api, reconciler_starts_reports_and_finishes_deletion)
 			     "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"app\"},\"spec\":{\"nodeName\":"
 			     "\"n1\",\"terminationGracePeriodSeconds\":12,\"containers\":[{\"name\":\"c\",\"image\":\"busybox\"}]}}"),
 		     201);
+	WAIT_UNTIL(fake_count(&f, &f.stops) >= 1, "the first list stops the runtime's orphan");
+	cr_assert_str_eq(f.stop_log, "ghost ");
 	uid = pod_field("app", "metadata.uid");
 	cr_assert_not_null(uid);
 	WAIT_UNTIL(fake_count(&f, &f.starts) >= 1, "the runtime was asked to start the pod");
@@ -512,7 +534,7 @@ Test(agent_api, reconciler_starts_reports_and_finishes_deletion)
 	del = parse("{\"kind\":\"DeleteOptions\",\"apiVersion\":\"v1\"}");
 	cr_assert_eq(api_delete(api, "/api/v1/namespaces/default/pods/app", del, NULL), 200);
 	json_object_put(del);
-	WAIT_UNTIL(fake_count(&f, &f.stops) >= 1, "the runtime was asked to stop the pod");
+	WAIT_UNTIL(fake_count(&f, &f.stops) >= 2, "the runtime was asked to stop the pod");
 	cr_assert_str_eq(f.stopped, uid);
 	cr_assert_eq(f.grace, 12, "the pod's grace period");
 	WAIT_UNTIL(api_get(api, "/api/v1/namespaces/default/pods/app", NULL) == 404, "deletion confirmed");

@@ -111,7 +111,7 @@ Test(agent_node, gpu_explicit_list)
 	snprintf(spec, sizeof(spec), "%s/nvidia0,%s/nvidia2", dir, dir);
 	cr_assert_eq(node_gpu_count(spec, NULL), -ENODEV, "a listed path must be a character device");
 	snprintf(spec, sizeof(spec), "%s/nvidia0,%s/missing", dir, dir);
-	cr_assert_eq(node_gpu_count(spec, NULL), -ENODEV);
+	cr_assert_eq(node_gpu_count(spec, NULL), -ENOENT, "a missing path is named as missing");
 	cr_assert_eq(node_gpu_count("auto", "/nonexistent-dev-dir"), -ENOENT);
 }
 

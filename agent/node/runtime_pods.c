@@ -1,0 +1,134 @@
+/* Glue from the reconciler's runtime ops to pod_runtime, with GPUs allocated per pod before
+ * start and released after stop. */
+#include "node/runtime_pods.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <skiff/cleanup.h>
+#include <skiff/json.h>
+#include <skiff/log.h>
+
+#include "gpu/alloc.h"
+#include "gpu/discover.h"
+#include "gpu/pod.h"
+#include "pods/cgroup.h"
+#include "pods/runtime.h"
+
+struct agent_runtime {
+	struct cgroup_manager *cgroups;
+	struct gpu_set gpus;
+	struct gpu_allocator *alloc;
+	struct pod_runtime *rt;
+	char *run_dir, *log_dir;
+};
+
+void agent_runtime_free(struct agent_runtime *ar)
+{
+	if (!ar)
+		return;
+	pod_runtime_free(ar->rt);
+	gpu_allocator_free(ar->alloc);
+	gpu_set_clear(&ar->gpus);
+	cgroup_manager_free(ar->cgroups);
+	free(ar->run_dir);
+	free(ar->log_dir);
+	free(ar);
+}
+
+static int open_parts(struct agent_runtime *ar, const struct agent_config *c, const char *pause_path,
+		      const char *host_ip)
+{
+	struct runtime_config rc = { 0 };
+	struct cgroup_options co;
+	int r;
+
+	cgroup_options_init(&co);
+	co.parent = c->cgroup_parent;
+	ar->cgroups = cgroup_manager_new(&co);
+	if (!ar->cgroups)
+		return log_error_errno(-errno, "cgroup parent %s under the cgroup2 mount: %m", c->cgroup_parent);
+	r = gpu_discover(c->gpu_devices, NULL, &ar->gpus);
+	if (r < 0)
+		return log_error_errno(r, "--gpu-devices %s: %m", c->gpu_devices);
+	ar->alloc = gpu_allocator_new(c->root_dir, &ar->gpus);
+	if (!ar->alloc)
+		return log_error_errno(-errno, "GPU allocations in %s: %m", c->root_dir);
+	cgroup_manager_set_container_prepare(ar->cgroups, gpu_container_prepare, ar->alloc);
+	if (asprintf(&ar->run_dir, "%s/%s", c->run_dir, c->node_name) < 0 ||
+	    asprintf(&ar->log_dir, "%s/logs", c->root_dir) < 0)
+		return -ENOMEM;
+	rc = (struct runtime_config){ .root_dir = c->root_dir, .run_dir = ar->run_dir, .log_dir = ar->log_dir,
+				      .pause_path = pause_path, .node_name = c->node_name, .host_ip = host_ip };
+	cgroup_runtime_hooks(ar->cgroups, &rc.cgroup);
+	ar->rt = pod_runtime_new(&rc);
+	if (!ar->rt)
+		return log_error_errno(-errno, "pod runtime in %s and %s: %m", c->root_dir, ar->run_dir);
+	r = pod_runtime_adopt(ar->rt);
+	if (r < 0)
+		return log_error_errno(r, "adopting the pods in %s: %m", ar->run_dir);
+	if (r > 0)
+		log_info("adopted %d running pod(s) from %s", r, ar->run_dir);
+	return 0;
+}
+
+struct agent_runtime *agent_runtime_new(const struct agent_config *c, const char *pause_path, const char *host_ip)
+{
+	struct agent_runtime *ar = calloc(1, sizeof(*ar));
+	int r;
+
+	if (!ar)
+		return NULL;
+	r = open_parts(ar, c, pause_path, host_ip);
+	if (r < 0) {
+		agent_runtime_free(ar);
+		errno = -r;
+		return NULL;
+	}
+	return ar;
+}
+
+static int op_start(void *ud, json_object *pod)
+{
+	struct agent_runtime *ar = ud;
+	int r = gpu_allocate_pod(ar->alloc, pod);
+
+	if (r == -ENOSPC)
+		log_warn("pod %s/%s: not enough free GPUs on this node", json_get_string(pod, "metadata.namespace") ?: "",
+			 json_get_string(pod, "metadata.name") ?: "");
+	if (r < 0)
+		return r;
+	return pod_runtime_start(ar->rt, pod);
+}
+
+static int op_stop(void *ud, const char *uid, int grace_seconds)
+{
+	struct agent_runtime *ar = ud;
+	int r = pod_runtime_stop(ar->rt, uid, grace_seconds);
+
+	if (r < 0)
+		return r;
+	return gpu_release_pod(ar->alloc, uid);
+}
+
+static int op_status(void *ud, const char *uid, json_object **ret)
+{
+	struct agent_runtime *ar = ud;
+
+	return pod_runtime_status(ar->rt, uid, ret);
+}
+
+static int op_list(void *ud, char ***ret)
+{
+	struct agent_runtime *ar = ud;
+
+	return pod_runtime_list(ar->rt, ret);
+}
+
+void agent_runtime_ops(struct agent_runtime *ar, struct reconcile_runtime *ret)
+{
+	*ret = (struct reconcile_runtime){ .rt = ar, .start = op_start, .stop = op_stop, .status = op_status,
+					   .list = op_list, .uids_free = pod_runtime_uids_free };
+}
