@@ -86,6 +86,20 @@ static void *watch_thread(void *ud)
 	return NULL;
 }
 
+/* Pod statuses refresh on their own thread, so a slow runtime never delays a heartbeat. */
+static void *sync_thread(void *ud)
+{
+	struct agent *a = ud;
+	long period_ms = (a->cfg.heartbeat_seconds > 0 ? a->cfg.heartbeat_seconds : 5) * 1000;
+
+	while (!atomic_load(&a->stop)) {
+		reconciler_sync(a->rec);
+		for (long t = 0; t < period_ms && !atomic_load(&a->stop); t += 100)
+			nanosleep(&(struct timespec){ 0, 100 * 1000 * 1000 }, NULL);
+	}
+	return NULL;
+}
+
 static int setup(struct agent *a)
 {
 	struct reconcile_runtime ops;
@@ -142,7 +156,7 @@ static int register_node(struct agent *a)
 
 static int run(struct agent *a)
 {
-	pthread_t watcher;
+	pthread_t watcher, syncer;
 	int r;
 
 	r = register_node(a);
@@ -151,12 +165,18 @@ static int run(struct agent *a)
 	r = -pthread_create(&watcher, NULL, watch_thread, a);
 	if (r < 0)
 		return log_error_errno(r, "starting the pod watch: %m");
+	r = -pthread_create(&syncer, NULL, sync_thread, a);
+	if (r < 0) {
+		atomic_store(&a->stop, true);
+		pthread_join(watcher, NULL);
+		return log_error_errno(r, "starting the pod status sync: %m");
+	}
 	while (!atomic_load(&a->stop)) {
 		heartbeat_tick(&a->hb);
-		reconciler_sync(a->rec);
 		wait_signal(a, a->cfg.heartbeat_seconds > 0 ? a->cfg.heartbeat_seconds : 5);
 	}
 	pthread_join(watcher, NULL);
+	pthread_join(syncer, NULL);
 	return 0;
 }
 

@@ -20,8 +20,12 @@ struct entry {
 	char *uid;
 	json_object *pod; /* latest server copy */
 	bool seen;        /* in the current relist */
+	bool stopping;    /* a stop is under way (without the lock): no status posts */
 };
 
+/* Locking: r->lock guards the table and each entry. Only the watch thread (relist/event) adds or
+ * drops entries; it lets go of the lock while the runtime stops a pod (up to its grace period),
+ * so reconciler_sync and whoever else asks are never held up by a stop. */
 struct reconciler {
 	struct api_client *api;
 	char *node, *host_ip, *wait_reason, *wait_message;
@@ -181,6 +185,38 @@ static int finish(struct reconciler *r, json_object *pod, const char *uid)
 	return 0;
 }
 
+/* Stops e's pod with the lock let go: confirm (a deleting pod) asks the server to remove it
+ * afterwards; otherwise (the server already forgot it) it stops at once. Lock held on entry
+ * and return; the entry is dropped once its pod is stopped. */
+static int end_pod(struct reconciler *r, struct entry *e, bool confirm)
+{
+	_cleanup_json_ json_object *pod = json_object_get(e->pod);
+	_cleanup_free_ char *uid = strdup(e->uid);
+	int rc = 0;
+
+	if (e->stopping || !uid)
+		return uid ? 0 : -ENOMEM;
+	e->stopping = true;
+	pthread_mutex_unlock(&r->lock);
+	if (confirm) {
+		rc = finish(r, pod, uid);
+	} else {
+		if (r->has_rt && (rc = r->rt.stop(r->rt.rt, uid, 0)) < 0)
+			log_warn_errno(rc, "pod %s/%s: stopping a pod the server no longer has: %m", pod_ns(pod),
+				       pod_name(pod));
+		else
+			log_info("pod %s/%s: gone from the server, stopped", pod_ns(pod), pod_name(pod));
+	}
+	pthread_mutex_lock(&r->lock);
+	e = find(r, uid);
+	if (!e)
+		return rc;
+	e->stopping = false; /* a failed stop is retried with the next event or list */
+	if (rc >= 0)
+		drop(r, e);
+	return rc;
+}
+
 static bool terminal(json_object *pod)
 {
 	const char *phase = json_get_string(pod, "status.phase");
@@ -218,12 +254,8 @@ static int apply(struct reconciler *r, json_object *pod)
 	json_object_put(e->pod);
 	e->pod = json_object_get(pod);
 	e->seen = true;
-	if (json_get_path(pod, "metadata.deletionTimestamp")) {
-		rc = finish(r, pod, uid);
-		if (rc >= 0)
-			drop(r, e);
-		return 0;
-	}
+	if (json_get_path(pod, "metadata.deletionTimestamp"))
+		return end_pod(r, e, true);
 	if (r->has_rt && !terminal(pod)) {
 		rc = r->rt.start(r->rt.rt, pod);
 		if (rc < 0)
@@ -234,13 +266,7 @@ static int apply(struct reconciler *r, json_object *pod)
 
 static void forget(struct reconciler *r, struct entry *e)
 {
-	int rc;
-
-	if (r->has_rt && (rc = r->rt.stop(r->rt.rt, e->uid, 0)) < 0)
-		log_warn_errno(rc, "pod %s/%s: stopping a pod the server no longer has: %m", pod_ns(e->pod),
-			       pod_name(e->pod));
-	log_info("pod %s/%s: gone from the server, stopped", pod_ns(e->pod), pod_name(e->pod));
-	drop(r, e);
+	end_pod(r, e, false);
 }
 
 /* Runtime pods the server no longer has (deleted while this agent was away): stop them. */
@@ -303,7 +329,8 @@ int reconciler_sync(struct reconciler *r)
 {
 	pthread_mutex_lock(&r->lock);
 	for (size_t i = 0; i < r->n; i++)
-		post_status(r, &r->pods[i]);
+		if (!r->pods[i].stopping)
+			post_status(r, &r->pods[i]);
 	pthread_mutex_unlock(&r->lock);
 	return 0;
 }

@@ -406,6 +406,7 @@ struct fake_rt {
 	pthread_mutex_t lock;
 	char started[64], stopped[64], stop_log[256];
 	int starts, stops, grace;
+	atomic_bool hold; /* stop waits while set: a runtime in the middle of a grace period */
 };
 
 static int fake_start(void *rt, json_object *pod)
@@ -429,6 +430,8 @@ static int fake_stop(void *rt, const char *uid, int grace)
 	f->stops++;
 	f->grace = grace;
 	pthread_mutex_unlock(&f->lock);
+	while (atomic_load(&f->hold))
+		sleep_ms(10);
 	return 0;
 }
 
@@ -531,12 +534,19 @@ Test(agent_api, reconciler_starts_reports_and_finishes_deletion)
 	cr_assert_eq(reconciler_sync(rec), 0);
 
 	/* kubectl delete: the server marks it (it runs on a node), the agent stops it and confirms. */
+	atomic_store(&f.hold, true);
 	del = parse("{\"kind\":\"DeleteOptions\",\"apiVersion\":\"v1\"}");
 	cr_assert_eq(api_delete(api, "/api/v1/namespaces/default/pods/app", del, NULL), 200);
 	json_object_put(del);
 	WAIT_UNTIL(fake_count(&f, &f.stops) >= 2, "the runtime was asked to stop the pod");
 	cr_assert_str_eq(f.stopped, uid);
 	cr_assert_eq(f.grace, 12, "the pod's grace period");
+	/* While the runtime stops it, the reconciler still answers (a deadlock would hit the
+	 * suite's timeout) and the pod is not deleted before the runtime is done. */
+	cr_assert_eq(reconciler_sync(rec), 0);
+	cr_assert_eq(reconciler_count(rec), 1);
+	cr_assert_eq(api_get(api, "/api/v1/namespaces/default/pods/app", NULL), 200);
+	atomic_store(&f.hold, false);
 	WAIT_UNTIL(api_get(api, "/api/v1/namespaces/default/pods/app", NULL) == 404, "deletion confirmed");
 	WAIT_UNTIL(reconciler_count(rec) == 0, "the pod forgotten");
 	atomic_store(&stop, true);
