@@ -195,7 +195,9 @@ int rt_container_start(struct pod_runtime *rt, json_object *state, json_object *
 	struct proc_id id;
 	const char *step = "setup";
 	_cleanup_free_ char *logp = NULL;
-	int ns[4], r;
+	_cleanup_close_ int keep_out = -1, keep_err = -1;
+	int *keep[2] = { &keep_out, &keep_err };
+	int ns[4] = { -1, -1, -1, -1 }, r;
 
 	if (!poddir || !out || !errf)
 		return -ENOMEM;
@@ -224,6 +226,12 @@ int rt_container_start(struct pod_runtime *rt, json_object *state, json_object *
 		r = log_fifo_make(errf);
 	if (r >= 0)
 		r = open_sandbox_ns(state, pod, ns);
+	/* A FIFO's buffer lives only while someone has it open: hold both until the reader has
+	 * them, or a container that exits at once takes its output with it. */
+	for (int i = 0; r >= 0 && i < 2; i++) {
+		*keep[i] = open(i ? errf : out, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+		r = *keep[i] < 0 ? -errno : 0;
+	}
 	if (r < 0)
 		goto out;
 	spec = (struct container_spec){
@@ -236,9 +244,6 @@ int rt_container_start(struct pod_runtime *rt, json_object *state, json_object *
 		.attach = rt->cgroup.container_attach ? attach_cb : NULL, .userdata = &actx,
 	};
 	r = container_spawn(&spec, &id, &step);
-	for (int i = 0; i < 4; i++)
-		if (ns[i] >= 0)
-			close(ns[i]);
 	if (r < 0) {
 		spawn_failed(cs, "RunContainerError", "pod %s/%s: container %s: %s: %s",
 			     json_get_string(pod, "metadata.namespace") ?: "", json_get_string(pod, "metadata.name") ?: "",
@@ -255,6 +260,9 @@ int rt_container_start(struct pod_runtime *rt, json_object *state, json_object *
 	else
 		log_warn("pod %s: container %s: no log reader: %m", uid, name);
 out:
+	for (int i = 0; i < 4; i++)
+		if (ns[i] >= 0)
+			close(ns[i]);
 	podspec_container_done(&pc);
 	for (int i = 0; i < 3; i++)
 		free(dirs[i]);
