@@ -56,12 +56,51 @@ ag_cleanup() {
 	k delete node "$AG_NODE" --wait=false >/dev/null 2>&1
 	k delete lease -n kube-node-lease "$AG_NODE" --wait=false >/dev/null 2>&1
 	mnt=$(ag_cgroup_mount)
-	# Pod cgroups first (none while no runtime runs pods), then the parent.
+	# Whatever a failed check left running: kill every pod cgroup, then remove them bottom-up.
 	if [ -n "$mnt" ] && [ -d "$mnt/$AG_CGROUP" ]; then
+		find "$mnt/$AG_CGROUP" -mindepth 1 -maxdepth 1 -type d -exec sh -c 'echo 1 > "$1/cgroup.kill"' _ {} \; 2>/dev/null
+		ag_cgroups_empty() { ! find "$mnt/$AG_CGROUP" -name cgroup.procs -exec cat {} + 2>/dev/null | grep -q .; }
+		ag_until 50 ag_cgroups_empty
 		find "$mnt/$AG_CGROUP" -mindepth 1 -depth -type d -exec rmdir {} + 2>/dev/null
 		rmdir "$mnt/$AG_CGROUP" || fail "agent: cgroup $mnt/$AG_CGROUP removed"
 	fi
-	rm -rf "$AG_DIR"
+	# Mounts the runtime left below our dirs (overlays, /proc of a container), deepest first.
+	awk -v d="$AG_DIR/" 'index($5, d) == 1 { print $5 }' /proc/self/mountinfo | sort -r | while read -r m; do
+		umount -l "$m" 2>/dev/null
+	done
+	rm -rf --one-file-system "$AG_DIR"
+}
+
+# A real container through the runtime: a busybox image imported with skiffctl, a pod that
+# sleeps, Running and Ready in kubectl, then deleted within its grace period.
+ag_running_pod() {
+	local ctl mnt uid
+	ctl=$(dirname "$BIN")/skiffctl
+	[ -x "$ctl" ] || { fail "agent: $ctl is built" "make build/asan/bin/skiffctl"; return; }
+	mkdir -p "$AG_DIR/rootfs/bin"
+	cp /bin/busybox "$AG_DIR/rootfs/bin/busybox" || { fail "agent: /bin/busybox exists" "make deps installs busybox-static"; return; }
+	check_ok "agent: skiffctl image import" "$ctl" image import e2e-busybox "$AG_DIR/rootfs" \
+		--cmd /bin/busybox --cmd sleep --cmd 3600 --root "$AG_DIR/root" || return
+	k create -f - >/dev/null 2>&1 <<EOF
+{"apiVersion":"v1","kind":"Pod","metadata":{"name":"agent-run","labels":{"e2e":"agent"}},
+ "spec":{"nodeName":"$AG_NODE","terminationGracePeriodSeconds":5,
+  "containers":[{"name":"sleeper","image":"e2e-busybox","imagePullPolicy":"Never"}]}}
+EOF
+	ag_pod_ready() {
+		[ "$(k get pod agent-run -o jsonpath='{.status.phase} {.status.conditions[?(@.type=="Ready")].status}' 2>&1)" == "Running True" ]
+	}
+	if ag_until 150 ag_pod_ready; then pass "agent: the pod runs and is Ready"; else
+		fail "agent: the pod runs and is Ready" "$(k get pod agent-run -o jsonpath='{.status}' 2>&1)"
+	fi
+	check_match "agent: kubectl get pod shows 1/1 Running" '^agent-run +1/1 +Running +0 ' "$(k get pod agent-run --no-headers 2>&1)"
+	check_contains "agent: the container is running" '"running"' \
+		"$(k get pod agent-run -o jsonpath='{.status.containerStatuses[0].state}' 2>&1)"
+	uid=$(k get pod agent-run -o jsonpath='{.metadata.uid}' 2>&1)
+	check_ok "agent: kubectl delete of a running pod" k delete pod agent-run --timeout=30s
+	mnt=$(ag_cgroup_mount)
+	if [ -e "$mnt/$AG_CGROUP/pod-$uid" ]; then fail "agent: the pod's cgroup is gone after the delete" "$mnt/$AG_CGROUP/pod-$uid"; else
+		pass "agent: the pod's cgroup is gone after the delete"
+	fi
 }
 
 ag_body() {
@@ -111,6 +150,8 @@ EOF
 		"$(k get pod agent-pod -o jsonpath='{.status.conditions[?(@.type=="PodScheduled")].status}' 2>&1)"
 	check_ok "agent: kubectl delete waits for the agent to confirm" k delete pod agent-pod --timeout=30s
 	check_fails "agent: the pod is gone" k get pod agent-pod
+	ag_running_pod
+
 
 	ag_kill
 	if ag_until 150 ag_ready_is Unknown; then pass "agent: killed, the node goes Unknown"; else
