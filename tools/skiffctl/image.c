@@ -48,45 +48,51 @@ static int image_import_cmd(int argc, char **argv)
 	struct strv ep = { 0 }, cmd = { 0 }, env = { 0 };
 	struct image_import_options o = { 0 };
 	const char *root = SKIFFCTL_DEFAULT_ROOT;
-	int c, r = 0;
+	int c, r = 0, status = 2;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while (r == 0 && (c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'e': r = strv_push(&ep, optarg); break;
 		case 'c': r = strv_push(&cmd, optarg); break;
 		case 'E':
-			r = strchr(optarg, '=') ? strv_push(&env, optarg) : -EINVAL;
-			if (r == -EINVAL)
+			if (!strchr(optarg, '=')) {
 				fprintf(stderr, "skiffctl image import: --env wants K=V, got \"%s\"\n", optarg);
+				r = -EINVAL;
+			} else {
+				r = strv_push(&env, optarg);
+			}
 			break;
 		case 'w': o.working_dir = optarg; break;
 		case 'r': root = optarg; break;
 		default: r = -EINVAL; break;
 		}
-		if (r < 0)
-			goto out;
 	}
-	if (argc - optind != 2) {
-		r = -EINVAL;
+	if (r < 0 || argc - optind != 2) {
+		import_usage();
 		goto out;
 	}
 	o.entrypoint = ep.v;
 	o.cmd = cmd.v;
 	o.env = env.v;
 	r = image_import(root, argv[optind], argv[optind + 1], &o);
-	if (r < 0)
-		fprintf(stderr, "skiffctl image import: %s from %s into %s/images: %s\n", argv[optind],
-			argv[optind + 1], root, r == -EINVAL ? "invalid name or not a directory/archive" : strerror(-r));
-	else
-		printf("image %s imported into %s/images\n", argv[optind], root);
+	if (r < 0) {
+		const char *why = strerror(-r);
+
+		if (r == -EINVAL)
+			why = image_name_check(argv[optind]) < 0 ? "invalid image name" : "not a directory or a readable archive";
+		fprintf(stderr, "skiffctl image import: %s from %s into %s/images: %s\n", argv[optind], argv[optind + 1],
+			root, why);
+		status = 1;
+		goto out;
+	}
+	printf("image %s imported into %s/images\n", argv[optind], root);
+	status = 0;
 out:
 	free(ep.v);
 	free(cmd.v);
 	free(env.v);
-	if (r == -EINVAL && argc - optind != 2)
-		return import_usage();
-	return r < 0 ? 1 : 0;
+	return status;
 }
 
 int skiffctl_image(int argc, char **argv)

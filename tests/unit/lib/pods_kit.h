@@ -9,7 +9,9 @@
 char *pods_kit_tempdir(const char *name);
 /* <dir>/bin/busybox (a copy of /bin/busybox) with a symlink per `busybox --list` applet in bin/. */
 void pods_kit_busybox_rootfs(const char *dir);
-/* The skiff-pause path, built with make when missing (make unit builds tests, not binaries). */
+/* Brings a binary up to date with make (make unit builds tests, not binaries); once per process. */
+void pods_kit_make(const char *target);
+/* The skiff-pause path, made up to date. */
 const char *pods_kit_pause(void);
 /* rm -rf that asserts nothing is left (refuses to cross mounts). */
 void pods_kit_remove(const char *dir);
