@@ -15,6 +15,7 @@
 #include <skiff/json.h>
 
 #include "lib/pods_kit.h"
+#include "pods/cgroup.h"
 #include "pods/image.h"
 #include "pods/mounts.h"
 #include "pods/runtime.h"
@@ -23,6 +24,7 @@
 static char *base, *root, *run, *logs;
 static struct pod_runtime *rt;
 static char uids[8][64];
+static struct cgroup_manager *cgm; /* a test's cgroup parent, removed by the teardown */
 static int n_uids;
 
 static void setup(void)
@@ -55,6 +57,11 @@ static void teardown(void)
 		cr_expect_eq(pod_runtime_stop(rt, uids[i], 0), 0, "stop %s", uids[i]);
 	pod_runtime_free(rt);
 	rt = NULL;
+	if (cgm) {
+		cr_expect_eq(rmdir(cgroup_manager_root(cgm)), 0, "rmdir %s: %s", cgroup_manager_root(cgm), strerror(errno));
+		cgroup_manager_free(cgm);
+		cgm = NULL;
+	}
 	cr_expect(!fs_has_mounts_below(base), "mounts left below %s", base);
 	pods_kit_remove(base);
 	free(base);
@@ -424,4 +431,49 @@ Test(agent_container, host_network_and_pid)
 	cr_expect_neq(ns_ino(ids[1].pid, "ipc"), ns_ino(getpid(), "ipc"));
 	cr_expect_neq(ns_ino(ids[1].pid, "mnt"), ns_ino(getpid(), "mnt"));
 	cr_expect_eq(ns_ino(ids[1].pid, "ipc"), ns_ino(ids[2].pid, "ipc"), "containers share the pod's ipc");
+}
+
+/* The runtime with the cgroup room's hooks (agent/pods/cgroup.h) on the real cgroup2 mount:
+ * pause in pod-<uid>/_pause, each container in pod-<uid>/<name> before it runs, all removed
+ * by stop. */
+Test(agent_container, cgroup_hooks)
+{
+	_cleanup_json_ json_object *pod = make_pod("cg", sleepers);
+	_cleanup_json_ json_object *st = NULL;
+	struct cgroup_options co;
+	struct cgroup_manager *m;
+	struct runtime_config rc = { .root_dir = root, .run_dir = run, .log_dir = logs, .pause_path = PODS_KIT_PAUSE };
+	char parent[64], path[4096], want[256], *line = NULL;
+	struct proc_id ids[3];
+	size_t cap = 0;
+	struct stat sb;
+
+	snprintf(parent, sizeof(parent), "skiff-test-%d", getpid());
+	cgroup_options_init(&co);
+	co.parent = parent;
+	m = cgm = cgroup_manager_new(&co);
+	cr_assert(m, "cgroup_manager_new: %s", strerror(errno));
+	cgroup_runtime_hooks(m, &rc.cgroup);
+	pod_runtime_free(rt);
+	rt = pod_runtime_new(&rc);
+	cr_assert(rt);
+	cr_assert_eq(pod_runtime_start(rt, pod), 0);
+	st = wait_phase(pod, "Running");
+	read_pids(pod, ids, 3);
+	for (int i = 0; i < 3; i++) {
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/%d/cgroup", ids[i].pid);
+		f = fopen(path, "r");
+		cr_assert(f);
+		while (getline(&line, &cap, f) > 0 && strncmp(line, "0::", 3) != 0)
+			;
+		fclose(f);
+		snprintf(want, sizeof(want), "/%s/pod-%s/%s\n", parent, uid_of(pod), i == 0 ? "_pause" : i == 1 ? "a" : "b");
+		cr_expect(strstr(line, want), "pid %d in %s, not %s", ids[i].pid, line, want);
+	}
+	free(line);
+	cr_assert_eq(pod_runtime_stop(rt, uid_of(pod), 1), 0);
+	snprintf(path, sizeof(path), "%s/pod-%s", cgroup_manager_root(m), uid_of(pod));
+	cr_expect_neq(stat(path, &sb), 0, "%s left after stop", path);
 }
