@@ -55,18 +55,22 @@ bool proc_id_alive(const struct proc_id *id)
 	return id->pid > 0 && proc_id_get(id->pid, &now) == 0 && now.start_time == id->start_time;
 }
 
-static int pidfd_of(const struct proc_id *id)
+/* fd (just opened for id's pid) if id is still that process: opened first, checked second,
+ * so a matching start time means fd names our process and not a newer one on the pid. */
+static int fd_if_alive(const struct proc_id *id, int fd)
 {
-	int fd = (int)syscall(SYS_pidfd_open, id->pid, 0);
-
 	if (fd < 0)
 		return -errno;
-	/* Opened first, checked second: if the start time still matches, fd names our process. */
 	if (!proc_id_alive(id)) {
 		close(fd);
 		return -ESRCH;
 	}
 	return fd;
+}
+
+static int pidfd_of(const struct proc_id *id)
+{
+	return fd_if_alive(id, (int)syscall(SYS_pidfd_open, id->pid, 0));
 }
 
 int proc_id_kill(const struct proc_id *id, int sig)
@@ -130,17 +134,9 @@ pid_t sandbox_fork_pidns(int pidns_fd)
 int sandbox_ns_open(const struct proc_id *id, const char *ns)
 {
 	char path[64];
-	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/ns/%s", id->pid, ns);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (!proc_id_alive(id)) {
-		close(fd);
-		return -ESRCH;
-	}
-	return fd;
+	return fd_if_alive(id, open(path, O_RDONLY | O_CLOEXEC));
 }
 
 int sandbox_loopback_up(int netns_fd)

@@ -273,7 +273,7 @@ static const char *const sleepers =
 	"{\"shareProcessNamespace\":true,\"volumes\":[{\"name\":\"v\",\"emptyDir\":{}}],\"containers\":["
 	"{\"name\":\"a\",\"image\":\"busybox\",\"command\":[\"sleep\",\"1000\"],"
 	"\"volumeMounts\":[{\"name\":\"v\",\"mountPath\":\"/v\"}]},"
-	"{\"name\":\"b\",\"image\":\"busybox\",\"command\":[\"sh\",\"-c\",\"trap 'exit 0' TERM; echo up; while :; do sleep 1; done\"]}]}";
+	"{\"name\":\"b\",\"image\":\"busybox\",\"command\":[\"sh\",\"-c\",\"trap 'echo bye; exit 0' TERM; echo up; while :; do sleep 1; done\"]}]}";
 
 Test(agent_container, stop_leaves_nothing)
 {
@@ -308,6 +308,7 @@ Test(agent_container, adopt_after_restart)
 	_cleanup_json_ json_object *pod = make_pod("adopted", sleepers);
 	_cleanup_json_ json_object *st = NULL, *st2 = NULL;
 	struct proc_id before[3], after[3];
+	_cleanup_free_ char *log = NULL;
 	char **list = NULL;
 
 	cr_assert_eq(pod_runtime_start(rt, pod), 0);
@@ -327,10 +328,13 @@ Test(agent_container, adopt_after_restart)
 	read_pids(pod, after, 3);
 	for (int i = 0; i < 3; i++)
 		cr_expect_eq(after[i].pid, before[i].pid, "process %d replaced by %d", before[i].pid, after[i].pid);
-	/* Not our children any more to reap, but stop still ends them and cleans up. */
-	cr_assert_eq(pod_runtime_stop(rt, uid_of(pod), 2), 0);
+	/* Not our children any more to reap, but stop still ends them and cleans up; what b says
+	 * on SIGTERM reaches its log through the re-opened reader. */
+	cr_assert_eq(pod_runtime_stop(rt, uid_of(pod), 5), 0);
 	for (int i = 0; i < 3; i++)
 		cr_expect(!proc_id_alive(&before[i]), "process %d survived stop", before[i].pid);
+	log = read_log(pod, "b");
+	cr_expect_str_eq(log, "stdout up\nstdout bye\n");
 }
 
 /* Calls start then status, as the agent's sync loop does, until cond holds (bounded). */
