@@ -25,7 +25,8 @@
 
 struct agent {
 	struct agent_config cfg;
-	struct api_client *api;
+	struct api_client *api;    /* pods: watch, status posts, deletes */
+	struct api_client *hb_api; /* heartbeats: never queued behind pod traffic */
 	struct heartbeat hb;
 	struct reconciler *rec;
 	char *pause_path;
@@ -57,7 +58,9 @@ static int connect_api(struct agent *a)
 	server = a->cfg.server ? a->cfg.server : k.server;
 	token = a->cfg.token ? a->cfg.token : k.token;
 	a->api = api_client_new(server, ca ? ca : k.ca_pem, token);
-	r = a->api ? 0 : -errno;
+	if (a->api)
+		a->hb_api = api_client_new(server, ca ? ca : k.ca_pem, token);
+	r = a->api && a->hb_api ? 0 : -errno;
 	if (r < 0)
 		log_error_errno(r, "API client for %s: %m", server ? server : "(no server)");
 	kubeconfig_done(&k);
@@ -115,7 +118,7 @@ static int setup(struct agent *a)
 	r = node_facts_collect(&a->cfg, &a->hb.facts);
 	if (r < 0)
 		return r;
-	a->hb.api = a->api;
+	a->hb.api = a->hb_api;
 	a->hb.cgroup_parent = a->cfg.cgroup_parent;
 	a->hb.pause_path = a->pause_path;
 	r = node_taints_parse(a->cfg.register_with_taints, &a->taints);
@@ -135,7 +138,7 @@ static int setup(struct agent *a)
 		a->hb.runtime_error = a->runtime_error;
 	}
 	a->rec = reconciler_new(a->api, a->cfg.node_name, a->hb.facts.internal_ip, a->runtime ? &ops : NULL,
-				"RuntimeUnavailable", a->runtime_error);
+				a->runtime ? "ContainerCreating" : "RuntimeUnavailable", a->runtime_error);
 	if (!a->rec)
 		return -ENOMEM;
 	log_info("node %s: %ld CPUs, %llu MiB, %d GPUs, InternalIP %s", a->cfg.node_name, a->hb.facts.cpus,
@@ -187,6 +190,7 @@ static void agent_done(struct agent *a)
 	free(a->runtime_error);
 	heartbeat_done(&a->hb);
 	api_client_free(a->api);
+	api_client_free(a->hb_api);
 	free(a->pause_path);
 	free(a->pods_query);
 	json_object_put(a->taints);

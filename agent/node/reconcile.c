@@ -21,6 +21,7 @@ struct entry {
 	json_object *pod; /* latest server copy */
 	bool seen;        /* in the current relist */
 	bool stopping;    /* a stop is under way (without the lock): no status posts */
+	char *start_error; /* why the runtime could not start it, for the containers' waiting message */
 };
 
 /* Locking: r->lock guards the table and each entry. Only the watch thread (relist/event) adds or
@@ -80,6 +81,7 @@ void reconciler_free(struct reconciler *r)
 	if (!r)
 		return;
 	for (size_t i = 0; i < r->n; i++) {
+		free(r->pods[i].start_error);
 		free(r->pods[i].uid);
 		json_object_put(r->pods[i].pod);
 	}
@@ -102,6 +104,7 @@ static struct entry *find(struct reconciler *r, const char *uid)
 
 static void drop(struct reconciler *r, struct entry *e)
 {
+	free(e->start_error);
 	free(e->uid);
 	json_object_put(e->pod);
 	*e = r->pods[--r->n];
@@ -134,8 +137,10 @@ static int post_status(struct reconciler *r, struct entry *e)
 		rts = NULL;
 	node_time_format(now, sizeof(now), false);
 	want = pod_status_build(&(struct pod_status_input){ .pod = e->pod, .runtime = rts, .host_ip = r->host_ip,
-							    .wait_reason = r->wait_reason,
-							    .wait_message = r->wait_message, .now = now });
+							    .wait_reason = e->start_error ? "CreatePodSandboxError"
+											  : r->wait_reason,
+							    .wait_message = e->start_error ? e->start_error : r->wait_message,
+							    .now = now });
 	if (!pod_status_differs(want, json_get_path(e->pod, "status")))
 		return 0;
 	pod_status_carry_transitions(want, json_get_path(e->pod, "status"));
@@ -258,8 +263,13 @@ static int apply(struct reconciler *r, json_object *pod)
 		return end_pod(r, e, true);
 	if (r->has_rt && !terminal(pod)) {
 		rc = r->rt.start(r->rt.rt, pod);
-		if (rc < 0)
+		free(e->start_error);
+		e->start_error = NULL;
+		if (rc < 0) {
 			log_warn_errno(rc, "pod %s/%s: starting: %m", pod_ns(pod), pod_name(pod));
+			if (asprintf(&e->start_error, "the runtime could not start the pod: %s", strerror(-rc)) < 0)
+				e->start_error = NULL;
+		}
 	}
 	return post_status(r, e);
 }

@@ -582,3 +582,37 @@ Test(agent_api, reconciler_without_runtime_reports_pending)
 	pthread_join(t, NULL);
 	reconciler_free(rec);
 }
+
+static int failing_start(void *rt, json_object *pod)
+{
+	(void)rt, (void)pod;
+	return -ENOEXEC;
+}
+
+Test(agent_api, reconciler_reports_a_failed_start)
+{
+	struct fake_rt f = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct reconcile_runtime rt = { .rt = &f, .start = failing_start, .stop = fake_stop, .status = fake_status };
+	struct reconciler *rec = reconciler_new(api, "n1", "10.0.0.5", &rt, "ContainerCreating", NULL);
+	struct watch_args args = { &reconciler_watch_ops, rec };
+	const char *path = "status.containerStatuses";
+	json_object *o = NULL;
+	char *reason = NULL, *msg = NULL;
+	pthread_t t;
+
+	atomic_store(&stop, false);
+	cr_assert_eq(pthread_create(&t, NULL, watcher, &args), 0);
+	cr_assert_eq(create_pod(POD_ON("broken", "n1")), 201);
+	WAIT_UNTIL(pod_field_is("broken", "status.hostIP", "10.0.0.5"), "a status posted");
+	cr_assert_eq(api_get(api, "/api/v1/namespaces/default/pods/broken", &o), 200);
+	reason = strdup(json_get_string(json_object_array_get_idx(json_get_path(o, path), 0), "state.waiting.reason") ?: "");
+	msg = strdup(json_get_string(json_object_array_get_idx(json_get_path(o, path), 0), "state.waiting.message") ?: "");
+	json_object_put(o);
+	atomic_store(&stop, true);
+	pthread_join(t, NULL);
+	reconciler_free(rec);
+	cr_assert_str_eq(reason, "CreatePodSandboxError");
+	cr_assert_not_null(strstr(msg, strerror(ENOEXEC)), "%s", msg);
+	free(reason);
+	free(msg);
+}
