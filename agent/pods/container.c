@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -61,6 +62,18 @@ static const int default_caps[] = {
 	CAP_SETPCAP, CAP_NET_BIND_SERVICE, CAP_NET_RAW, CAP_SYS_CHROOT, CAP_MKNOD, CAP_AUDIT_WRITE, CAP_SETFCAP,
 };
 
+/* Index = capability number (linux/capability.h). */
+static const char *const cap_names[] = {
+	"CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID",
+	"SETPCAP", "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW",
+	"IPC_LOCK", "IPC_OWNER", "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT",
+	"SYS_ADMIN", "SYS_BOOT", "SYS_NICE", "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD",
+	"LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP", "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG",
+	"WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF", "CHECKPOINT_RESTORE",
+};
+
+_Static_assert(ELEMENTSOF(cap_names) == CAP_LAST_CAP + 1, "cap_names misses capabilities");
+
 static const char *const dev_nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
 
 unsigned long long container_default_caps(void)
@@ -70,6 +83,16 @@ unsigned long long container_default_caps(void)
 	for (size_t i = 0; i < ELEMENTSOF(default_caps); i++)
 		mask |= 1ULL << default_caps[i];
 	return mask;
+}
+
+int container_cap_from_name(const char *name)
+{
+	if (strncasecmp(name, "CAP_", 4) == 0)
+		name += 4;
+	for (size_t i = 0; i < ELEMENTSOF(cap_names); i++)
+		if (strcasecmp(name, cap_names[i]) == 0)
+			return (int)i;
+	return -EINVAL;
 }
 
 static _Noreturn void child_fail(int errfd, enum step step)
@@ -172,11 +195,10 @@ static int child_dev(void)
 	return 0;
 }
 
-static int child_caps(bool privileged)
+static int child_caps(bool privileged, unsigned long long keep)
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct data[2] = { { 0 } };
-	unsigned long long keep = container_default_caps();
 
 	if (privileged)
 		return 0;
@@ -253,6 +275,9 @@ static _Noreturn void child_main(const struct container_spec *s, const char *ove
 		if (child_bind(s->mounts[i].source, t, s->mounts[i].readonly) < 0)
 			child_fail(errfd, STEP_VOLUMES);
 	}
+	/* Per mount, so the volumes and /etc files bound on top stay writable. */
+	if (s->readonly_rootfs && mount(NULL, ".", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
+		child_fail(errfd, STEP_VOLUMES);
 	if (syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
 		child_fail(errfd, STEP_PIVOT);
 	if (child_mkdir_p(s->cwd, 0755) < 0 || chdir(s->cwd) < 0)
@@ -260,7 +285,7 @@ static _Noreturn void child_main(const struct container_spec *s, const char *ove
 	if (dup2(devnull, STDIN_FILENO) < 0 || dup2(outfd, STDOUT_FILENO) < 0 || dup2(errlogfd, STDERR_FILENO) < 0)
 		child_fail(errfd, STEP_STDIO);
 	syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
-	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0 || child_caps(s->privileged) < 0)
+	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0 || child_caps(s->privileged, s->caps) < 0)
 		child_fail(errfd, STEP_CAPS);
 	if (s->set_gid && (setgroups(1, &s->gid) < 0 || setresgid(s->gid, s->gid, s->gid) < 0))
 		child_fail(errfd, STEP_IDS);

@@ -28,7 +28,9 @@ struct container_spec {
 	bool set_uid, set_gid;
 	uid_t uid;
 	gid_t gid;
-	bool privileged;
+	bool privileged;             /* all capabilities, rw /sys, no no_new_privs */
+	unsigned long long caps;     /* bounding/effective/permitted set when not privileged */
+	bool readonly_rootfs;
 	int netns, ipcns, utsns; /* the sandbox's, opened O_CLOEXEC */
 	int pidns;               /* the sandbox's to share it; < 0: a new one (the container is PID 1) */
 	const struct container_mount *mounts;
@@ -46,5 +48,7 @@ int container_spawn(const struct container_spec *spec, struct proc_id *ret, cons
 
 /* The capabilities every unprivileged container keeps (Docker's default 14), as a bitmask. */
 unsigned long long container_default_caps(void);
+/* A capability's number from its name ("NET_ADMIN" or "CAP_NET_ADMIN", any case); -EINVAL. */
+int container_cap_from_name(const char *name);
 
 #endif

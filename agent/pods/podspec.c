@@ -2,10 +2,12 @@
 #include "pods/podspec.h"
 
 #include <errno.h>
+#include <linux/capability.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include <skiff/cleanup.h>
@@ -283,6 +285,37 @@ static int build_mounts(json_object *pod, json_object *c, const struct podspec_c
 	return 0;
 }
 
+/* Docker's default set, then securityContext.capabilities: drop first, then add ("ALL"
+ * names every capability in either list). */
+static int build_caps(json_object *c, unsigned long long *ret, char **ret_err)
+{
+	static const char *const lists[] = { "securityContext.capabilities.drop", "securityContext.capabilities.add" };
+	unsigned long long caps = container_default_caps();
+
+	for (int l = 0; l < 2; l++) {
+		json_object *a = json_get_path(c, lists[l]);
+		size_t n = a && json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;
+
+		for (size_t i = 0; i < n; i++) {
+			const char *name = json_object_get_string(json_object_array_get_idx(a, i));
+			unsigned long long bits;
+			int cap;
+
+			if (name && strcasecmp(name, "ALL") == 0) {
+				bits = (1ULL << (CAP_LAST_CAP + 1)) - 1;
+			} else {
+				cap = name ? container_cap_from_name(name) : -EINVAL;
+				if (cap < 0)
+					return spec_error(ret_err, "capability %s is not known", name ? name : "(null)");
+				bits = 1ULL << cap;
+			}
+			caps = l == 0 ? caps & ~bits : caps | bits;
+		}
+	}
+	*ret = caps;
+	return 0;
+}
+
 /* The container's securityContext wins over the pod's, field by field. */
 static json_object *security_field(json_object *pod, json_object *c, const char *field)
 {
@@ -316,6 +349,8 @@ int podspec_container_build(json_object *pod, json_object *c, json_object *img, 
 	out.envp = env.v;
 	if (r >= 0)
 		r = build_mounts(pod, c, ctx, &out, ret_err);
+	if (r >= 0)
+		r = build_caps(c, &out.caps, ret_err);
 	if (r < 0)
 		goto fail;
 	for (char **e = out.envp; e && *e; e++)
@@ -334,6 +369,7 @@ int podspec_container_build(json_object *pod, json_object *c, json_object *img, 
 	out.set_gid = gid != NULL || uid != NULL;
 	out.gid = gid ? (gid_t)json_object_get_int64(gid) : 0;
 	out.privileged = json_object_get_boolean(json_get_path(c, "securityContext.privileged"));
+	out.readonly_rootfs = json_object_get_boolean(json_get_path(c, "securityContext.readOnlyRootFilesystem"));
 	*ret = out;
 	return 0;
 fail:

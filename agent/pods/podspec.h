@@ -21,7 +21,8 @@ struct podspec_context {
 struct podspec_container {
 	char **argv, **envp; /* NULL-terminated */
 	char *path_env, *cwd;
-	bool set_uid, set_gid, privileged;
+	bool set_uid, set_gid, privileged, readonly_rootfs;
+	unsigned long long caps; /* the default set with securityContext.capabilities drop/add */
 	uid_t uid;
 	gid_t gid;
 	struct container_mount *mounts;

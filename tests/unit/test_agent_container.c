@@ -481,3 +481,21 @@ Test(agent_container, cgroup_hooks)
 	snprintf(path, sizeof(path), "%s/pod-%s", cgroup_manager_root(m), uid_of(pod));
 	cr_expect_neq(stat(path, &sb), 0, "%s left after stop", path);
 }
+
+Test(agent_container, capabilities_and_readonly_rootfs)
+{
+	_cleanup_json_ json_object *pod = make_pod(
+		"caps", "{\"restartPolicy\":\"Never\",\"volumes\":[{\"name\":\"s\",\"emptyDir\":{}}],\"containers\":["
+			"{\"name\":\"c\",\"image\":\"busybox\",\"securityContext\":{\"readOnlyRootFilesystem\":true,"
+			"\"capabilities\":{\"drop\":[\"ALL\"],\"add\":[\"NET_BIND_SERVICE\"]}},"
+			"\"volumeMounts\":[{\"name\":\"s\",\"mountPath\":\"/scratch\"}],"
+			"\"command\":[\"sh\",\"-c\",\"grep CapEff /proc/self/status; touch /x 2>/dev/null || echo root-ro;"
+			" touch /scratch/x && echo volume-rw\"]}]}");
+	_cleanup_json_ json_object *st = NULL;
+	_cleanup_free_ char *log = NULL;
+
+	cr_assert_eq(pod_runtime_start(rt, pod), 0);
+	st = wait_phase(pod, "Succeeded");
+	log = read_log(pod, "c");
+	cr_expect_str_eq(log, "stdout CapEff:\t0000000000000400\nstdout root-ro\nstdout volume-rw\n");
+}

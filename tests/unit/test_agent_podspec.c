@@ -186,3 +186,35 @@ Test(agent_podspec, bad_volume_mounts)
 		cr_expect(err && strstr(err, cases[i][1]), "%s: got %s", cases[i][0], err ? err : "(null)");
 	}
 }
+
+Test(agent_podspec, capabilities)
+{
+	struct podspec_container pc;
+	_cleanup_free_ char *err = NULL;
+
+	cr_assert_eq(build("{\"metadata\":{\"name\":\"p\"},\"spec\":{\"containers\":[{\"name\":\"c\",\"command\":[\"x\"]}]}}",
+			   "{}", &pc, &err),
+		     0);
+	cr_expect_eq(pc.caps, 0xa80425fbULL, "Docker's 14: %#llx", pc.caps);
+	cr_expect(!pc.readonly_rootfs);
+	podspec_container_done(&pc);
+	cr_assert_eq(build("{\"metadata\":{\"name\":\"p\"},\"spec\":{\"containers\":[{\"name\":\"c\",\"command\":[\"x\"],"
+			   "\"securityContext\":{\"readOnlyRootFilesystem\":true,\"capabilities\":"
+			   "{\"drop\":[\"ALL\"],\"add\":[\"NET_BIND_SERVICE\",\"CAP_sys_time\"]}}}]}}",
+			   "{}", &pc, &err),
+		     0, "%s", err ? err : "");
+	cr_expect_eq(pc.caps, (1ULL << 10) | (1ULL << 25), "%#llx", pc.caps);
+	cr_expect(pc.readonly_rootfs);
+	podspec_container_done(&pc);
+	cr_assert_eq(build("{\"metadata\":{\"name\":\"p\"},\"spec\":{\"containers\":[{\"name\":\"c\",\"command\":[\"x\"],"
+			   "\"securityContext\":{\"capabilities\":{\"drop\":[\"NET_RAW\"],\"add\":[\"ALL\"]}}}]}}",
+			   "{}", &pc, &err),
+		     0);
+	cr_expect_eq(pc.caps, (1ULL << 41) - 1);
+	podspec_container_done(&pc);
+	cr_expect_eq(build("{\"metadata\":{\"name\":\"p\"},\"spec\":{\"containers\":[{\"name\":\"c\",\"command\":[\"x\"],"
+			   "\"securityContext\":{\"capabilities\":{\"add\":[\"FLY\"]}}}]}}",
+			   "{}", &pc, &err),
+		     -EINVAL);
+	cr_expect(err && strstr(err, "capability FLY is not known"), "%s", err ? err : "");
+}
