@@ -200,7 +200,7 @@ int kubeconfig_parse(const char *buf, size_t len, const char *base_dir, struct k
 int kubeconfig_load(const char *path, struct kubeconfig *ret, char **ret_err)
 {
 	_cleanup_free_ char *buf = NULL, *dir_copy = NULL;
-	size_t len;
+	size_t len = 0;
 	int r;
 
 	r = kubeconfig_read_file(path, &buf, &len);

@@ -14,11 +14,27 @@ ag_cgroup_mount() {
 	awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo
 }
 
+# The first start reads a config file (with the kubeconfig); a restart (ag_start flags) takes
+# --server, --token and --ca-file instead, over the same file. Heartbeat every second: the
+# server's grace period is 4 s in this suite.
 ag_start() {
-	# Heartbeat every second: the server's grace period is 4 s in this suite.
-	"$AG_BIN" --kubeconfig "$KUBECONFIG" --node-name "$AG_NODE" --root-dir "$AG_DIR/root" \
-		--run-dir "$AG_DIR/run" --cgroup-parent "$AG_CGROUP" --gpu-devices "" --heartbeat-seconds 1 \
-		--register-with-taints e2e=agent:NoSchedule --log-level debug >>"$AG_DIR/agent.log" 2>&1 &
+	[ -f "$AG_DIR/agent.yaml" ] || cat >"$AG_DIR/agent.yaml" <<EOF
+kubeconfig: $KUBECONFIG
+node-name: $AG_NODE
+root-dir: $AG_DIR/root
+run-dir: $AG_DIR/run
+cgroup-parent: $AG_CGROUP
+gpu-devices: ""
+heartbeat-seconds: 1
+register-with-taints: e2e=agent:NoSchedule
+log-level: debug
+EOF
+	if [ "${1:-}" == flags ]; then
+		"$AG_BIN" --config "$AG_DIR/agent.yaml" --server "https://127.0.0.1:$PORT" \
+			--token "$(cat "$DATA/admin.token")" --ca-file "$DATA/ca.crt" >>"$AG_DIR/agent.log" 2>&1 &
+	else
+		"$AG_BIN" --config "$AG_DIR/agent.yaml" >>"$AG_DIR/agent.log" 2>&1 &
+	fi
 	AG_PID=$!
 }
 
@@ -158,7 +174,10 @@ EOF
 		fail "agent: killed, the node goes Unknown" "Ready=$(ag_ready)"
 	fi
 	check_match "agent: NotReady in kubectl get" "^$AG_NODE +NotReady" "$(k get node "$AG_NODE" 2>&1)"
-	ag_start
+	# The kubeconfig's server is a port nobody listens on: only the flags can reach the server.
+	sed -i "s|^kubeconfig: .*|kubeconfig: $AG_DIR/unreachable.kubeconfig|" "$AG_DIR/agent.yaml"
+	sed "s|server: https://[^ ]*|server: https://127.0.0.1:1|" "$KUBECONFIG" >"$AG_DIR/unreachable.kubeconfig"
+	ag_start flags
 	if ag_until 150 ag_ready_is True; then pass "agent: restarted, the node is Ready again"; else
 		fail "agent: restarted, the node is Ready again" "Ready=$(ag_ready)" "$(tail -n 5 "$AG_DIR/agent.log")"
 	fi
