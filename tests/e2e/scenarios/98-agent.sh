@@ -119,6 +119,23 @@ EOF
 	fi
 }
 
+# ag_adopt_pod NAME: a sleeping pod that tolerates its node being lost (no eviction while the
+# agent is down), Running before the agent is killed.
+ag_adopt_pod() {
+	local name=$1
+	k create -f - >/dev/null 2>&1 <<EOF
+{"apiVersion":"v1","kind":"Pod","metadata":{"name":"$name","labels":{"e2e":"agent"}},
+ "spec":{"nodeName":"$AG_NODE","terminationGracePeriodSeconds":2,
+  "tolerations":[{"key":"node.kubernetes.io/unreachable","operator":"Exists","effect":"NoExecute"},
+                 {"key":"node.kubernetes.io/not-ready","operator":"Exists","effect":"NoExecute"}],
+  "containers":[{"name":"sleeper","image":"e2e-busybox","imagePullPolicy":"Never"}]}}
+EOF
+	ag_adopt_running() { [ "$(k get pod "$name" -o jsonpath='{.status.phase}' 2>&1)" == Running ]; }
+	if ag_until 150 ag_adopt_running; then pass "agent: $name runs"; else
+		fail "agent: $name runs" "$(k get pod "$name" -o jsonpath='{.status}' 2>&1)"
+	fi
+}
+
 ag_body() {
 	local renew1 renew2 ip hostip
 
@@ -167,13 +184,19 @@ EOF
 	check_ok "agent: kubectl delete waits for the agent to confirm" k delete pod agent-pod --timeout=30s
 	check_fails "agent: the pod is gone" k get pod agent-pod
 	ag_running_pod
-
+	ag_adopt_pod adopt-keep
+	ag_adopt_pod adopt-gone
+	local started gone_uid mnt
+	started=$(k get pod adopt-keep -o jsonpath='{.status.containerStatuses[0].state.running.startedAt}' 2>&1)
+	gone_uid=$(k get pod adopt-gone -o jsonpath='{.metadata.uid}' 2>&1)
+	check_match "agent: the running container has a start time" '^[0-9]{4}-[0-9]{2}-[0-9]{2}T' "$started"
 
 	ag_kill
 	if ag_until 150 ag_ready_is Unknown; then pass "agent: killed, the node goes Unknown"; else
 		fail "agent: killed, the node goes Unknown" "Ready=$(ag_ready)"
 	fi
 	check_match "agent: NotReady in kubectl get" "^$AG_NODE +NotReady" "$(k get node "$AG_NODE" 2>&1)"
+	check_ok "agent: a pod deleted while the agent is down" k delete pod adopt-gone --grace-period=0 --force
 	# The kubeconfig's server is a port nobody listens on: only the flags can reach the server.
 	sed -i "s|^kubeconfig: .*|kubeconfig: $AG_DIR/unreachable.kubeconfig|" "$AG_DIR/agent.yaml"
 	sed "s|server: https://[^ ]*|server: https://127.0.0.1:1|" "$KUBECONFIG" >"$AG_DIR/unreachable.kubeconfig"
@@ -181,6 +204,19 @@ EOF
 	if ag_until 150 ag_ready_is True; then pass "agent: restarted, the node is Ready again"; else
 		fail "agent: restarted, the node is Ready again" "Ready=$(ag_ready)" "$(tail -n 5 "$AG_DIR/agent.log")"
 	fi
+	check_eq "agent: the running pod is adopted, not restarted" "Running 0 $started" \
+		"$(k get pod adopt-keep -o jsonpath='{.status.phase} {.status.containerStatuses[0].restartCount} {.status.containerStatuses[0].state.running.startedAt}' 2>&1)"
+	# The node lifecycle controller set Ready=False on the lost node's pods: the agent corrects it.
+	ag_keep_ready() { [ "$(k get pod adopt-keep -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>&1)" == True ]; }
+	if ag_until 100 ag_keep_ready; then pass "agent: the adopted pod is Ready again"; else
+		fail "agent: the adopted pod is Ready again" "$(k get pod adopt-keep -o jsonpath='{.status.conditions}' 2>&1)"
+	fi
+	mnt=$(ag_cgroup_mount)
+	ag_gone_stopped() { [ ! -e "$mnt/$AG_CGROUP/pod-$gone_uid" ]; }
+	if ag_until 100 ag_gone_stopped; then pass "agent: the pod deleted meanwhile is stopped after the restart"; else
+		fail "agent: the pod deleted meanwhile is stopped after the restart" "$mnt/$AG_CGROUP/pod-$gone_uid is still there"
+	fi
+	check_ok "agent: kubectl delete of the adopted pod" k delete pod adopt-keep --timeout=30s
 
 	kill -TERM "$AG_PID"
 	ag_stopped() { ! kill -0 "$AG_PID" 2>/dev/null; }
