@@ -122,13 +122,16 @@ static int write_etc_files(struct pod_runtime *rt, json_object *pod, const char 
 	snprintf(path, sizeof(path), "%s/resolv.conf", dir);
 	if (r >= 0)
 		r = fs_write_file(path, resolv, 0644);
+	if (r < 0)
+		return r;
 	snprintf(path, sizeof(path), "%s/hostname", dir);
 	free(hosts);
-	if (r >= 0 && asprintf(&hosts, "%s\n", name) < 0)
+	hosts = NULL;
+	if (asprintf(&hosts, "%s\n", name) < 0) {
+		hosts = NULL;
 		return -ENOMEM;
-	if (r >= 0)
-		r = fs_write_file(path, hosts, 0644);
-	return r;
+	}
+	return fs_write_file(path, hosts, 0644);
 }
 
 /* The pod name as a hostname: at most 63 characters, as Kubernetes cuts it. */
