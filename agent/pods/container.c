@@ -11,6 +11,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/mount.h>
@@ -298,6 +299,34 @@ static _Noreturn void child_main(const struct container_spec *s, const char *ove
 	child_fail(errfd, STEP_EXEC);
 }
 
+/* overlayfs splits its options at ',' and lowerdir at ':' ("busybox:1.36" is an image
+ * dir): a backslash makes them, and itself, plain characters. New string. */
+static char *overlay_escape(const char *path)
+{
+	char *out = malloc(strlen(path) * 2 + 1), *w = out;
+
+	if (!out)
+		return NULL;
+	for (const char *p = path; *p; p++) {
+		if (*p == '\\' || *p == ':' || *p == ',')
+			*w++ = '\\';
+		*w++ = *p;
+	}
+	*w = '\0';
+	return out;
+}
+
+static char *overlay_options(const struct container_spec *s)
+{
+	_cleanup_free_ char *lower = overlay_escape(s->lower), *upper = overlay_escape(s->upper);
+	_cleanup_free_ char *work = overlay_escape(s->work);
+	char *opts;
+
+	if (!lower || !upper || !work || asprintf(&opts, "lowerdir=%s,upperdir=%s,workdir=%s", lower, upper, work) < 0)
+		return NULL;
+	return opts;
+}
+
 int container_spawn(const struct container_spec *s, struct proc_id *ret, const char **ret_step)
 {
 	_cleanup_free_ char *overlay_opts = NULL;
@@ -311,7 +340,8 @@ int container_spawn(const struct container_spec *s, struct proc_id *ret, const c
 
 	if (devnull < 0)
 		return -errno;
-	if (asprintf(&overlay_opts, "lowerdir=%s,upperdir=%s,workdir=%s", s->lower, s->upper, s->work) < 0)
+	overlay_opts = overlay_options(s);
+	if (!overlay_opts)
 		return -ENOMEM;
 	if (pipe2(syncp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
 		r = -errno;

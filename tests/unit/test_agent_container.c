@@ -247,6 +247,37 @@ Test(agent_container, missing_image_waits)
 	snprintf(want, sizeof(want),
 		 "image \"nosuch:1.0\" not found in %s/images (import it with skiffctl image import nosuch:1.0 PATH)", root);
 	cr_expect_str_eq(json_get_string(cstatus(st, 0), "state.waiting.message"), want);
+	/* Imported later, it is picked up by the next start. */
+	{
+		char src[4096];
+
+		snprintf(src, sizeof(src), "%s/later", base);
+		cr_assert_eq(mkdir(src, 0755), 0);
+		pods_kit_busybox_rootfs(src);
+		cr_assert_eq(image_import(root, "nosuch:1.0", src,
+					  &(struct image_import_options){
+						  .cmd = (const char *const[]){ "sleep", "1000", NULL } }),
+			     0);
+		pods_kit_remove(src);
+	}
+	cr_assert_eq(pod_runtime_start(rt, pod), 0);
+	json_object_put(st);
+	st = wait_phase(pod, "Running");
+}
+
+Test(agent_container, exec_failure_is_reported)
+{
+	_cleanup_json_ json_object *pod = make_pod(
+		"noexec", "{\"containers\":[{\"name\":\"c\",\"image\":\"busybox\",\"command\":[\"/no/such/binary\"]}]}");
+	_cleanup_json_ json_object *st = NULL;
+	const char *msg;
+
+	cr_assert_eq(pod_runtime_start(rt, pod), 0);
+	cr_assert_eq(pod_runtime_status(rt, uid_of(pod), &st), 0);
+	cr_expect_str_eq(json_get_string(st, "phase"), "Pending");
+	cr_expect_str_eq(json_get_string(cstatus(st, 0), "state.waiting.reason"), "RunContainerError");
+	msg = json_get_string(cstatus(st, 0), "state.waiting.message");
+	cr_expect(msg && strstr(msg, "pod ns1/noexec: container c: exec: No such file or directory"), "%s", msg);
 }
 
 static void read_pids(json_object *pod, struct proc_id *ids, int n)
