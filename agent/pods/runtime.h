@@ -58,7 +58,10 @@ void pod_runtime_free(struct pod_runtime *rt);
 /* Brings a pod (a core/v1 Pod object with metadata.uid) to running: the sandbox if missing,
  * then each container not running that the restartPolicy says should run. Idempotent: a pod
  * already running is left alone. A missing image is not an error: the container waits with
- * reason ErrImageNeverPull (see pod_runtime_status) and 0 is returned. */
+ * reason ErrImageNeverPull (see pod_runtime_status) and 0 is returned.
+ * Call it again on every sync, not only when the pod changes: each call is one step, and it
+ * is what runs the next init container, restarts exited containers (restartPolicy, back-off
+ * in CrashLoopBackOff) and retries waiting ones (an image imported since). */
 int pod_runtime_start(struct pod_runtime *rt, json_object *pod);
 
 /* SIGTERM to every container, up to grace_seconds for them to exit, then cgroup kill (or
