@@ -246,6 +246,8 @@ static _Noreturn void child_main(const struct container_spec *s, const char *ove
 
 	if (read(syncfd, &go, 1) != 1)
 		child_fail(errfd, STEP_WAIT);
+	proc_reset_signals();
+	setsid(); /* out of the agent's session: its terminal's signals are not the pod's */
 	if (setns(s->netns, CLONE_NEWNET) < 0 || setns(s->ipcns, CLONE_NEWIPC) < 0 ||
 	    setns(s->utsns, CLONE_NEWUTS) < 0)
 		child_fail(errfd, STEP_SETNS);

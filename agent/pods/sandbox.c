@@ -108,6 +108,18 @@ int proc_id_wait(const struct proc_id *id, int timeout_ms, int *ret_status)
 	return 0;
 }
 
+void proc_reset_signals(void)
+{
+	struct sigaction sa = { .sa_handler = SIG_DFL };
+	sigset_t none;
+
+	sigemptyset(&sa.sa_mask);
+	for (int sig = 1; sig < NSIG; sig++)
+		sigaction(sig, &sa, NULL); /* SIGKILL, SIGSTOP and unused numbers just fail */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 pid_t sandbox_fork_pidns(int pidns_fd)
 {
 	_cleanup_close_ int saved = open("/proc/thread-self/ns/pid_for_children", O_RDONLY | O_CLOEXEC);
@@ -198,6 +210,7 @@ static void pause_child(const char *pause_path, const char *hostname, int ns_fla
 	char *envp[] = { NULL };
 	int err;
 
+	proc_reset_signals();
 	if (unshare(ns_flags) < 0 || setsid() < 0)
 		goto fail;
 	if ((ns_flags & CLONE_NEWUTS) && sethostname(hostname, strlen(hostname)) < 0)

@@ -23,6 +23,11 @@ int proc_id_kill(const struct proc_id *id, int sig);
  * child, giving its wait status in *ret_status (-1 when it was not ours to reap). */
 int proc_id_wait(const struct proc_id *id, int timeout_ms, int *ret_status);
 
+/* In a forked child before execve: an empty signal mask and every disposition back to default
+ * (an ignored SIGPIPE or a blocked SIGTERM of the agent's would otherwise reach the workload
+ * across exec). Async-signal-safe. */
+void proc_reset_signals(void);
+
 /* fork() into a pid namespace: pidns_fd's, or a new one (PID 1 in it) when pidns_fd < 0.
  * Only the calling thread's pid_for_children is switched, and restored before returning. */
 pid_t sandbox_fork_pidns(int pidns_fd);

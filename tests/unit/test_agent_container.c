@@ -4,6 +4,7 @@
 #include <criterion/criterion.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -529,4 +530,27 @@ Test(agent_container, capabilities_and_readonly_rootfs)
 	st = wait_phase(pod, "Succeeded");
 	log = read_log(pod, "c");
 	cr_expect_str_eq(log, "stdout CapEff:\t0000000000000400\nstdout root-ro\nstdout volume-rw\n");
+}
+
+Test(agent_container, agent_signal_state_not_inherited)
+{
+	_cleanup_json_ json_object *pod = make_pod(
+		"sigs", "{\"restartPolicy\":\"Never\",\"containers\":[{\"name\":\"c\",\"image\":\"busybox\","
+			"\"command\":[\"grep\",\"-E\",\"^Sig(Blk|Ign)\",\"/proc/self/status\"]}]}");
+	_cleanup_json_ json_object *st = NULL;
+	_cleanup_free_ char *log = NULL;
+	sigset_t block;
+
+	/* What a daemon commonly does: ignore SIGPIPE, block signals it takes with signalfd. */
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &block, NULL);
+	cr_assert_eq(pod_runtime_start(rt, pod), 0);
+	pthread_sigmask(SIG_UNBLOCK, &block, NULL);
+	signal(SIGPIPE, SIG_DFL);
+	st = wait_phase(pod, "Succeeded");
+	log = read_log(pod, "c");
+	cr_expect_str_eq(log, "stdout SigBlk:\t0000000000000000\nstdout SigIgn:\t0000000000000000\n");
 }
