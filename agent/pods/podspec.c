@@ -213,6 +213,18 @@ static int build_env(json_object *pod, json_object *c, json_object *img, const s
 	return r;
 }
 
+bool podspec_name_ok(const char *name)
+{
+	size_t len = name ? strlen(name) : 0;
+
+	if (len == 0 || len > 63 || name[0] == '-' || name[len - 1] == '-')
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') || name[i] == '-'))
+			return false;
+	return true;
+}
+
 static json_object *find_volume(json_object *pod, const char *name)
 {
 	json_object *vols = json_get_path(pod, "spec.volumes");
@@ -265,7 +277,7 @@ static int build_mounts(json_object *pod, json_object *c, const struct podspec_c
 		json_object *ro = json_get_path(vm, "readOnly");
 		char *src = NULL;
 
-		vol = name ? find_volume(pod, name) : NULL;
+		vol = podspec_name_ok(name) ? find_volume(pod, name) : NULL;
 		if (!vol || !path || path[0] != '/' || strstr(path, "..") || (sub && strstr(sub, "..")))
 			return spec_error(ret_err, "volumeMount %s: %s", name ? name : "(unnamed)",
 					  vol ? "mountPath must be absolute, without \"..\""
@@ -339,6 +351,8 @@ int podspec_container_build(json_object *pod, json_object *c, json_object *img, 
 	const char *wd = json_get_string(c, "workingDir");
 	int r;
 
+	if (!podspec_name_ok(json_get_string(c, "name")))
+		return spec_error(ret_err, "container name \"%s\" is not a DNS label", json_get_string(c, "name") ?: "");
 	r = build_env(pod, c, img, ctx, &env, ret_err);
 	if (r >= 0)
 		r = build_argv(c, img, &env, &argv);
@@ -402,7 +416,7 @@ int podspec_volumes_prepare(json_object *pod, const struct podspec_context *ctx)
 		const char *name = json_get_string(v, "name"), *type = json_get_string(v, "hostPath.type");
 		_cleanup_free_ char *dir = NULL;
 
-		if (name && json_get_path(v, "emptyDir") && !strchr(name, '/')) {
+		if (podspec_name_ok(name) && json_get_path(v, "emptyDir")) {
 			if (asprintf(&dir, "%s/volumes/%s", ctx->pod_dir, name) < 0)
 				return -ENOMEM;
 			r = fs_mkdir_p(dir, 0777);

@@ -29,6 +29,10 @@ struct podspec_container {
 	size_t n_mounts;
 };
 
+/* Is name a DNS label (1-63 of [a-z0-9-], alphanumeric at both ends), as Kubernetes requires
+ * of container and volume names? They become path components here. */
+bool podspec_name_ok(const char *name);
+
 /* Fills ret. -EINVAL with *ret_err (NULL on entry; caller frees) saying what is wrong with the spec
  * (no command at all, a volumeMount naming no volume, an unsupported fieldRef, ...). */
 int podspec_container_build(json_object *pod, json_object *container, json_object *image_config,

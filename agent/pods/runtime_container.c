@@ -201,6 +201,11 @@ int rt_container_start(struct pod_runtime *rt, json_object *state, json_object *
 
 	if (!poddir || !out || !errf)
 		return -ENOMEM;
+	/* Before the name goes into a path. */
+	if (!podspec_name_ok(name)) {
+		spawn_failed(cs, "CreateContainerConfigError", "container name \"%s\" is not a DNS label", name);
+		return 0;
+	}
 	r = image_lookup(rt->root_dir, image, &lower, &img);
 	if (r == -ENOENT) {
 		_cleanup_free_ char *store = image_store_dir(rt->root_dir);

@@ -218,3 +218,20 @@ Test(agent_podspec, capabilities)
 		     -EINVAL);
 	cr_expect(err && strstr(err, "capability FLY is not known"), "%s", err ? err : "");
 }
+
+Test(agent_podspec, names_are_dns_labels)
+{
+	struct podspec_container pc;
+	_cleanup_free_ char *err = NULL;
+
+	cr_expect(podspec_name_ok("web-1"));
+	cr_expect(!podspec_name_ok("../x"));
+	cr_expect(!podspec_name_ok("-a"));
+	cr_expect(!podspec_name_ok("A"));
+	cr_expect(!podspec_name_ok(""));
+	cr_expect(!podspec_name_ok(NULL));
+	cr_expect_eq(build("{\"metadata\":{\"name\":\"p\"},\"spec\":{\"containers\":[{\"name\":\"../../etc\",\"command\":[\"x\"]}]}}",
+			   "{}", &pc, &err),
+		     -EINVAL);
+	cr_expect(err && strstr(err, "is not a DNS label"), "%s", err ? err : "");
+}
