@@ -4,6 +4,7 @@
 #include "controllers/rc.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,12 +20,15 @@
 #include "controllers/events.h"
 #include "controllers/expectations.h"
 #include "controllers/informer.h"
+#include "controllers/slow_start.h"
 
 #define RC_PREFIX "/registry/replicationcontrollers/"
 #define POD_PREFIX "/registry/pods/"
 #define COMPONENT "replication-controller"
 /* Kubernetes' burstReplicas: the most creates or deletes one sync issues. */
 #define BURST 500
+/* Threads one batch of creates or deletes runs on: enough to fill a group commit. */
+#define PARALLEL 64
 #define EXPECTATION_TTL_MS (5 * 60 * 1000)
 #define RESYNC_MS 30000
 
@@ -126,58 +130,99 @@ static json_object *pod_from_template(json_object *rc)
 	return pod;
 }
 
-static int create_pod(struct rc_controller *c, json_object *rc)
+static int create_pod(struct rc_controller *c, json_object *rc, json_object *pod)
 {
-	_cleanup_json_ json_object *pod = pod_from_template(rc), *out = NULL;
+	_cleanup_json_ json_object *out = NULL;
 	struct api_status st = { 0 };
-	int rc_ = -ENOMEM;
+	int r = registry_create_object(c->reg, resource_by_name("pods"), meta_namespace(rc), pod, &wo, &out, &st);
 
-	if (pod)
-		rc_ = registry_create_object(c->reg, resource_by_name("pods"), meta_namespace(rc), pod, &wo, &out, &st);
-	if (rc_ == 0)
+	if (r == 0)
 		event_record(c->reg, rc, COMPONENT, EVENT_NORMAL, "SuccessfulCreate", "Created pod: %s", meta_name(out));
 	else
 		event_record(c->reg, rc, COMPONENT, EVENT_WARNING, "FailedCreate", "Error creating: %s",
-			     st.message ?: strerror(-rc_));
+			     st.message ?: strerror(-r));
 	api_status_clear(&st);
-	return rc_;
+	return r;
+}
+
+/* What one sync's parallel creates or deletes share; read only while they run. */
+struct rc_batch {
+	struct rc_controller *c;
+	json_object *rc;
+	json_object **objs; /* creates: the pods to create; deletes: the pods to delete */
+	atomic_int gone;    /* deletes that found the pod already gone */
+};
+
+static int create_one(void *arg, int i)
+{
+	struct rc_batch *b = arg;
+
+	return create_pod(b->c, b->rc, b->objs[i]);
 }
 
 static void create_pods(struct rc_controller *c, json_object *rc, const char *key, int n)
 {
+	struct rc_batch b = { .c = c, .rc = rc };
+	int built = 0, ok = 0;
+
 	if (n > BURST)
 		n = BURST;
-	if (expectations_expect(c->exp, key, n, 0, ctrl_now_ms()) < 0)
-		return;
-	for (int i = 0; i < n; i++)
-		/* A failed create never shows up on the watch: stop waiting for it. */
-		if (create_pod(c, rc) < 0)
-			expectations_created(c->exp, key);
+	/* The templates are built here so the creating threads only read the RC. */
+	b.objs = calloc(n, sizeof(*b.objs));
+	while (b.objs && built < n && (b.objs[built] = pod_from_template(rc)))
+		built++;
+	if (built == 0 || expectations_expect(c->exp, key, built, 0, ctrl_now_ms()) < 0)
+		goto out;
+	ok = slow_start_batch(built, PARALLEL, create_one, &b);
+	/* A failed or skipped create never shows up on the watch: stop waiting for it. This
+	 * thread also runs the watch callbacks, so nothing lowers them meanwhile. */
+	for (int i = ok; i < built; i++)
+		expectations_created(c->exp, key);
+	if (ok < built)
+		log_info("replicationcontroller %s: %d of %d creates failed or skipped", key, built - ok, built);
+out:
+	for (int i = 0; b.objs && i < built; i++)
+		json_object_put(b.objs[i]);
+	free(b.objs);
+}
+
+static int delete_one(void *arg, int i)
+{
+	struct rc_batch *b = arg;
+	json_object *pod = b->objs[i];
+	int r = ctrl_delete(b->c->reg, "pods", meta_namespace(pod), meta_name(pod), -1,
+			    json_get_string(pod, "metadata.uid"));
+
+	if (r == -ENOENT) {
+		/* Someone else's delete is no reason to slow down ours. */
+		atomic_fetch_add(&b->gone, 1);
+		return 0;
+	}
+	if (r == 0)
+		event_record(b->c->reg, b->rc, COMPONENT, EVENT_NORMAL, "SuccessfulDelete", "Deleted pod: %s",
+			     meta_name(pod));
+	else
+		event_record(b->c->reg, b->rc, COMPONENT, EVENT_WARNING, "FailedDelete",
+			     "Error deleting: pod %s: %s", meta_name(pod), strerror(-r));
+	return r;
 }
 
 static void delete_pods(struct rc_controller *c, json_object *rc, const char *key, json_object **active,
 			size_t n_active, int n)
 {
+	struct rc_batch b = { .c = c, .rc = rc, .objs = active };
+	int ok;
+
 	if (n > BURST)
 		n = BURST;
 	rc_sort_for_deletion(active, n_active);
 	if (expectations_expect(c->exp, key, 0, n, ctrl_now_ms()) < 0)
 		return;
-	for (int i = 0; i < n; i++) {
-		json_object *pod = active[i];
-		int r = ctrl_delete(c->reg, "pods", meta_namespace(pod), meta_name(pod), -1,
-				    json_get_string(pod, "metadata.uid"));
-
-		if (r < 0) {
-			expectations_deleted(c->exp, key);
-			if (r != -ENOENT)
-				event_record(c->reg, rc, COMPONENT, EVENT_WARNING, "FailedDelete",
-					     "Error deleting: pod %s: %s", meta_name(pod), strerror(-r));
-			continue;
-		}
-		event_record(c->reg, rc, COMPONENT, EVENT_NORMAL, "SuccessfulDelete", "Deleted pod: %s",
-			     meta_name(pod));
-	}
+	ok = slow_start_batch(n, PARALLEL, delete_one, &b);
+	/* Failed, skipped, or already gone (its delete event may have passed already). */
+	ok -= atomic_load(&b.gone);
+	for (int i = ok; i < n; i++)
+		expectations_deleted(c->exp, key);
 }
 
 static int64_t want_replicas(json_object *rc)
