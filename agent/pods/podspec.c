@@ -367,7 +367,7 @@ int podspec_container_build(json_object *pod, json_object *c, json_object *img, 
 		r = build_caps(c, &out.caps, ret_err);
 	if (r < 0)
 		goto fail;
-	for (char **e = out.envp; e && *e; e++)
+	for (char **e = out.envp; e && *e && !out.path_env; e++)
 		if (strncmp(*e, "PATH=", 5) == 0)
 			out.path_env = strdup(*e + 5);
 	if (!wd || !*wd)

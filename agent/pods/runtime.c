@@ -416,16 +416,20 @@ int pod_runtime_list(struct pod_runtime *rt, char ***ret_uids)
 		if (de->d_name[0] == '.')
 			continue;
 		grown = realloc(uids, (n + 2) * sizeof(*uids));
-		if (!grown || !(grown[n] = strdup(de->d_name))) {
-			uids = grown;
-			if (grown)
-				grown[n] = NULL;
+		if (!grown) {
 			pod_runtime_uids_free(uids);
 			uids = NULL;
 			break;
 		}
 		uids = grown;
-		uids[++n] = NULL;
+		uids[n + 1] = NULL;
+		uids[n] = strdup(de->d_name);
+		if (!uids[n]) {
+			pod_runtime_uids_free(uids);
+			uids = NULL;
+			break;
+		}
+		n++;
 	}
 	closedir(d);
 	if (!uids)
@@ -468,8 +472,8 @@ int pod_runtime_adopt(struct pod_runtime *rt)
 	int r, adopted = 0;
 
 	r = pod_runtime_list(rt, &uids);
-	if (r < 0)
-		return r;
+	if (r < 0 || !uids)
+		return r < 0 ? r : -ENOMEM;
 	pthread_mutex_lock(&rt->lock);
 	for (char **u = uids; *u; u++) {
 		_cleanup_json_ json_object *state = rstate_load(rt->run_dir, *u);
