@@ -89,11 +89,14 @@ static void *watch_thread(void *ud)
 	return NULL;
 }
 
-/* Pod statuses refresh on their own thread, so a slow runtime never delays a heartbeat. */
+/* Pods step and their statuses refresh on their own thread, so a slow runtime never delays a
+ * heartbeat. Every second: each sync advances a pod by one step (init containers, restarts). */
+#define SYNC_PERIOD_MS 1000
+
 static void *sync_thread(void *ud)
 {
 	struct agent *a = ud;
-	long period_ms = (a->cfg.heartbeat_seconds > 0 ? a->cfg.heartbeat_seconds : 5) * 1000;
+	long period_ms = SYNC_PERIOD_MS;
 
 	while (!atomic_load(&a->stop)) {
 		reconciler_sync(a->rec);

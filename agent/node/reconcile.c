@@ -229,12 +229,30 @@ static bool terminal(json_object *pod)
 	return phase && (strcmp(phase, "Succeeded") == 0 || strcmp(phase, "Failed") == 0);
 }
 
+/* One runtime step for a live pod, then its status. The runtime advances a pod one step per
+ * start call (next init container, a restart after back-off, an image imported since), so this
+ * runs on every event and every sync, not only when the pod changes. Lock held. */
+static int step(struct reconciler *r, struct entry *e)
+{
+	int rc;
+
+	if (r->has_rt && !terminal(e->pod)) {
+		rc = r->rt.start(r->rt.rt, e->pod);
+		if (rc < 0 && !e->start_error)
+			log_warn_errno(rc, "pod %s/%s: starting: %m", pod_ns(e->pod), pod_name(e->pod));
+		free(e->start_error);
+		e->start_error = NULL;
+		if (rc < 0 && asprintf(&e->start_error, "the runtime could not start the pod: %s", strerror(-rc)) < 0)
+			e->start_error = NULL;
+	}
+	return post_status(r, e);
+}
+
 /* An ADDED/MODIFIED pod (or one in a relist), lock held. */
 static int apply(struct reconciler *r, json_object *pod)
 {
 	const char *uid = json_get_string(pod, "metadata.uid"), *node = json_get_string(pod, "spec.nodeName");
 	struct entry *e;
-	int rc;
 
 	if (!uid || !node || strcmp(node, r->node) != 0)
 		return 0;
@@ -261,17 +279,7 @@ static int apply(struct reconciler *r, json_object *pod)
 	e->seen = true;
 	if (json_get_path(pod, "metadata.deletionTimestamp"))
 		return end_pod(r, e, true);
-	if (r->has_rt && !terminal(pod)) {
-		rc = r->rt.start(r->rt.rt, pod);
-		free(e->start_error);
-		e->start_error = NULL;
-		if (rc < 0) {
-			log_warn_errno(rc, "pod %s/%s: starting: %m", pod_ns(pod), pod_name(pod));
-			if (asprintf(&e->start_error, "the runtime could not start the pod: %s", strerror(-rc)) < 0)
-				e->start_error = NULL;
-		}
-	}
-	return post_status(r, e);
+	return step(r, e);
 }
 
 static void forget(struct reconciler *r, struct entry *e)
@@ -339,8 +347,8 @@ int reconciler_sync(struct reconciler *r)
 {
 	pthread_mutex_lock(&r->lock);
 	for (size_t i = 0; i < r->n; i++)
-		if (!r->pods[i].stopping)
-			post_status(r, &r->pods[i]);
+		if (!r->pods[i].stopping && !json_get_path(r->pods[i].pod, "metadata.deletionTimestamp"))
+			step(r, &r->pods[i]);
 	pthread_mutex_unlock(&r->lock);
 	return 0;
 }

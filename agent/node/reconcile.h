@@ -33,7 +33,8 @@ void reconciler_free(struct reconciler *r);
 /* The watch's callbacks, ud = the reconciler. */
 extern const struct api_watch_ops reconciler_watch_ops;
 
-/* Refreshes every known pod's status from the runtime and posts what changed. */
+/* One runtime step for every live pod (pod_runtime_start is to be called on every sync), then
+ * its status from the runtime, posted where it changed. */
 int reconciler_sync(struct reconciler *r);
 /* Pods currently tracked. */
 size_t reconciler_count(struct reconciler *r);

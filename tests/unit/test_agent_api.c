@@ -531,7 +531,10 @@ Test(agent_api, reconciler_starts_reports_and_finishes_deletion)
 	cr_assert(pod_field_is("app", "status.podIP", "10.244.0.9"));
 	cr_assert(pod_field_is("app", "status.hostIP", "10.0.0.5"));
 	cr_assert_eq(reconciler_count(rec), 1, "the n2 pod is not ours");
+	int starts = fake_count(&f, &f.starts);
+
 	cr_assert_eq(reconciler_sync(rec), 0);
+	cr_assert_eq(fake_count(&f, &f.starts), starts + 1, "every sync is one more runtime step");
 
 	/* kubectl delete: the server marks it (it runs on a node), the agent stops it and confirms. */
 	atomic_store(&f.hold, true);

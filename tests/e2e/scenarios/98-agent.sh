@@ -117,6 +117,20 @@ EOF
 	if [ -e "$mnt/$AG_CGROUP/pod-$uid" ]; then fail "agent: the pod's cgroup is gone after the delete" "$mnt/$AG_CGROUP/pod-$uid"; else
 		pass "agent: the pod's cgroup is gone after the delete"
 	fi
+
+	# A container that exits is restarted by the periodic sync (restartPolicy Always).
+	k create -f - >/dev/null 2>&1 <<EOF
+{"apiVersion":"v1","kind":"Pod","metadata":{"name":"agent-crash","labels":{"e2e":"agent"}},
+ "spec":{"nodeName":"$AG_NODE","terminationGracePeriodSeconds":2,
+  "containers":[{"name":"fails","image":"e2e-busybox","command":["/bin/busybox","false"]}]}}
+EOF
+	ag_restarted() {
+		[ "$(k get pod agent-crash -o jsonpath='{.status.containerStatuses[0].restartCount}' 2>&1)" -ge 1 ] 2>/dev/null
+	}
+	if ag_until 150 ag_restarted; then pass "agent: an exited container is restarted"; else
+		fail "agent: an exited container is restarted" "$(k get pod agent-crash -o jsonpath='{.status.containerStatuses}' 2>&1)"
+	fi
+	check_ok "agent: kubectl delete of the restarting pod" k delete pod agent-crash --timeout=30s
 }
 
 # ag_adopt_pod NAME: a sleeping pod that tolerates its node being lost (no eviction while the
