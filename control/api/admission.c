@@ -31,6 +31,12 @@ int admission_namespace(struct store *s, const char *ns, const char *res_name, c
 		api_status_internal(st, r, "reading namespace");
 		return r;
 	}
+	/* Every create in a namespace comes here (events most of all): without the key in
+	 * the stored text the namespace cannot be terminating, and the parse is skipped. */
+	if (!kv.value || !strstr(kv.value, "\"deletionTimestamp\"")) {
+		store_kv_clear(&kv);
+		return 0;
+	}
 	obj = meta_from_kv(&kv);
 	store_kv_clear(&kv);
 	if (obj && meta_deleting(obj)) {
