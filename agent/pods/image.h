@@ -6,6 +6,9 @@
 
 #include <json-c/json.h>
 
+/* The agent's and skiffctl's root dir unless told otherwise. */
+#define IMAGE_DEFAULT_ROOT "/var/lib/skiff/agent"
+
 struct image_import_options {
 	const char *const *entrypoint; /* NULL-terminated; NULL: none */
 	const char *const *cmd;        /* NULL-terminated; NULL: none */

@@ -179,13 +179,70 @@ static void spawn_failed(json_object *cs, const char *reason, const char *fmt, .
 }
 
 /* Starts one container; a failure that is the pod's (image, spec) is left in cs, not returned. */
+/* The container's image and spec. > 0 when it must wait (reason and message left in cs). */
+static int resolve_container(struct pod_runtime *rt, json_object *pod, json_object *c, json_object *cs,
+			     const struct podspec_context *ctx, char **ret_lower, struct podspec_container *ret)
+{
+	const char *name = json_get_string(c, "name") ?: "", *image = json_get_string(c, "image") ?: "";
+	_cleanup_free_ char *err = NULL;
+	_cleanup_json_ json_object *img = NULL;
+	int r;
+
+	/* Before the name goes into a path. */
+	if (!podspec_name_ok(name)) {
+		spawn_failed(cs, "CreateContainerConfigError", "container name \"%s\" is not a DNS label", name);
+		return 1;
+	}
+	r = image_lookup(rt->root_dir, image, ret_lower, &img);
+	if (r == -ENOENT) {
+		_cleanup_free_ char *store = image_store_dir(rt->root_dir);
+		bool dflt = strcmp(rt->root_dir, IMAGE_DEFAULT_ROOT) == 0;
+
+		spawn_failed(cs, "ErrImageNeverPull",
+			     "image \"%s\" not found in %s (import it with skiffctl image import %s PATH%s%s)", image,
+			     store ? store : rt->root_dir, image, dflt ? "" : " --root ", dflt ? "" : rt->root_dir);
+		return 1;
+	}
+	if (r < 0)
+		return r;
+	r = podspec_container_build(pod, c, img, ctx, ret, &err);
+	if (r == -EINVAL) {
+		spawn_failed(cs, "CreateContainerConfigError", "%s", err ? err : "invalid container spec");
+		return 1;
+	}
+	return r;
+}
+
+/* Dirs, FIFOs (held open in keep[] until the reader has them: a FIFO's buffer lives only
+ * while someone has it open, so a container that exits at once would take its output with
+ * it) and the sandbox's namespaces. */
+static int prepare_container(struct pod_runtime *rt, json_object *state, json_object *pod, const char *name,
+			     const struct podspec_context *ctx, const char *const fifos[2], char *dirs[3], int keep[2],
+			     int ns[4])
+{
+	int r;
+
+	r = podspec_volumes_prepare(pod, ctx);
+	if (r >= 0)
+		r = container_dirs(rt, json_get_string(pod, "metadata.uid"), name, dirs);
+	for (int i = 0; r >= 0 && i < 2; i++) {
+		r = log_fifo_make(fifos[i]);
+		if (r >= 0) {
+			keep[i] = open(fifos[i], O_RDWR | O_NONBLOCK | O_CLOEXEC);
+			r = keep[i] < 0 ? -errno : 0;
+		}
+	}
+	if (r >= 0)
+		r = open_sandbox_ns(state, pod, ns);
+	return r;
+}
+
 int rt_container_start(struct pod_runtime *rt, json_object *state, json_object *pod, json_object *c, json_object *cs)
 {
 	const char *uid = json_get_string(pod, "metadata.uid"), *name = json_get_string(c, "name") ?: "";
-	const char *image = json_get_string(c, "image") ?: "";
-	_cleanup_free_ char *lower = NULL, *err = NULL, *poddir = rt_pod_path(rt, false, uid, NULL);
+	_cleanup_free_ char *lower = NULL, *logp = NULL, *poddir = rt_pod_path(rt, false, uid, NULL);
 	_cleanup_free_ char *out = rt_fifo_path(rt, uid, name, "stdout"), *errf = rt_fifo_path(rt, uid, name, "stderr");
-	_cleanup_json_ json_object *img = NULL;
+	const char *const fifos[2] = { out, errf };
 	char *dirs[3] = { NULL, NULL, NULL };
 	struct podspec_container pc = { 0 };
 	struct podspec_context ctx = { .pod_dir = poddir, .pod_ip = json_get_string(state, "podIP"), .node_name = rt->node_name };
@@ -194,49 +251,14 @@ int rt_container_start(struct pod_runtime *rt, json_object *state, json_object *
 	struct container_logger *l;
 	struct proc_id id;
 	const char *step = "setup";
-	_cleanup_free_ char *logp = NULL;
-	_cleanup_close_ int keep_out = -1, keep_err = -1;
-	int *keep[2] = { &keep_out, &keep_err };
-	int ns[4] = { -1, -1, -1, -1 }, r;
+	int keep[2] = { -1, -1 }, ns[4] = { -1, -1, -1, -1 }, r;
 
 	if (!poddir || !out || !errf)
 		return -ENOMEM;
-	/* Before the name goes into a path. */
-	if (!podspec_name_ok(name)) {
-		spawn_failed(cs, "CreateContainerConfigError", "container name \"%s\" is not a DNS label", name);
-		return 0;
-	}
-	r = image_lookup(rt->root_dir, image, &lower, &img);
-	if (r == -ENOENT) {
-		_cleanup_free_ char *store = image_store_dir(rt->root_dir);
-
-		spawn_failed(cs, "ErrImageNeverPull", "image \"%s\" not found in %s (import it with skiffctl image import %s PATH)",
-			     image, store ? store : rt->root_dir, image);
-		return 0;
-	}
-	if (r < 0)
-		return r;
-	r = podspec_container_build(pod, c, img, &ctx, &pc, &err);
-	if (r == -EINVAL) {
-		spawn_failed(cs, "CreateContainerConfigError", "%s", err ? err : "invalid container spec");
-		return 0;
-	}
-	if (r >= 0)
-		r = podspec_volumes_prepare(pod, &ctx);
-	if (r >= 0)
-		r = container_dirs(rt, uid, name, dirs);
-	if (r >= 0)
-		r = log_fifo_make(out);
-	if (r >= 0)
-		r = log_fifo_make(errf);
-	if (r >= 0)
-		r = open_sandbox_ns(state, pod, ns);
-	/* A FIFO's buffer lives only while someone has it open: hold both until the reader has
-	 * them, or a container that exits at once takes its output with it. */
-	for (int i = 0; r >= 0 && i < 2; i++) {
-		*keep[i] = open(i ? errf : out, O_RDWR | O_NONBLOCK | O_CLOEXEC);
-		r = *keep[i] < 0 ? -errno : 0;
-	}
+	r = resolve_container(rt, pod, c, cs, &ctx, &lower, &pc);
+	if (r != 0)
+		return r < 0 ? r : 0;
+	r = prepare_container(rt, state, pod, name, &ctx, fifos, dirs, keep, ns);
 	if (r < 0)
 		goto out;
 	spec = (struct container_spec){
@@ -258,7 +280,7 @@ int rt_container_start(struct pod_runtime *rt, json_object *state, json_object *
 		goto out;
 	}
 	rstate_set_running(cs, &id);
-	json_object_object_add(cs, "image", json_object_new_string(image));
+	json_object_object_add(cs, "image", json_object_new_string(json_get_string(c, "image") ?: ""));
 	logp = rt_log_path(rt, pod, name, json_object_get_int(json_get_path(cs, "restartCount")));
 	l = logp ? container_logger_start(out, errf, logp, rt->log_max_bytes, &id) : NULL;
 	if (l)
@@ -269,6 +291,9 @@ out:
 	for (int i = 0; i < 4; i++)
 		if (ns[i] >= 0)
 			close(ns[i]);
+	for (int i = 0; i < 2; i++)
+		if (keep[i] >= 0)
+			close(keep[i]);
 	podspec_container_done(&pc);
 	for (int i = 0; i < 3; i++)
 		free(dirs[i]);

@@ -246,7 +246,8 @@ Test(agent_container, missing_image_waits)
 	cr_expect_str_eq(json_get_string(st, "phase"), "Pending");
 	cr_expect_str_eq(json_get_string(cstatus(st, 0), "state.waiting.reason"), "ErrImageNeverPull");
 	snprintf(want, sizeof(want),
-		 "image \"nosuch:1.0\" not found in %s/images (import it with skiffctl image import nosuch:1.0 PATH)", root);
+		 "image \"nosuch:1.0\" not found in %s/images (import it with skiffctl image import nosuch:1.0 PATH --root %s)",
+		 root, root);
 	cr_expect_str_eq(json_get_string(cstatus(st, 0), "state.waiting.message"), want);
 	/* Imported later, it is picked up by the next start. */
 	{

@@ -2,7 +2,9 @@
 #ifndef SKIFF_SKIFFCTL_COMMANDS_H
 #define SKIFF_SKIFFCTL_COMMANDS_H
 
-#define SKIFFCTL_DEFAULT_ROOT "/var/lib/skiff/agent"
+#include "pods/image.h"
+
+#define SKIFFCTL_DEFAULT_ROOT IMAGE_DEFAULT_ROOT
 
 int skiffctl_image(int argc, char **argv);
 
