@@ -44,7 +44,7 @@ void pods_kit_make(const char *target)
 		if (strcmp(built[i], target) == 0)
 			return;
 	/* make, not access(): a binary older than its sources would test the old code. */
-	snprintf(cmd, sizeof(cmd), "make --no-print-directory -s %s >&2", target);
+	snprintf(cmd, sizeof(cmd), "MAKEFLAGS= MFLAGS= make --no-print-directory -s %s >&2", target);
 	cr_assert_eq(system(cmd), 0, "cannot build %s", target);
 	for (size_t i = 0; i < 4; i++) {
 		if (!built[i][0]) {
