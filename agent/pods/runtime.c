@@ -81,6 +81,9 @@ void pod_runtime_free(struct pod_runtime *rt)
 		return;
 	while (rt->loggers)
 		rt_logger_drop(rt, NULL, NULL, false);
+	for (size_t i = 0; i < rt->n_stopping; i++)
+		free(rt->stopping[i]);
+	free(rt->stopping);
 	pthread_mutex_destroy(&rt->lock);
 	free(rt->root_dir);
 	free(rt->run_dir);
@@ -282,6 +285,39 @@ static int pod_teardown(struct pod_runtime *rt, const char *uid, json_object *st
 
 /* --- the API -------------------------------------------------------------------------------- */
 
+static bool stopping_has(struct pod_runtime *rt, const char *uid)
+{
+	for (size_t i = 0; i < rt->n_stopping; i++)
+		if (strcmp(rt->stopping[i], uid) == 0)
+			return true;
+	return false;
+}
+
+static int stopping_add(struct pod_runtime *rt, const char *uid)
+{
+	char **v = realloc(rt->stopping, (rt->n_stopping + 1) * sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	rt->stopping = v;
+	v[rt->n_stopping] = strdup(uid);
+	if (!v[rt->n_stopping])
+		return -ENOMEM;
+	rt->n_stopping++;
+	return 0;
+}
+
+static void stopping_del(struct pod_runtime *rt, const char *uid)
+{
+	for (size_t i = 0; i < rt->n_stopping; i++) {
+		if (strcmp(rt->stopping[i], uid) == 0) {
+			free(rt->stopping[i]);
+			rt->stopping[i] = rt->stopping[--rt->n_stopping];
+			return;
+		}
+	}
+}
+
 /* Init containers run one at a time, in order, each to success, before any app container.
  * True when they are all done. */
 static bool init_containers_done(struct pod_runtime *rt, json_object *state, json_object *pod, int *ret)
@@ -357,7 +393,7 @@ int pod_runtime_start(struct pod_runtime *rt, json_object *pod)
 	if (rt_uid_check(uid) < 0 || !json_get_string(pod, "metadata.name"))
 		return -EINVAL;
 	pthread_mutex_lock(&rt->lock);
-	r = start_locked(rt, pod, uid);
+	r = stopping_has(rt, uid) ? -EBUSY : start_locked(rt, pod, uid);
 	pthread_mutex_unlock(&rt->lock);
 	return r;
 }
@@ -370,8 +406,21 @@ int pod_runtime_stop(struct pod_runtime *rt, const char *uid, int grace_seconds)
 	if (rt_uid_check(uid) < 0)
 		return -EINVAL;
 	pthread_mutex_lock(&rt->lock);
+	if (stopping_has(rt, uid)) {
+		pthread_mutex_unlock(&rt->lock);
+		return -EBUSY;
+	}
 	state = rstate_load(rt->run_dir, uid);
-	r = pod_teardown(rt, uid, state, grace_seconds);
+	/* The grace period is spent without the lock, so other pods' calls go on meanwhile; the
+	 * pod is marked stopping so nobody starts it again under our feet. */
+	if (state && grace_seconds > 0 && stopping_add(rt, uid) >= 0) {
+		containers_signal_wait(state, SIGTERM, now_ms());
+		pthread_mutex_unlock(&rt->lock);
+		containers_signal_wait(state, 0, now_ms() + (int64_t)grace_seconds * 1000);
+		pthread_mutex_lock(&rt->lock);
+		stopping_del(rt, uid);
+	}
+	r = pod_teardown(rt, uid, state, 0);
 	pthread_mutex_unlock(&rt->lock);
 	return r;
 }

@@ -23,6 +23,8 @@ struct pod_runtime {
 	struct runtime_cgroup_hooks cgroup;
 	struct runtime_network_hooks network;
 	struct logger_entry *loggers;
+	char **stopping; /* uids whose grace period runs outside the lock; n_stopping of them */
+	size_t n_stopping;
 };
 
 /* Log readers by pod uid (NULL: any pod) and container name (NULL: any container). */

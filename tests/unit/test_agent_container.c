@@ -555,3 +555,62 @@ Test(agent_container, agent_signal_state_not_inherited)
 	log = read_log(pod, "c");
 	cr_expect_str_eq(log, "stdout SigBlk:\t0000000000000000\nstdout SigIgn:\t0000000000000000\n");
 }
+
+struct stop_call {
+	const char *uid;
+	int r;
+};
+
+static void *stop_thread(void *p)
+{
+	struct stop_call *c = p;
+
+	c->r = pod_runtime_stop(rt, c->uid, 60);
+	return NULL;
+}
+
+static bool running(json_object *st)
+{
+	return strcmp(json_get_string(st, "phase"), "Running") == 0;
+}
+
+/* While one pod spends its grace period, the runtime answers for the others: the slow pod's
+ * container cannot exit before the test says so, so an answer now cannot be a late one. */
+Test(agent_container, grace_period_does_not_block_other_pods)
+{
+	_cleanup_json_ json_object *slow = make_pod(
+		"slow", "{\"volumes\":[{\"name\":\"v\",\"emptyDir\":{}}],\"containers\":[{\"name\":\"a\",\"image\":\"busybox\","
+			"\"volumeMounts\":[{\"name\":\"v\",\"mountPath\":\"/v\"}],\"command\":[\"sh\",\"-c\","
+			"\"trap 'while [ ! -e /v/go ]; do sleep 0.05; done; echo bye; exit 0' TERM; echo up;"
+			" while :; do sleep 0.1; done\"]}]}");
+	_cleanup_json_ json_object *other = make_pod(
+		"other", "{\"containers\":[{\"name\":\"c\",\"image\":\"busybox\",\"command\":[\"sleep\",\"1000\"]}]}");
+	_cleanup_json_ json_object *st = NULL, *st2 = NULL, *st3 = NULL;
+	struct stop_call call = { .uid = uid_of(slow), .r = 1 };
+	struct proc_id ids[2];
+	_cleanup_free_ char *log = NULL;
+	char go[4096];
+	pthread_t t;
+	int r = 0;
+	FILE *f;
+
+	st = drive_until(slow, running, "Running");
+	st2 = drive_until(other, running, "Running");
+	read_pids(slow, ids, 2);
+	cr_assert_eq(pthread_create(&t, NULL, stop_thread, &call), 0);
+	/* The stop has begun once the pod refuses to start. */
+	for (int i = 0; i < 600 && (r = pod_runtime_start(rt, slow)) != -EBUSY; i++)
+		usleep(10 * 1000);
+	cr_expect_eq(r, -EBUSY, "stop never marked the pod stopping");
+	cr_expect_eq(pod_runtime_status(rt, uid_of(other), &st3), 0);
+	cr_expect(proc_id_alive(&ids[1]), "status waited for the other pod's grace period");
+	snprintf(go, sizeof(go), "%s/pods/%s/volumes/v/go", root, uid_of(slow));
+	f = fopen(go, "w");
+	cr_assert(f, "%s: %s", go, strerror(errno));
+	fclose(f);
+	pthread_join(t, NULL);
+	cr_expect_eq(call.r, 0);
+	cr_expect(!proc_id_alive(&ids[1]));
+	log = read_log(slow, "a");
+	cr_expect_str_eq(log, "stdout up\nstdout bye\n");
+}
