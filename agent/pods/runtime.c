@@ -557,3 +557,8 @@ int pod_runtime_netns_fd(struct pod_runtime *rt, const char *uid)
 	pthread_mutex_unlock(&rt->lock);
 	return r < 0 ? r : sandbox_ns_open(&sb, "net");
 }
+
+char *pod_runtime_log_path(struct pod_runtime *rt, json_object *pod, const char *container, int restart_count)
+{
+	return rt_log_path(rt, pod, container, restart_count);
+}

@@ -66,7 +66,8 @@ int pod_runtime_start(struct pod_runtime *rt, json_object *pod);
 
 /* SIGTERM to every container, up to grace_seconds for them to exit, then cgroup kill (or
  * SIGKILL); then the sandbox, its mounts, namespaces, pod dir and run-dir state are removed.
- * Logs stay. 0 as well when the pod is unknown. */
+ * Logs stay. 0 as well when the pod is unknown. The grace period is spent without holding the
+ * runtime: other pods' calls go on, while this pod's start (and a second stop) get -EBUSY. */
 int pod_runtime_stop(struct pod_runtime *rt, const char *uid, int grace_seconds);
 
 /* The pod's status as the runtime sees it, a new object (caller puts it):
@@ -89,5 +90,10 @@ int pod_runtime_adopt(struct pod_runtime *rt);
 
 /* Opens the pod's network namespace (O_CLOEXEC), for network code that runs later. */
 int pod_runtime_netns_fd(struct pod_runtime *rt, const char *uid);
+
+/* The log file of one run of a container (restart_count as in its status), for whoever serves
+ * `kubectl logs`: <log_dir>/<ns>_<name>_<uid>/<container>/<restart_count>.log, the run before
+ * it rotated to .log.1. New string; NULL on allocation failure. */
+char *pod_runtime_log_path(struct pod_runtime *rt, json_object *pod, const char *container, int restart_count);
 
 #endif

@@ -124,6 +124,11 @@ static char *read_log(json_object *pod, const char *container)
 
 	snprintf(path, sizeof(path), "%s/ns1_%s_%s/%s/0.log", logs, json_get_string(pod, "metadata.name"), uid_of(pod),
 		 container);
+	{
+		_cleanup_free_ char *api = pod_runtime_log_path(rt, pod, container, 0);
+
+		cr_expect_str_eq(api, path);
+	}
 	f = fopen(path, "r");
 	cr_assert(f, "no log %s: %s", path, strerror(errno));
 	while (fgets(line, sizeof(line), f)) {
