@@ -212,17 +212,40 @@ static int write_config(const char *dir, const struct image_import_options *opts
 	return fs_write_file(path, json_object_to_json_string_ext(cfg, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE), 0644);
 }
 
+/* A replaced or removed image may still be the lower layer of running containers: its tree
+ * is moved aside into images/.replaced, never deleted under them. */
+static int image_retire(const char *root_dir, const char *dir)
+{
+	_cleanup_free_ char *aside = NULL, *slot = NULL, *target = NULL;
+	const char *base = strrchr(dir, '/');
+	struct stat st;
+	int r;
+
+	if (lstat(dir, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (asprintf(&aside, "%s/images/.replaced", root_dir) < 0 ||
+	    asprintf(&slot, "%s/%s.XXXXXX", aside, base ? base + 1 : dir) < 0)
+		return -ENOMEM;
+	r = fs_mkdir_p(aside, 0700);
+	if (r < 0)
+		return r;
+	if (!mkdtemp(slot))
+		return -errno;
+	if (asprintf(&target, "%s/image", slot) < 0)
+		return -ENOMEM;
+	return rename(dir, target) < 0 ? -errno : 0;
+}
+
 int image_import(const char *root_dir, const char *name, const char *source,
 		 const struct image_import_options *opts)
 {
-	_cleanup_free_ char *dir = NULL, *tmp = NULL, *old = NULL, *rootfs = NULL;
+	_cleanup_free_ char *dir = NULL, *tmp = NULL, *rootfs = NULL;
 	int r;
 
 	if (image_name_check(name) < 0)
 		return -EINVAL;
 	dir = image_dir(root_dir, name);
-	if (!dir || asprintf(&tmp, "%s.importing.%d", dir, getpid()) < 0 ||
-	    asprintf(&old, "%s.old.%d", dir, getpid()) < 0 || asprintf(&rootfs, "%s/rootfs", tmp) < 0)
+	if (!dir || asprintf(&tmp, "%s.importing.%d", dir, getpid()) < 0 || asprintf(&rootfs, "%s/rootfs", tmp) < 0)
 		return -ENOMEM;
 	fs_rm_rf(tmp);
 	r = fs_mkdir_p(rootfs, 0755);
@@ -231,13 +254,10 @@ int image_import(const char *root_dir, const char *name, const char *source,
 	r = extract(source, rootfs);
 	if (r >= 0)
 		r = write_config(tmp, opts);
-	if (r >= 0 && rename(dir, old) < 0 && errno != ENOENT)
+	if (r >= 0)
+		r = image_retire(root_dir, dir);
+	if (r >= 0 && rename(tmp, dir) < 0)
 		r = -errno;
-	if (r >= 0 && rename(tmp, dir) < 0) {
-		r = -errno;
-		rename(old, dir);
-	}
-	fs_rm_rf(old);
 	if (r < 0)
 		fs_rm_rf(tmp);
 	return r;
@@ -273,5 +293,5 @@ int image_remove(const char *root_dir, const char *name)
 	dir = image_dir(root_dir, name);
 	if (!dir)
 		return -ENOMEM;
-	return fs_rm_rf(dir);
+	return image_retire(root_dir, dir);
 }

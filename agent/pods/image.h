@@ -22,7 +22,9 @@ char *image_store_dir(const char *root_dir);
 int image_name_check(const char *name);
 
 /* Imports source (a rootfs directory, or a tarball in any format/compression libarchive reads)
- * as image name, replacing an older one of that name only once the new one is complete. */
+ * as image name, replacing an older one of that name only once the new one is complete. The
+ * older tree is moved to <root>/images/.replaced/ (running containers may still have it as
+ * their lower layer), not deleted. */
 int image_import(const char *root_dir, const char *name, const char *source,
 		 const struct image_import_options *opts);
 
@@ -31,6 +33,7 @@ int image_import(const char *root_dir, const char *name, const char *source,
  * puts). -ENOENT when it is not in the store. */
 int image_lookup(const char *root_dir, const char *name, char **ret_rootfs, json_object **ret_config);
 
+/* Takes the image out of the store (its tree goes to .replaced/, as on replacement). */
 int image_remove(const char *root_dir, const char *name);
 
 #endif

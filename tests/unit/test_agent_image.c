@@ -92,6 +92,11 @@ Test(agent_image, import_tarball_and_replace)
 	unlink(tar);
 	check_busybox("registry.local/tools/bb:1.0");
 	cr_expect_neq(stat(marker, &st), 0, "old image files survived the replacement");
+	{
+		/* ... but the old tree is kept aside for the containers that may still run on it. */
+		snprintf(cmd, sizeof(cmd), "ls -d '%s'/images/.replaced/registry.local_tools_bb:1.0.*/image/rootfs/only-in-dir >/dev/null", root);
+		cr_expect_eq(system(cmd), 0, "old tree not kept in .replaced");
+	}
 	cr_expect_eq(image_remove(root, "registry.local/tools/bb:1.0"), 0);
 	cr_expect_eq(image_lookup(root, "registry.local/tools/bb:1.0", &(char *){ NULL }, &(json_object *){ NULL }),
 		     -ENOENT);
