@@ -329,7 +329,7 @@ static char *overlay_options(const struct container_spec *s)
 	return opts;
 }
 
-int container_spawn(const struct container_spec *s, struct proc_id *ret, const char **ret_step)
+int container_spawn(const struct container_spec *s, struct proc_id *ret, const char **failed_step)
 {
 	_cleanup_free_ char *overlay_opts = NULL;
 	_cleanup_close_ int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -375,8 +375,8 @@ int container_spawn(const struct container_spec *s, struct proc_id *ret, const c
 	while (n < 0 && errno == EINTR);
 	if (n > 0) {
 		waitpid(pid, NULL, 0);
-		if (ret_step)
-			*ret_step = step_names[e.step >= 0 && e.step <= STEP_EXEC ? e.step : STEP_EXEC];
+		if (failed_step)
+			*failed_step = step_names[e.step >= 0 && e.step <= STEP_EXEC ? e.step : STEP_EXEC];
 		r = -(e.err ?: EIO);
 		goto out;
 	}

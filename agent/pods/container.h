@@ -43,8 +43,8 @@ struct container_spec {
 };
 
 /* Starts the container; returns once it has exec'd (0, *ret set) or failed (-errno, and
- * ret_step, when not NULL, names the step that failed: "mount overlay", "pivot_root", ...). */
-int container_spawn(const struct container_spec *spec, struct proc_id *ret, const char **ret_step);
+ * failed_step, when not NULL, names the step that failed: "mount overlay", "pivot_root", ...). */
+int container_spawn(const struct container_spec *spec, struct proc_id *ret, const char **failed_step);
 
 /* The capabilities every unprivileged container keeps (Docker's default 14), as a bitmask. */
 unsigned long long container_default_caps(void);
