@@ -238,6 +238,8 @@ static int step(struct reconciler *r, struct entry *e)
 
 	if (r->has_rt && !terminal(e->pod)) {
 		rc = r->rt.start(r->rt.rt, e->pod);
+		if (rc == -EBUSY)
+			return post_status(r, e); /* the runtime is stopping it: nothing to start */
 		if (rc < 0 && !e->start_error)
 			log_warn_errno(rc, "pod %s/%s: starting: %m", pod_ns(e->pod), pod_name(e->pod));
 		free(e->start_error);
