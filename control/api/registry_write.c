@@ -13,6 +13,7 @@
 
 #include "api/admission.h"
 #include "api/alloc.h"
+#include "api/registry_bind.h"
 #include "api/defaults.h"
 #include "api/meta.h"
 #include "api/schema.h"
@@ -441,44 +442,11 @@ int registry_update(struct registry *reg, const struct resource *r, const char *
 	return -ESTALE;
 }
 
-/* k8s marks a bound pod scheduled; agents and kubectl describe read the condition. */
-static void mark_scheduled(json_object *pod)
-{
-	json_object *status = json_ensure_object(pod, "status"), *conds, *c;
-	char ts[META_TIMESTAMP_LEN];
-
-	if (!status)
-		return;
-	conds = json_get_path(status, "conditions");
-	if (!conds || !json_object_is_type(conds, json_type_array)) {
-		conds = json_object_new_array();
-		json_object_object_add(status, "conditions", conds);
-	}
-	for (size_t i = 0; conds && i < json_object_array_length(conds); i++) {
-		const char *t = json_get_string(json_object_array_get_idx(conds, i), "type");
-
-		if (t && strcmp(t, "PodScheduled") == 0)
-			json_object_array_del_idx(conds, i--, 1);
-	}
-	c = json_object_new_object();
-	if (!c || !conds) {
-		json_object_put(c);
-		return;
-	}
-	meta_timestamp(time(NULL), ts);
-	json_object_object_add(c, "type", json_object_new_string("PodScheduled"));
-	json_object_object_add(c, "status", json_object_new_string("True"));
-	json_object_object_add(c, "lastProbeTime", NULL);
-	json_object_object_add(c, "lastTransitionTime", json_object_new_string(ts));
-	json_object_array_add(conds, c);
-}
-
 static int bind_attempt(struct registry *reg, const struct resource *r, const char *ns, const char *name,
 			const char *node, const struct write_options *wo, struct api_status *st)
 {
 	_cleanup_json_ json_object *pod = NULL;
 	_cleanup_free_ char *key = resource_key(r, ns, name), *value = NULL;
-	const char *bound;
 	int64_t rev = 0;
 	int rc;
 
@@ -487,23 +455,9 @@ static int bind_attempt(struct registry *reg, const struct resource *r, const ch
 	rc = registry_read(reg, r, ns, name, &pod, &rev, st);
 	if (rc < 0)
 		return rc;
-	bound = json_get_string(pod, "spec.nodeName");
-	if (bound && *bound) {
-		api_status_set(st, 409, "Conflict",
-			       "Operation cannot be fulfilled on pods/binding \"%s\": pod %s is already assigned to node "
-			       "\"%s\"",
-			       name, name, bound);
-		return -EEXIST;
-	}
-	if (meta_deleting(pod)) {
-		api_status_set(st, 409, "Conflict",
-			       "Operation cannot be fulfilled on pods/binding \"%s\": pod %s is being deleted, cannot be "
-			       "assigned to a host",
-			       name, name);
-		return -EEXIST;
-	}
-	json_object_object_add(json_ensure_object(pod, "spec"), "nodeName", json_object_new_string(node));
-	mark_scheduled(pod);
+	rc = registry_bind_apply(pod, name, node, st);
+	if (rc < 0)
+		return rc;
 	if (wo && wo->dry_run)
 		return 0;
 	value = meta_to_stored(pod);

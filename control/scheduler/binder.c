@@ -12,6 +12,9 @@
 #include "scheduler/scheduler_internal.h"
 #include "scheduler/writes.h"
 
+/* Binds written in one txn at most. */
+#define BIND_BATCH_MAX 128
+
 void sched_job_free(struct sched_job *job)
 {
 	if (!job)
@@ -52,10 +55,10 @@ static void event_later(struct scheduler *s, const struct sched_job *about, cons
 		log_debug("scheduler: too many events waiting, dropped %s for pod %s/%s", reason, about->ns, about->name);
 }
 
-static void do_bind(struct scheduler *s, struct sched_job *j)
+/* What a bind's write returned: the pod leaves the queue, or backs off to be tried again. */
+static void bind_done(struct scheduler *s, struct sched_job *j, int rc)
 {
 	char *msg = NULL;
-	int rc = sched_write_binding(s->reg, j->ns, j->name, j->uid, j->node);
 
 	if (rc == 0) {
 		sched_trace(s, SCHED_TRACE_BOUND, j->key);
@@ -75,6 +78,25 @@ static void do_bind(struct scheduler *s, struct sched_job *j)
 	sched_queue_backoff(&s->queue, j->key);
 }
 
+/* Binds queued together go to the store as one txn: one commit instead of one each. */
+static void do_binds(struct scheduler *s, struct sched_job *first)
+{
+	struct registry_binding b[BIND_BATCH_MAX];
+	struct sched_job *j;
+	size_t n = 0;
+
+	if (!first->next) {
+		bind_done(s, first, sched_write_binding(s->reg, first->ns, first->name, first->uid, first->node));
+		return;
+	}
+	for (j = first; j && n < BIND_BATCH_MAX; j = j->next)
+		b[n++] = (struct registry_binding){ .ns = j->ns, .name = j->name, .node = j->node };
+	sched_write_bindings(s->reg, b, n);
+	n = 0;
+	for (j = first; j && n < BIND_BATCH_MAX; j = j->next)
+		bind_done(s, j, b[n++].rc);
+}
+
 static void do_unschedulable(struct scheduler *s, struct sched_job *j)
 {
 	int rc = sched_write_unschedulable(s->reg, j->ns, j->name, j->rv, j->message);
@@ -92,22 +114,41 @@ static void do_event(struct scheduler *s, struct sched_job *j)
 	sched_write_event(s->reg, j->ns, j->name, j->uid, j->event_type, j->event_reason, j->message);
 }
 
-static struct sched_job *next_job(struct sched_binder *b)
+/* The next job, or for binds every bind queued behind it (up to BIND_BATCH_MAX), as a
+ * list through ->next. */
+static struct sched_job *next_jobs(struct sched_binder *b)
 {
-	struct sched_job *j;
+	struct sched_job *j, *last;
+	size_t n = 1;
 
 	pthread_mutex_lock(&b->lock);
 	while (!b->head && !b->closing)
 		pthread_cond_wait(&b->cond, &b->lock);
-	j = b->head;
+	j = last = b->head;
 	if (j) {
-		b->n_jobs--;
-		b->head = j->next;
+		while (j->type == SCHED_JOB_BIND && last->next && last->next->type == SCHED_JOB_BIND &&
+		       n < BIND_BATCH_MAX) {
+			last = last->next;
+			n++;
+		}
+		b->n_jobs -= n;
+		b->head = last->next;
 		if (!b->head)
 			b->tail = NULL;
+		last->next = NULL;
 	}
 	pthread_mutex_unlock(&b->lock);
 	return j;
+}
+
+static void free_jobs(struct sched_job *j)
+{
+	while (j) {
+		struct sched_job *next = j->next;
+
+		sched_job_free(j);
+		j = next;
+	}
 }
 
 static void *worker(void *arg)
@@ -115,14 +156,14 @@ static void *worker(void *arg)
 	struct sched_binder *b = arg;
 	struct sched_job *j;
 
-	while ((j = next_job(b))) {
+	while ((j = next_jobs(b))) {
 		if (j->type == SCHED_JOB_BIND)
-			do_bind(b->s, j);
+			do_binds(b->s, j);
 		else if (j->type == SCHED_JOB_UNSCHEDULABLE)
 			do_unschedulable(b->s, j);
 		else
 			do_event(b->s, j);
-		sched_job_free(j);
+		free_jobs(j);
 	}
 	return NULL;
 }

@@ -53,6 +53,16 @@ int sched_write_binding(struct registry *reg, const char *ns, const char *name, 
 			   "binding", ns, name);
 }
 
+void sched_write_bindings(struct registry *reg, struct registry_binding *b, size_t n)
+{
+	const struct write_options wo = { .field_manager = SCHED_COMPONENT };
+
+	registry_bind_many(reg, b, n, &wo);
+	for (size_t i = 0; i < n; i++)
+		if (b[i].rc < 0)
+			log_debug("scheduler: binding for pod %s/%s: %s", b[i].ns, b[i].name, strerror(-b[i].rc));
+}
+
 /* The pod's PodScheduled condition as stored, or NULL. Takes a reference into *ret_pod. */
 static json_object *stored_scheduled_condition(struct registry *reg, const char *ns, const char *name,
 						json_object **ret_pod)
