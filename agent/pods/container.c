@@ -196,6 +196,32 @@ static int child_dev(void)
 	return 0;
 }
 
+/* What Docker hides from an unprivileged container: /proc entries that reach the host kernel
+ * (sysctls are global and root-writable without any capability) read-only, the rest masked. */
+static int child_proc_protect(void)
+{
+	static const char *const readonly[] = { "proc/sys", "proc/sysrq-trigger", "proc/irq", "proc/bus", "proc/fs" };
+	static const char *const files[] = { "proc/kcore", "proc/keys", "proc/timer_list", "proc/sched_debug",
+					     "proc/latency_stats", "proc/timer_stats" };
+	static const char *const dirs[] = { "proc/acpi", "proc/scsi", "sys/firmware" };
+
+	for (size_t i = 0; i < ELEMENTSOF(readonly); i++) {
+		if (access(readonly[i], F_OK) < 0)
+			continue;
+		if (mount(readonly[i], readonly[i], NULL, MS_BIND | MS_REC, NULL) < 0 ||
+		    mount(NULL, readonly[i], NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+			  NULL) < 0)
+			return -1;
+	}
+	for (size_t i = 0; i < ELEMENTSOF(files); i++)
+		if (access(files[i], F_OK) == 0 && mount("/dev/null", files[i], NULL, MS_BIND, NULL) < 0)
+			return -1;
+	for (size_t i = 0; i < ELEMENTSOF(dirs); i++)
+		if (access(dirs[i], F_OK) == 0 && mount("tmpfs", dirs[i], "tmpfs", MS_RDONLY, "size=0") < 0)
+			return -1;
+	return 0;
+}
+
 static int child_caps(bool privileged, unsigned long long keep)
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
@@ -268,6 +294,8 @@ static _Noreturn void child_main(const struct container_spec *s, const char *ove
 	if (child_mkdir_p("sys", 0555) < 0 ||
 	    mount("sysfs", "sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | (s->privileged ? 0 : MS_RDONLY), NULL) < 0)
 		child_fail(errfd, STEP_SYS);
+	if (!s->privileged && child_proc_protect() < 0)
+		child_fail(errfd, STEP_PROC);
 	if (child_mkdir_p("tmp", 01777) < 0)
 		child_fail(errfd, STEP_VOLUMES);
 	for (size_t i = 0; i < s->n_mounts; i++) {

@@ -217,7 +217,8 @@ Test(agent_container, security_defaults_and_run_as_user)
 		"{\"restartPolicy\":\"Never\",\"containers\":["
 		"{\"name\":\"root\",\"image\":\"busybox\",\"command\":[\"sh\",\"-c\","
 		"\"grep -E '^(CapEff|CapBnd|NoNewPrivs)' /proc/self/status; touch /sys/x 2>/dev/null || echo sys-ro;"
-		" ls /dev | tr '\\\\n' ' '; echo; hostname; cat /proc/1/cmdline | tr '\\\\0' ' '; echo\"]},"
+		" ls /dev | tr '\\\\n' ' '; echo; hostname; cat /proc/1/cmdline | tr '\\\\0' ' '; echo;"
+		" v=$(cat /proc/sys/kernel/printk_ratelimit); (echo $v > /proc/sys/kernel/printk_ratelimit) 2>/dev/null && echo sysctl-rw || echo sysctl-ro; for f in kcore keys timer_list sched_debug; do [ -e /proc/$f ] && echo $f $(wc -c < /proc/$f); done; true\"]},"
 		"{\"name\":\"user\",\"image\":\"busybox\",\"securityContext\":{\"runAsUser\":1000,\"runAsGroup\":2000},"
 		"\"command\":[\"sh\",\"-c\",\"id -u; id -g; id -G; grep CapEff /proc/self/status\"]}]}");
 	_cleanup_json_ json_object *st = NULL;
@@ -235,6 +236,16 @@ Test(agent_container, security_defaults_and_run_as_user)
 	cr_expect(strstr(a, "stdout sec\n"), "%s", a);
 	/* Its own pid namespace: the shell is PID 1. */
 	cr_expect(strstr(a, "stdout sh -c "), "%s", a);
+	/* The host kernel's knobs are out of reach. */
+	cr_expect(strstr(a, "stdout sysctl-ro\n"), "%s", a);
+	for (const char *const *f = (const char *const[]){ "kcore", "keys", "timer_list", "sched_debug", NULL }; *f; f++) {
+		char host[64], want[64];
+
+		snprintf(host, sizeof(host), "/proc/%s", *f);
+		snprintf(want, sizeof(want), "stdout %s 0\n", *f);
+		if (access(host, F_OK) == 0)
+			cr_expect(strstr(a, want), "%s not masked: %s", host, a);
+	}
 	b = read_log(pod, "user");
 	cr_expect_str_eq(b, "stdout 1000\nstdout 2000\nstdout 2000\nstdout CapEff:\t0000000000000000\n");
 }
