@@ -141,6 +141,9 @@ $(ASAN)/tests/unit/%: $(ASAN)/tests/unit/%.o $(ASAN)/libunit.a $(ASAN)/libagent.
 $(REL)/tests/bench/%: $(REL)/tests/bench/%.o $(REL)/libagent.a $(REL)/libcontrol.a
 	$(CC) $(REL_CFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
 
+# Runtime and skiffctl tests run the real binaries.
+$(UNIT_BINS): | $(ASAN)/bin/skiff-pause $(ASAN)/bin/skiffctl
+
 unit: $(UNIT_BINS)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 tests/unit/run.sh $(UNIT_BINS)
 
