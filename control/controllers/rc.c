@@ -130,34 +130,44 @@ static json_object *pod_from_template(json_object *rc)
 	return pod;
 }
 
-static int create_pod(struct rc_controller *c, json_object *rc, json_object *pod)
-{
-	_cleanup_json_ json_object *out = NULL;
-	struct api_status st = { 0 };
-	int r = registry_create_object(c->reg, resource_by_name("pods"), meta_namespace(rc), pod, &wo, &out, &st);
-
-	if (r == 0)
-		event_record(c->reg, rc, COMPONENT, EVENT_NORMAL, "SuccessfulCreate", "Created pod: %s", meta_name(out));
-	else
-		event_record(c->reg, rc, COMPONENT, EVENT_WARNING, "FailedCreate", "Error creating: %s",
-			     st.message ?: strerror(-r));
-	api_status_clear(&st);
-	return r;
-}
-
-/* What one sync's parallel creates or deletes share; read only while they run. */
+/* What one sync's parallel creates or deletes share; read only while they run, but for
+ * each call's own slot. */
 struct rc_batch {
 	struct rc_controller *c;
 	json_object *rc;
 	json_object **objs; /* creates: the pods to create; deletes: the pods to delete */
+	char **created;     /* creates: the name a pod got, or */
+	char **failed;      /* why it was refused (both NULL: never tried) */
 	atomic_int gone;    /* deletes that found the pod already gone */
 };
 
 static int create_one(void *arg, int i)
 {
 	struct rc_batch *b = arg;
+	_cleanup_json_ json_object *out = NULL;
+	struct api_status st = { 0 };
+	int r = registry_create_object(b->c->reg, resource_by_name("pods"), meta_namespace(b->rc), b->objs[i], &wo,
+				       &out, &st);
 
-	return create_pod(b->c, b->rc, b->objs[i]);
+	if (r == 0)
+		b->created[i] = strdup(meta_name(out) ?: "");
+	else
+		b->failed[i] = strdup(st.message ?: strerror(-r));
+	api_status_clear(&st);
+	return r;
+}
+
+static int create_event(void *arg, int i)
+{
+	struct rc_batch *b = arg;
+
+	if (b->created[i])
+		event_record(b->c->reg, b->rc, COMPONENT, EVENT_NORMAL, "SuccessfulCreate", "Created pod: %s",
+			     b->created[i]);
+	else if (b->failed[i])
+		event_record(b->c->reg, b->rc, COMPONENT, EVENT_WARNING, "FailedCreate", "Error creating: %s",
+			     b->failed[i]);
+	return 0;
 }
 
 static void create_pods(struct rc_controller *c, json_object *rc, const char *key, int n)
@@ -169,7 +179,9 @@ static void create_pods(struct rc_controller *c, json_object *rc, const char *ke
 		n = BURST;
 	/* The templates are built here so the creating threads only read the RC. */
 	b.objs = calloc(n, sizeof(*b.objs));
-	while (b.objs && built < n && (b.objs[built] = pod_from_template(rc)))
+	b.created = calloc(n, sizeof(*b.created));
+	b.failed = calloc(n, sizeof(*b.failed));
+	while (b.objs && b.created && b.failed && built < n && (b.objs[built] = pod_from_template(rc)))
 		built++;
 	if (built == 0 || expectations_expect(c->exp, key, built, 0, ctrl_now_ms()) < 0)
 		goto out;
@@ -180,10 +192,17 @@ static void create_pods(struct rc_controller *c, json_object *rc, const char *ke
 		expectations_created(c->exp, key);
 	if (ok < built)
 		log_info("replicationcontroller %s: %d of %d creates failed or skipped", key, built - ok, built);
+	/* The events follow all at once, off the creates' path: each create waits one commit. */
+	slow_start_all(built, PARALLEL, create_event, &b);
 out:
-	for (int i = 0; b.objs && i < built; i++)
+	for (int i = 0; i < built; i++) {
 		json_object_put(b.objs[i]);
+		free(b.created[i]);
+		free(b.failed[i]);
+	}
 	free(b.objs);
+	free(b.created);
+	free(b.failed);
 }
 
 static int delete_one(void *arg, int i)

@@ -63,3 +63,11 @@ int slow_start_batch(int count, int max_parallel, slow_start_fn fn, void *ctx)
 	}
 	return atomic_load(&b.ok);
 }
+
+void slow_start_all(int count, int max_parallel, slow_start_fn fn, void *ctx)
+{
+	struct batch b = { .fn = fn, .ctx = ctx };
+
+	if (count > 0)
+		run_batch(&b, 0, count, count < max_parallel ? count : (max_parallel < 1 ? 1 : max_parallel));
+}

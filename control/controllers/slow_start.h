@@ -14,4 +14,8 @@ typedef int (*slow_start_fn)(void *ctx, int i);
  * that failed or were never made. */
 int slow_start_batch(int count, int max_parallel, slow_start_fn fn, void *ctx);
 
+/* Calls fn(ctx, i) for i = 0 .. count-1 all at once, on up to max_parallel threads, with
+ * no regard to failures (writes that cannot hurt: events). */
+void slow_start_all(int count, int max_parallel, slow_start_fn fn, void *ctx);
+
 #endif

@@ -74,3 +74,13 @@ Test(slow_start, zero_and_one_parallel)
 	cr_assert_eq(slow_start_batch(7, 0, call, &c), 7);
 	cr_assert_eq(atomic_load(&c.n), 7);
 }
+
+Test(slow_start, all_at_once_ignores_failures)
+{
+	static struct calls c = { .fail_from = 0 };
+
+	slow_start_all(300, 16, call, &c);
+	cr_assert_eq(atomic_load(&c.n), 300);
+	for (int i = 0; i < 300; i++)
+		cr_assert_eq(atomic_load(&c.seen[i]), 1, "call %d", i);
+}
