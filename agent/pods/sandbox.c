@@ -108,6 +108,22 @@ int proc_id_wait(const struct proc_id *id, int timeout_ms, int *ret_status)
 	return 0;
 }
 
+/* glibc's sigaction() refuses the two real-time signals it keeps for itself (32, 33), but a
+ * process above the agent may have left them ignored, and that is inherited: reset them with
+ * the system call (x86-64 layout of the kernel's struct sigaction). */
+static void reset_libc_reserved_signals(void)
+{
+	struct {
+		void (*handler)(int);
+		unsigned long flags;
+		void (*restorer)(void);
+		uint64_t mask;
+	} ksa = { .handler = SIG_DFL };
+
+	for (int sig = 32; sig < SIGRTMIN; sig++)
+		syscall(SYS_rt_sigaction, sig, &ksa, NULL, sizeof(ksa.mask));
+}
+
 void proc_reset_signals(void)
 {
 	struct sigaction sa = { .sa_handler = SIG_DFL };
@@ -116,6 +132,7 @@ void proc_reset_signals(void)
 	sigemptyset(&sa.sa_mask);
 	for (int sig = 1; sig < NSIG; sig++)
 		sigaction(sig, &sa, NULL); /* SIGKILL, SIGSTOP and unused numbers just fail */
+	reset_libc_reserved_signals();
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
