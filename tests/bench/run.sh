@@ -193,6 +193,7 @@ load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 api_section
 full_section
 store=$(store_section)
+sched=$("$(dirname "$0")/sched.sh" "$REL")
 {
 	echo "# skiff benchmarks"
 	echo
@@ -218,5 +219,7 @@ store=$(store_section)
 	printf '%s\n' "${ROWS[@]}"
 	echo
 	echo "$store"
+	echo
+	echo "$sched"
 } >"$RESULTS"
 cat "$RESULTS"
