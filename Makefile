@@ -158,7 +158,7 @@ test: deps
 
 # Debian's kernel under QEMU with a full cgroup v2 hierarchy: limits, BPF on 6.1 (vmtest/README.md).
 .PHONY: vmtest
-vmtest: deps $(BPF_OBJS) $(ASAN)/tests/unit/test_agent_cgroup $(ASAN)/tests/unit/test_agent_gpu
+vmtest: deps $(BPF_OBJS) $(addprefix $(ASAN)/tests/unit/test_agent_,cgroup gpu sandbox container)
 	@BUILD=$(BUILD) vmtest/run.sh
 
 bench: deps $(REL_BINS) $(BENCH_BINS)
