@@ -21,7 +21,7 @@ MODDIR=/lib/modules/$KVER
 [ -f "$MODDIR/modules.dep" ] || die "no $MODDIR/modules.dep"
 command -v qemu-system-x86_64 >/dev/null || die "no qemu-system-x86_64: run make deps"
 [ -x /bin/busybox ] || die "no /bin/busybox: run make deps (busybox-static)"
-file -L /bin/busybox | grep -q 'statically linked' || die "/bin/busybox is not static (busybox-static)"
+! ldd /bin/busybox >/dev/null 2>&1 || die "/bin/busybox is not static (busybox-static)"
 
 mkdir -p "$OUT"
 WORK=$(mktemp -d "$OUT/run.XXXXXX")
@@ -62,7 +62,8 @@ build_initramfs() {
 		cp "$MODDIR/$f" "$root/lib/modules/$f"
 	done <"$root/modules.order"
 	case $(head -n 1 "$root/modules.order") in *.ko) ;; *) die "compressed modules are not supported" ;; esac
-	(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$OUT/initramfs.cpio.gz"
+	# busybox's cpio: cpio itself is no package make deps installs.
+	(cd "$root" && find . | /bin/busybox cpio -o -H newc 2>/dev/null | gzip -1) >"$OUT/initramfs.cpio.gz"
 }
 
 # QEMU args shared by the KVM probe and the run; $1 is the accelerator, $2 the kernel cmdline tail.
