@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include <skiff/json.h>
+
 void defaults_set(json_object *obj, const char *key, json_object *v)
 {
 	json_object *cur;
@@ -15,29 +17,9 @@ void defaults_set(json_object *obj, const char *key, json_object *v)
 	json_object_object_add(obj, key, v);
 }
 
-static json_object *member(json_object *o, const char *key, json_type type)
-{
-	json_object *v;
-
-	if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, type))
-		return NULL;
-	return v;
-}
-
-static json_object *ensure_object(json_object *o, const char *key)
-{
-	json_object *v = member(o, key, json_type_object);
-
-	if (v || !o)
-		return v;
-	v = json_object_new_object();
-	json_object_object_add(o, key, v);
-	return v;
-}
-
 static const char *str(json_object *o, const char *key)
 {
-	json_object *v = member(o, key, json_type_string);
+	json_object *v = json_member(o, key, json_type_string);
 
 	return v ? json_object_get_string(v) : NULL;
 }
@@ -59,7 +41,7 @@ static void service_port_defaults(json_object *p)
 		     json_object_is_type(tp, json_type_null) ||
 		     (json_object_is_type(tp, json_type_int) && json_object_get_int64(tp) == 0) ||
 		     (json_object_is_type(tp, json_type_string) && !*json_object_get_string(tp));
-	json_object *port = member(p, "port", json_type_int);
+	json_object *port = json_member(p, "port", json_type_int);
 
 	defaults_set(p, "protocol", json_object_new_string("TCP"));
 	if (unset && port)
@@ -68,7 +50,7 @@ static void service_port_defaults(json_object *p)
 
 static void service_defaults(json_object *svc)
 {
-	json_object *spec = ensure_object(svc, "spec"), *ports = member(spec, "ports", json_type_array);
+	json_object *spec = json_ensure_object(svc, "spec"), *ports = json_member(spec, "ports", json_type_array);
 	const char *type, *ip;
 
 	defaults_set(spec, "type", json_object_new_string("ClusterIP"));
@@ -77,7 +59,7 @@ static void service_defaults(json_object *svc)
 	for (size_t i = 0; ports && i < json_object_array_length(ports); i++)
 		service_port_defaults(json_object_array_get_idx(ports, i));
 	if (strcmp(str(spec, "sessionAffinity") ?: "", "ClientIP") == 0) {
-		json_object *cfg = ensure_object(ensure_object(spec, "sessionAffinityConfig"), "clientIP");
+		json_object *cfg = json_ensure_object(json_ensure_object(spec, "sessionAffinityConfig"), "clientIP");
 
 		defaults_set(cfg, "timeoutSeconds", json_object_new_int(10800));
 	}
@@ -97,10 +79,10 @@ static void service_defaults(json_object *svc)
 
 static void rc_defaults(json_object *rc)
 {
-	json_object *spec = ensure_object(rc, "spec"), *tmpl = member(spec, "template", json_type_object);
-	json_object *labels = member(member(tmpl, "metadata", json_type_object), "labels", json_type_object);
-	json_object *meta = ensure_object(rc, "metadata"), *sel = member(spec, "selector", json_type_object);
-	json_object *own = member(meta, "labels", json_type_object);
+	json_object *spec = json_ensure_object(rc, "spec"), *tmpl = json_member(spec, "template", json_type_object);
+	json_object *labels = json_member(json_member(tmpl, "metadata", json_type_object), "labels", json_type_object);
+	json_object *meta = json_ensure_object(rc, "metadata"), *sel = json_member(spec, "selector", json_type_object);
+	json_object *own = json_member(meta, "labels", json_type_object);
 
 	if (labels && (!sel || json_object_object_length(sel) == 0)) {
 		json_object *copy = NULL;
@@ -116,38 +98,38 @@ static void rc_defaults(json_object *rc)
 	}
 	defaults_set(spec, "replicas", json_object_new_int(1));
 	if (tmpl)
-		defaults_pod_spec(ensure_object(tmpl, "spec"));
+		defaults_pod_spec(json_ensure_object(tmpl, "spec"));
 }
 
 static void namespace_defaults(json_object *ns)
 {
-	json_object *meta = ensure_object(ns, "metadata");
+	json_object *meta = json_ensure_object(ns, "metadata");
 	const char *name = str(meta, "name");
 
-	defaults_set(ensure_object(ns, "spec"), "finalizers", string_array("kubernetes"));
-	defaults_set(ensure_object(ns, "status"), "phase", json_object_new_string("Active"));
+	defaults_set(json_ensure_object(ns, "spec"), "finalizers", string_array("kubernetes"));
+	defaults_set(json_ensure_object(ns, "status"), "phase", json_object_new_string("Active"));
 	/* Kubernetes labels every namespace with its own name, for namespace selectors. */
 	if (name && *name)
-		defaults_set(ensure_object(meta, "labels"), "kubernetes.io/metadata.name", json_object_new_string(name));
+		defaults_set(json_ensure_object(meta, "labels"), "kubernetes.io/metadata.name", json_object_new_string(name));
 }
 
 static void node_defaults(json_object *node)
 {
-	json_object *status = member(node, "status", json_type_object);
-	json_object *capacity = member(status, "capacity", json_type_object);
+	json_object *status = json_member(node, "status", json_type_object);
+	json_object *capacity = json_member(status, "capacity", json_type_object);
 	json_object *copy = NULL;
 
-	if (capacity && !member(status, "allocatable", json_type_object) &&
+	if (capacity && !json_member(status, "allocatable", json_type_object) &&
 	    json_object_deep_copy(capacity, &copy, NULL) == 0)
 		json_object_object_add(status, "allocatable", copy);
 }
 
 static void endpoints_defaults(json_object *ep)
 {
-	json_object *subsets = member(ep, "subsets", json_type_array);
+	json_object *subsets = json_member(ep, "subsets", json_type_array);
 
 	for (size_t i = 0; subsets && i < json_object_array_length(subsets); i++) {
-		json_object *ports = member(json_object_array_get_idx(subsets, i), "ports", json_type_array);
+		json_object *ports = json_member(json_object_array_get_idx(subsets, i), "ports", json_type_array);
 
 		for (size_t j = 0; ports && j < json_object_array_length(ports); j++)
 			defaults_set(json_object_array_get_idx(ports, j), "protocol", json_object_new_string("TCP"));

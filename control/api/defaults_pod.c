@@ -6,27 +6,9 @@
 #include <errno.h>
 #include <string.h>
 
+#include <skiff/json.h>
+
 #include "api/quantity.h"
-
-static json_object *member(json_object *o, const char *key, json_type type)
-{
-	json_object *v;
-
-	if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, type))
-		return NULL;
-	return v;
-}
-
-static json_object *ensure_object(json_object *o, const char *key)
-{
-	json_object *v = member(o, key, json_type_object);
-
-	if (v || !o)
-		return v;
-	v = json_object_new_object();
-	json_object_object_add(o, key, v);
-	return v;
-}
 
 /* parsers.ParseImageName: no tag and no digest means "latest". */
 static bool image_is_latest(const char *image)
@@ -41,7 +23,7 @@ static bool image_is_latest(const char *image)
 
 static void probe_defaults(json_object *probe)
 {
-	json_object *http = member(probe, "httpGet", json_type_object);
+	json_object *http = json_member(probe, "httpGet", json_type_object);
 
 	if (!probe)
 		return;
@@ -57,8 +39,8 @@ static void probe_defaults(json_object *probe)
 
 static void container_defaults(json_object *c)
 {
-	json_object *image = member(c, "image", json_type_string);
-	json_object *ports = member(c, "ports", json_type_array);
+	json_object *image = json_member(c, "image", json_type_string);
+	json_object *ports = json_member(c, "ports", json_type_array);
 
 	defaults_set(c, "terminationMessagePath", json_object_new_string("/dev/termination-log"));
 	defaults_set(c, "terminationMessagePolicy", json_object_new_string("File"));
@@ -70,21 +52,21 @@ static void container_defaults(json_object *c)
 					    : "IfNotPresent"));
 	for (size_t i = 0; ports && i < json_object_array_length(ports); i++)
 		defaults_set(json_object_array_get_idx(ports, i), "protocol", json_object_new_string("TCP"));
-	probe_defaults(member(c, "livenessProbe", json_type_object));
-	probe_defaults(member(c, "readinessProbe", json_type_object));
-	probe_defaults(member(c, "startupProbe", json_type_object));
+	probe_defaults(json_member(c, "livenessProbe", json_type_object));
+	probe_defaults(json_member(c, "readinessProbe", json_type_object));
+	probe_defaults(json_member(c, "startupProbe", json_type_object));
 }
 
 /* A volume that names no source is an emptyDir. */
 static void volume_defaults(json_object *v)
 {
-	if (v && json_object_object_length(v) == 1 && member(v, "name", json_type_string))
+	if (v && json_object_object_length(v) == 1 && json_member(v, "name", json_type_string))
 		json_object_object_add(v, "emptyDir", json_object_new_object());
 }
 
 static void for_each(json_object *spec, const char *key, void (*fn)(json_object *))
 {
-	json_object *list = member(spec, key, json_type_array);
+	json_object *list = json_member(spec, key, json_type_array);
 
 	for (size_t i = 0; list && i < json_object_array_length(list); i++)
 		fn(json_object_array_get_idx(list, i));
@@ -108,13 +90,13 @@ void defaults_pod_spec(json_object *spec)
 /* Requests default to limits, key by key. */
 static void requests_from_limits(json_object *c)
 {
-	json_object *res = member(c, "resources", json_type_object);
-	json_object *limits = member(res, "limits", json_type_object);
+	json_object *res = json_member(c, "resources", json_type_object);
+	json_object *limits = json_member(res, "limits", json_type_object);
 	json_object *requests;
 
 	if (!limits || json_object_object_length(limits) == 0)
 		return;
-	requests = ensure_object(res, "requests");
+	requests = json_ensure_object(res, "requests");
 	json_object_object_foreach(limits, k, v) {
 		json_object *copy = NULL;
 
@@ -126,11 +108,11 @@ static void requests_from_limits(json_object *c)
 /* DefaultTolerationSeconds: 300s on not-ready and unreachable nodes unless the pod says otherwise. */
 static void default_toleration(json_object *spec, const char *key)
 {
-	json_object *list = member(spec, "tolerations", json_type_array), *t;
+	json_object *list = json_member(spec, "tolerations", json_type_array), *t;
 
 	for (size_t i = 0; list && i < json_object_array_length(list); i++) {
 		json_object *have = json_object_array_get_idx(list, i);
-		json_object *k = member(have, "key", json_type_string), *e = member(have, "effect", json_type_string);
+		json_object *k = json_member(have, "key", json_type_string), *e = json_member(have, "effect", json_type_string);
 		const char *ks = k ? json_object_get_string(k) : "", *es = e ? json_object_get_string(e) : "";
 
 		if ((!*ks || strcmp(ks, key) == 0) && (!*es || strcmp(es, "NoExecute") == 0))
@@ -179,8 +161,8 @@ struct qos_sums {
 static void qos_add(json_object *c, struct qos_sums *q)
 {
 	static const char *const names[2] = { "cpu", "memory" };
-	json_object *res = member(c, "resources", json_type_object);
-	json_object *req = member(res, "requests", json_type_object), *lim = member(res, "limits", json_type_object);
+	json_object *res = json_member(c, "resources", json_type_object);
+	json_object *req = json_member(res, "requests", json_type_object), *lim = json_member(res, "limits", json_type_object);
 	bool found[2] = { false, false };
 
 	for (int i = 0; i < 2; i++) {
@@ -206,7 +188,7 @@ const char *defaults_pod_qos(json_object *spec)
 	static const char *const lists[] = { "containers", "initContainers" };
 
 	for (size_t l = 0; l < 2; l++) {
-		json_object *list = member(spec, lists[l], json_type_array);
+		json_object *list = json_member(spec, lists[l], json_type_array);
 
 		for (size_t i = 0; list && i < json_object_array_length(list); i++)
 			qos_add(json_object_array_get_idx(list, i), &q);
@@ -224,19 +206,19 @@ const char *defaults_pod_qos(json_object *spec)
 
 void defaults_pod(json_object *pod)
 {
-	json_object *spec = ensure_object(pod, "spec"), *status;
-	json_object *containers = member(spec, "containers", json_type_array);
+	json_object *spec = json_ensure_object(pod, "spec"), *status;
+	json_object *containers = json_member(spec, "containers", json_type_array);
 
 	for (size_t i = 0; containers && i < json_object_array_length(containers); i++)
 		requests_from_limits(json_object_array_get_idx(containers, i));
-	containers = member(spec, "initContainers", json_type_array);
+	containers = json_member(spec, "initContainers", json_type_array);
 	for (size_t i = 0; containers && i < json_object_array_length(containers); i++)
 		requests_from_limits(json_object_array_get_idx(containers, i));
 	defaults_pod_spec(spec);
 	default_toleration(spec, "node.kubernetes.io/not-ready");
 	default_toleration(spec, "node.kubernetes.io/unreachable");
 	defaults_set(spec, "priority", json_object_new_int(0));
-	status = ensure_object(pod, "status");
+	status = json_ensure_object(pod, "status");
 	defaults_set(status, "phase", json_object_new_string("Pending"));
 	defaults_set(status, "qosClass", json_object_new_string(defaults_pod_qos(spec)));
 }

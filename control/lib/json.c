@@ -31,11 +31,20 @@ const char *json_get_string(json_object *obj, const char *dotted)
 	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
 }
 
-json_object *json_ensure_object(json_object *obj, const char *key)
+json_object *json_member(json_object *o, const char *key, json_type type)
 {
 	json_object *v;
 
-	if (json_object_object_get_ex(obj, key, &v) && json_object_is_type(v, json_type_object))
+	if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, type))
+		return NULL;
+	return v;
+}
+
+json_object *json_ensure_object(json_object *obj, const char *key)
+{
+	json_object *v = json_member(obj, key, json_type_object);
+
+	if (v || !obj)
 		return v;
 	v = json_object_new_object();
 	if (!v)

@@ -17,7 +17,11 @@ static inline void json_putp(json_object **o)
 json_object *json_get_path(json_object *obj, const char *dotted);
 /* The string at a dotted path, or NULL when missing or not a string. Borrowed. */
 const char *json_get_string(json_object *obj, const char *dotted);
-/* Returns the object at key, creating an empty object there when missing. Borrowed. */
+/* The member key of object o when it has the given type; NULL when o is NULL, the key is
+ * missing or of another type. Borrowed. */
+json_object *json_member(json_object *o, const char *key, json_type type);
+/* Returns the object at key, creating an empty object there when missing (or not an object).
+ * NULL when obj is NULL. Borrowed. */
 json_object *json_ensure_object(json_object *obj, const char *key);
 /* Deep copy; NULL on allocation failure. */
 json_object *json_clone(json_object *obj);
