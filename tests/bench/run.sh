@@ -194,6 +194,15 @@ api_section
 full_section
 store=$(store_section)
 sched=$("$(dirname "$0")/sched.sh" "$REL")
+# Every other bench family is one script, tests/bench/section_NAME.sh RELDIR, that prints its own
+# markdown section (heading, method, table with target and verdict) on stdout; one that fails is
+# recorded as failed, never dropped.
+extra=()
+for s in "$BENCH_DIR"/section_*.sh; do
+	[ -e "$s" ] || continue
+	out=$("$s" "$REL" 2>&1) || out=$(printf '### %s\n\nFAILED (exit %s):\n\n```\n%s\n```' "$(basename "$s" .sh)" "$?" "$(tail -20 <<<"$out")")
+	extra+=("$out")
+done
 {
 	echo "# skiff benchmarks"
 	echo
@@ -221,5 +230,9 @@ sched=$("$(dirname "$0")/sched.sh" "$REL")
 	echo "$store"
 	echo
 	echo "$sched"
+	for e in "${extra[@]}"; do
+		echo
+		echo "$e"
+	done
 } >"$RESULTS"
 cat "$RESULTS"
