@@ -16,6 +16,7 @@
 #include "api/options.h"
 #include "api/registry.h"
 #include "api/server.h"
+#include "api/tokens.h"
 #include "controllers/controllers.h"
 #include "scheduler/scheduler.h"
 #include "store/store.h"
@@ -121,6 +122,11 @@ static int control_open_store(struct control *c, const struct control_options *o
 	return 0;
 }
 
+static int load_node_token(void *ud, const char *node, const char *hash)
+{
+	return auth_add_node(ud, node, hash);
+}
+
 static int control_start(struct control *c, const struct control_options *o)
 {
 	struct registry_options ro;
@@ -140,6 +146,9 @@ static int control_start(struct control *c, const struct control_options *o)
 	c->auth = auth_new(c->creds.admin_token);
 	if (!c->auth)
 		return log_error_errno(-errno, "admin token in %s/admin.token: %m", o->data_dir);
+	r = node_tokens_load(o->data_dir, load_node_token, c->auth);
+	if (r < 0)
+		return log_error_errno(r, "node tokens in %s/node-tokens: %m", o->data_dir);
 	registry_options_init(&ro);
 	ro.service_cidr = o->service_cidr;
 	ro.node_port_min = o->node_port_min;
@@ -170,7 +179,11 @@ static int control_start(struct control *c, const struct control_options *o)
 						       .connection_limit = o->connection_limit,
 						       .idle_timeout_s = o->idle_timeout_s,
 						       .max_body_bytes = o->max_body_bytes,
-						       .thread_stack_bytes = o->thread_stack_bytes });
+						       .thread_stack_bytes = o->thread_stack_bytes,
+						       .data_dir = o->data_dir,
+						       .ca_pem = c->creds.ca_pem,
+						       .max_requests_inflight = o->max_requests_inflight,
+						       .max_watches_inflight = o->max_watches_inflight });
 	if (!c->srv)
 		return log_error_errno(-errno, "serve on %s: %m (is the port in use?)", o->listen);
 	server_set_ready(c->srv, true);

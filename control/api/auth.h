@@ -1,16 +1,25 @@
-/* Who is calling: bearer-token authentication of API requests. Identities are a small
- * struct so node credentials can be added beside the admin token later. */
+/* Who is calling: bearer-token authentication of API requests: the admin token, and the
+ * per-node tokens that `skiff-agent --join` obtains (user "system:node:<name>"). */
 #ifndef SKIFF_API_AUTH_H
 #define SKIFF_API_AUTH_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 
 #define AUTH_MAX_GROUPS 4
+
+/* What one identity has in flight, for the per-identity bounds (429). */
+struct auth_load {
+	atomic_uint requests;
+	atomic_uint watches;
+};
 
 struct auth_identity {
 	const char *user;                     /* "kubernetes-admin" */
 	const char *groups[AUTH_MAX_GROUPS];  /* "system:masters", "system:authenticated" */
 	size_t n_groups;
+	const char *node;                     /* a node identity's node name; NULL otherwise */
+	struct auth_load *load;               /* shared by every request of this identity */
 };
 
 struct auth;
@@ -20,6 +29,10 @@ struct auth *auth_new(const char *admin_token);
 void auth_free(struct auth *a);
 /* Checks an Authorization header value ("Bearer <token>"; NULL when absent). 0 and
  * *ret filled (borrowed from a, valid while a lives), or -EACCES. */
-int auth_check(const struct auth *a, const char *authorization, struct auth_identity *ret);
+int auth_check(struct auth *a, const char *authorization, struct auth_identity *ret);
+
+/* Adds (or replaces: the node's earlier token stops working) the token whose SHA-256 hex is
+ * hash as node's credential. Identities handed out earlier stay valid memory. */
+int auth_add_node(struct auth *a, const char *node, const char *hash);
 
 #endif

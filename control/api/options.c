@@ -32,6 +32,8 @@ void control_options_init(struct control_options *o)
 		.idle_timeout_s = 120,
 		.max_body_bytes = 3 * 1024 * 1024,
 		.thread_stack_bytes = 512 * 1024,
+		.max_requests_inflight = 400,
+		.max_watches_inflight = 2048,
 	};
 	/* The controllers own their defaults; their flags are parsed here. */
 	controllers_options_init(&o->controllers);
@@ -71,9 +73,12 @@ void control_options_print_help(const char *prog, FILE *out)
 		"  --compact-keep-revisions N      compaction keeps at least N revisions (default %lld)\n"
 		"  --compact-keep-seconds N        compaction keeps at least N s of history (default %d)\n"
 		"  --disable-scheduler             run without the in-process scheduler (API benchmarks)\n"
-		"  --disable-controllers           run without the in-process controllers (API benchmarks)\n",
+		"  --disable-controllers           run without the in-process controllers (API benchmarks)\n"
+		"  --max-requests-inflight N       requests one identity may have in flight; more get 429 (default %u)\n"
+		"  --max-watches-inflight N        watch streams one identity may hold open; more get 429 (default %u)\n",
 		prog, d.listen, d.data_dir, d.service_cidr, d.node_port_min, d.node_port_max, level_name(d.log_level),
-		d.compact_interval_s, d.compact_keep_revisions, d.compact_keep_s);
+		d.compact_interval_s, d.compact_keep_revisions, d.compact_keep_s, d.max_requests_inflight,
+		d.max_watches_inflight);
 	controllers_options_print_help(out);
 	fprintf(out, "  --help                          this text\n");
 }
@@ -157,6 +162,8 @@ enum {
 	OPT_COMPACT_REVS,
 	OPT_COMPACT_SECS,
 	OPT_CTRL,
+	OPT_MAX_REQS,
+	OPT_MAX_WATCHES,
 };
 
 static const struct option long_opts[] = {
@@ -173,6 +180,8 @@ static const struct option long_opts[] = {
 	{ "compact-interval-seconds", required_argument, NULL, OPT_COMPACT_INTERVAL },
 	{ "compact-keep-revisions", required_argument, NULL, OPT_COMPACT_REVS },
 	{ "compact-keep-seconds", required_argument, NULL, OPT_COMPACT_SECS },
+	{ "max-requests-inflight", required_argument, NULL, OPT_MAX_REQS },
+	{ "max-watches-inflight", required_argument, NULL, OPT_MAX_WATCHES },
 	/* Handed to controllers_options_set() under their own name. */
 	{ "node-monitor-grace-period", required_argument, NULL, OPT_CTRL },
 	{ "pod-eviction-timeout", required_argument, NULL, OPT_CTRL },
@@ -221,6 +230,21 @@ static int apply_compact_opt(struct control_options *o, int c, const char *arg, 
 		o->compact_keep_s = (int)v;
 		return 0;
 	}
+}
+
+static int apply_inflight_opt(struct control_options *o, int c, const char *arg, FILE *err)
+{
+	const char *flag = c == OPT_MAX_REQS ? "max-requests-inflight" : "max-watches-inflight";
+	long long v;
+
+	if (parse_count(flag, arg, 1000000, &v, err) < 0)
+		return -EINVAL;
+	if (v == 0) {
+		fprintf(err, "--%s 0: at least 1 is needed\n", flag);
+		return -EINVAL;
+	}
+	*(c == OPT_MAX_REQS ? &o->max_requests_inflight : &o->max_watches_inflight) = (unsigned)v;
+	return 0;
 }
 
 static int apply_opt(struct control_options *o, int c, char *arg, FILE *err)
@@ -276,6 +300,9 @@ static int apply_opt(struct control_options *o, int c, char *arg, FILE *err)
 	case OPT_COMPACT_REVS:
 	case OPT_COMPACT_SECS:
 		return apply_compact_opt(o, c, arg, err);
+	case OPT_MAX_REQS:
+	case OPT_MAX_WATCHES:
+		return apply_inflight_opt(o, c, arg, err);
 	default:
 		return -EINVAL;
 	}

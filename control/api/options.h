@@ -32,6 +32,8 @@ struct control_options {
 	unsigned idle_timeout_s;       /* idle keep-alive connections are closed after this */
 	size_t max_body_bytes;         /* larger request bodies get 413 */
 	size_t thread_stack_bytes;     /* per connection thread */
+	unsigned max_requests_inflight; /* per identity; more get 429 + Retry-After */
+	unsigned max_watches_inflight;  /* per identity, watch streams counted apart */
 	struct controllers_options controllers; /* --node-monitor-grace-period and the other controller flags */
 };
 

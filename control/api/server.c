@@ -15,7 +15,9 @@
 
 #include <skiff/log.h>
 
+#include "api/authz.h"
 #include "api/handlers.h"
+#include "api/join.h"
 #include "api/router.h"
 
 struct server {
@@ -30,6 +32,7 @@ struct request_ctx {
 	char *body;
 	size_t len, cap;
 	bool too_large;
+	atomic_uint *inflight; /* the identity's counter this request holds, released on completion */
 };
 
 static int body_append(struct request_ctx *rc, const char *data, size_t n, size_t limit)
@@ -73,6 +76,8 @@ static enum MHD_Result queue_json(struct MHD_Connection *conn, int code, json_ob
 		return MHD_NO;
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype ? ctype : "application/json");
 	MHD_add_response_header(r, "Cache-Control", "no-cache, private");
+	if (code == 429)
+		MHD_add_response_header(r, "Retry-After", "1");
 	ret = MHD_queue_response(conn, (unsigned)code, r);
 	MHD_destroy_response(r);
 	return ret;
@@ -137,6 +142,49 @@ static int watch_flag(struct MHD_Connection *conn, bool *ret, struct api_status 
 	return -EINVAL;
 }
 
+static int pod_node(void *ud, const char *ns, const char *name, char **ret)
+{
+	json_object *pod = NULL, *spec, *node;
+	struct api_status st = { 0 };
+	int r;
+
+	*ret = NULL;
+	r = registry_get(ud, resource_by_name("pods"), ns, name, NULL, &pod, &st);
+	api_status_clear(&st);
+	if (r < 0)
+		return r;
+	if (json_object_object_get_ex(pod, "spec", &spec) && json_object_object_get_ex(spec, "nodeName", &node) &&
+	    json_object_is_type(node, json_type_string))
+		*ret = strdup(json_object_get_string(node));
+	json_object_put(pod);
+	return 0;
+}
+
+/* Authorization, then the identity's in-flight bound: 429 with Retry-After rather than a queue
+ * without limit. The counter taken is released when the request completes (watch streams too). */
+static int admit(struct server *srv, const struct route *rt, const struct auth_identity *who,
+		 struct request_ctx *rc, struct api_status *st)
+{
+	const struct authz_input in = { rc->body, rc->len, srv->cfg.reg, pod_node };
+	bool watch = rt->verb == VERB_WATCH;
+	unsigned max = watch ? srv->cfg.max_watches_inflight : srv->cfg.max_requests_inflight;
+	atomic_uint *c;
+
+	if (authz_check(who, rt, &in, st) < 0)
+		return -EACCES;
+	if (!who->load || !max)
+		return 0;
+	c = watch ? &who->load->watches : &who->load->requests;
+	if (atomic_fetch_add(c, 1) >= max) {
+		atomic_fetch_sub(c, 1);
+		api_status_set(st, 429, "TooManyRequests", "Too many requests from %s in flight (limit %u%s), please try again later",
+			       who->user, max, watch ? " watches" : "");
+		return -EBUSY;
+	}
+	rc->inflight = c;
+	return 0;
+}
+
 static enum MHD_Result handle(struct server *srv, struct MHD_Connection *conn, const char *url, const char *method,
 			      struct request_ctx *rc)
 {
@@ -155,6 +203,14 @@ static enum MHD_Result handle(struct server *srv, struct MHD_Connection *conn, c
 			       srv->cfg.max_body_bytes);
 		goto fail;
 	}
+	if (join_path(path)) {
+		const struct join_ctx jc = { srv->cfg.data_dir, srv->cfg.ca_pem, srv->cfg.auth };
+
+		join_handle(&jc, method, path, header(conn, MHD_HTTP_HEADER_AUTHORIZATION), rc->body, rc->len, &answer);
+		ret = queue_answer(conn, &answer);
+		free(path);
+		return ret;
+	}
 	if (watch_flag(conn, &watch, &st) < 0)
 		goto fail;
 	if (router_match(method, path, watch, &rt, &st) < 0) {
@@ -167,6 +223,8 @@ static enum MHD_Result handle(struct server *srv, struct MHD_Connection *conn, c
 		api_status_set(&st, 401, "Unauthorized", "Unauthorized");
 		goto fail;
 	}
+	if (!rt.public_path && admit(srv, &rt, &who, rc, &st) < 0)
+		goto fail;
 	handlers_dispatch(&(struct api_request){ .conn = conn,
 						 .reg = srv->cfg.reg,
 						 .rt = &rt,
@@ -223,6 +281,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)toe;
 	if (!rc)
 		return;
+	if (rc->inflight)
+		atomic_fetch_sub(rc->inflight, 1);
 	free(rc->body);
 	free(rc);
 	*con_cls = NULL;

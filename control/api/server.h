@@ -20,6 +20,10 @@ struct server_config {
 	unsigned idle_timeout_s;
 	size_t max_body_bytes;
 	size_t thread_stack_bytes;
+	const char *data_dir; /* join: bootstrap and node tokens */
+	const char *ca_pem;   /* join: served at /skiff/v1/cluster-info */
+	unsigned max_requests_inflight; /* per identity (0: no bound) */
+	unsigned max_watches_inflight;
 };
 
 struct server;
