@@ -9,6 +9,7 @@ static const struct {
 	int (*run)(int argc, char **argv);
 	const char *help;
 } commands[] = {
+	{ "token", skiffctl_token, "token create [--data-dir DIR] [--ttl 24h] [--server URL]" },
 	{ "image", skiffctl_image, "image import NAME PATH [--entrypoint ARG].. [--cmd ARG].. [--env K=V].. [--workdir DIR] [--root DIR]" },
 };
 
