@@ -13,6 +13,7 @@
 #include <skiff/log.h>
 
 #include "api/client.h"
+#include "api/join.h"
 #include "api/kubeconfig.h"
 #include "api/watch.h"
 #include "node/config.h"
@@ -43,13 +44,25 @@ static int connect_api(struct agent *a)
 {
 	struct kubeconfig k = { 0 };
 	_cleanup_free_ char *err = NULL, *ca = NULL;
-	const char *server, *token;
+	_cleanup_free_ char *joined = NULL;
+	const char *server, *token, *kubeconfig = a->cfg.kubeconfig;
 	int r;
 
-	if (a->cfg.kubeconfig) {
-		r = kubeconfig_load(a->cfg.kubeconfig, &k, &err);
+	if (a->cfg.join) {
+		/* The bootstrap token is spent on the join; afterwards the node's own credential counts. */
+		r = join_cluster(a->cfg.join, a->cfg.token, a->cfg.ca_cert_hash, a->cfg.node_name, a->cfg.root_dir);
 		if (r < 0)
-			return log_error_errno(r, "kubeconfig %s: %s", a->cfg.kubeconfig, err ? err : strerror(-r));
+			return r;
+		kubeconfig = joined = join_credential_path(a->cfg.root_dir);
+		if (!joined)
+			return -ENOMEM;
+		free(a->cfg.token);
+		a->cfg.token = NULL;
+	}
+	if (kubeconfig) {
+		r = kubeconfig_load(kubeconfig, &k, &err);
+		if (r < 0)
+			return log_error_errno(r, "kubeconfig %s: %s", kubeconfig, err ? err : strerror(-r));
 	}
 	if (a->cfg.ca_file && (r = kubeconfig_read_file(a->cfg.ca_file, &ca, NULL)) < 0) {
 		kubeconfig_done(&k);

@@ -34,6 +34,8 @@ static const struct setting settings[] = {
 	S("server", server, NULL, "API server URL (overrides the kubeconfig's)"),
 	S("token", token, NULL, "bearer token (overrides the kubeconfig's)"),
 	S("ca-file", ca_file, NULL, "PEM CA bundle for the server (overrides the kubeconfig's)"),
+	S("join", join, NULL, "API server URL to join with --token and --ca-cert-hash (skiffctl token create)"),
+	S("ca-cert-hash", ca_cert_hash, NULL, "sha256:HEX of the cluster CA that --join trusts"),
 	S("node-name", node_name, NULL, "this node's name (the hostname)"),
 	S("root-dir", root_dir, "/var/lib/skiff/agent", "persistent state"),
 	S("run-dir", run_dir, "/run/skiff", "runtime state (per node below it)"),

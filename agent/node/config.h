@@ -11,6 +11,8 @@ struct agent_config {
 	char *server;        /* --server, --token, --ca-file: instead of (or over) the kubeconfig */
 	char *token;
 	char *ca_file;
+	char *join;          /* --join URL: trade --token (a bootstrap token) for a node credential */
+	char *ca_cert_hash;  /* --ca-cert-hash sha256:...: the CA --join trusts */
 	char *node_name;     /* --node-name: default the hostname */
 	char *root_dir;      /* --root-dir: persistent state */
 	char *run_dir;       /* --run-dir: runtime state, /run/skiff/<node>/ */
