@@ -7,6 +7,7 @@
 #define SKIFFCTL_DEFAULT_ROOT IMAGE_DEFAULT_ROOT
 
 int skiffctl_image(int argc, char **argv);
+int skiffctl_cluster(int argc, char **argv);
 int skiffctl_token(int argc, char **argv);
 
 #endif

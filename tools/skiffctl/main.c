@@ -11,6 +11,7 @@ static const struct {
 } commands[] = {
 	{ "token", skiffctl_token, "token create [--data-dir DIR] [--ttl 24h] [--server URL]" },
 	{ "image", skiffctl_image, "image import NAME PATH [--entrypoint ARG].. [--cmd ARG].. [--env K=V].. [--workdir DIR] [--root DIR]" },
+	{ "cluster", skiffctl_cluster, "cluster up|down|restart-agent [--name NAME] ... (skiffctl cluster --help)" },
 };
 
 static int usage(FILE *f)
