@@ -35,6 +35,22 @@ struct runtime_network_hooks {
 	int (*pod_teardown)(void *userdata, const char *pod_uid, int netns_fd);
 };
 
+/* An event about a pod, as the kubelet records them (reasons Pulled, Created, Started, Killing,
+ * BackOff, Unhealthy, Failed). Strings are borrowed for the call. */
+struct runtime_event {
+	const char *ns, *pod_name, *pod_uid;
+	const char *field_path; /* "spec.containers{NAME}" or "spec.initContainers{NAME}"; NULL: the pod */
+	const char *type;       /* "Normal" or "Warning" */
+	const char *reason, *message;
+};
+
+struct runtime_event_hooks {
+	void *userdata;
+	/* Must not block (queue the event): it is called with the runtime's lock held, and from
+	 * probe threads. */
+	void (*emit)(void *userdata, const struct runtime_event *ev);
+};
+
 struct runtime_config {
 	const char *root_dir;   /* persistent: <root>/images/<name>/, <root>/pods/<uid>/ (overlay upper, volumes) */
 	const char *run_dir;    /* survives only until reboot: <run>/pods/<uid>/ (pids, log fifos) */
@@ -46,6 +62,7 @@ struct runtime_config {
 	size_t log_max_bytes;   /* rotate a container log past this size (0: 10 MiB) */
 	struct runtime_cgroup_hooks cgroup;
 	struct runtime_network_hooks network;
+	struct runtime_event_hooks events;
 };
 
 struct pod_runtime;

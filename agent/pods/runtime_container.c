@@ -107,6 +107,41 @@ int rt_uid_check(const char *uid)
 	return 0;
 }
 
+/* --- events -------------------------------------------------------------------------------- */
+
+/* spec.initContainers{NAME} for an init container, else spec.containers{NAME}. */
+static bool is_init_container(json_object *pod, const char *name)
+{
+	json_object *inits = json_get_path(pod, "spec.initContainers");
+
+	for (size_t i = 0; json_object_is_type(inits, json_type_array) && i < json_object_array_length(inits); i++)
+		if (strcmp(json_get_string(json_object_array_get_idx(inits, i), "name") ?: "", name) == 0)
+			return true;
+	return false;
+}
+
+void rt_event(struct pod_runtime *rt, json_object *pod, const char *name, const char *type, const char *reason,
+	      const char *fmt, ...)
+{
+	_cleanup_free_ char *msg = NULL, *field = NULL;
+	va_list ap;
+	int r;
+
+	if (!rt->events.emit)
+		return;
+	va_start(ap, fmt);
+	r = vasprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (r < 0 || (name && asprintf(&field, "spec.%s{%s}", is_init_container(pod, name) ? "initContainers" : "containers",
+				       name) < 0))
+		return;
+	rt->events.emit(rt->events.userdata,
+			&(struct runtime_event){ .ns = json_get_string(pod, "metadata.namespace") ?: "default",
+						 .pod_name = json_get_string(pod, "metadata.name") ?: "",
+						 .pod_uid = json_get_string(pod, "metadata.uid") ?: "",
+						 .field_path = field, .type = type, .reason = reason, .message = msg });
+}
+
 /* --- containers ----------------------------------------------------------------------------- */
 
 struct attach_ctx {
@@ -198,6 +233,8 @@ static int resolve_container(struct pod_runtime *rt, json_object *pod, json_obje
 		_cleanup_free_ char *store = image_store_dir(rt->root_dir);
 		bool dflt = strcmp(rt->root_dir, IMAGE_DEFAULT_ROOT) == 0;
 
+		rt_event(rt, pod, name, "Warning", "ErrImageNeverPull",
+			 "Container image \"%s\" is not present with pull policy of Never", image);
 		spawn_failed(cs, "ErrImageNeverPull",
 			     "image \"%s\" not found in %s (import it with skiffctl image import %s PATH%s%s)", image,
 			     store ? store : rt->root_dir, image, dflt ? "" : " --root ", dflt ? "" : rt->root_dir);
@@ -205,8 +242,10 @@ static int resolve_container(struct pod_runtime *rt, json_object *pod, json_obje
 	}
 	if (r < 0)
 		return r;
+	rt_event(rt, pod, name, "Normal", "Pulled", "Container image \"%s\" already present on machine", image);
 	r = podspec_container_build(pod, c, img, ctx, ret, &err);
 	if (r == -EINVAL) {
+		rt_event(rt, pod, name, "Warning", "Failed", "Error: %s", err ? err : "invalid container spec");
 		spawn_failed(cs, "CreateContainerConfigError", "%s", err ? err : "invalid container spec");
 		return 1;
 	}
@@ -276,10 +315,13 @@ int rt_container_start(struct pod_runtime *rt, json_object *state, json_object *
 		spawn_failed(cs, "RunContainerError", "pod %s/%s: container %s: %s: %s",
 			     json_get_string(pod, "metadata.namespace") ?: "", json_get_string(pod, "metadata.name") ?: "",
 			     name, step, strerror(-r));
+		rt_event(rt, pod, name, "Warning", "Failed", "Error: %s: %s", step, strerror(-r));
 		r = 0;
 		goto out;
 	}
 	rstate_set_running(cs, &id);
+	rt_event(rt, pod, name, "Normal", "Created", "Created container %s", name);
+	rt_event(rt, pod, name, "Normal", "Started", "Started container %s", name);
 	json_object_object_add(cs, "image", json_object_new_string(json_get_string(c, "image") ?: ""));
 	logp = rt_log_path(rt, pod, name, json_object_get_int(json_get_path(cs, "restartCount")));
 	l = logp ? container_logger_start(out, errf, logp, rt->log_max_bytes, &id) : NULL;

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 
 #include "pods/logs.h"
+#include "pods/probe_manager.h"
 #include "pods/runtime.h"
 
 struct logger_entry {
@@ -25,6 +26,8 @@ struct pod_runtime {
 	struct logger_entry *loggers;
 	char **stopping; /* uids whose grace period runs outside the lock; n_stopping of them */
 	size_t n_stopping;
+	struct runtime_event_hooks events;
+	struct probe_manager *probes;
 };
 
 /* Log readers by pod uid (NULL: any pod) and container name (NULL: any container). */
@@ -38,6 +41,10 @@ char *rt_pod_path(struct pod_runtime *rt, bool run, const char *uid, const char 
 char *rt_fifo_path(struct pod_runtime *rt, const char *uid, const char *name, const char *stream);
 char *rt_log_path(struct pod_runtime *rt, json_object *pod, const char *name, int restarts);
 int rt_uid_check(const char *uid);
+
+/* An event about container `name` of pod (NULL: the pod itself) through the events hook. */
+void rt_event(struct pod_runtime *rt, json_object *pod, const char *name, const char *type, const char *reason,
+	      const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
 /* Starts one container; a failure that is the pod's (image, spec) is left in cs, not returned. */
 int rt_container_start(struct pod_runtime *rt, json_object *state, json_object *pod, json_object *c, json_object *cs);

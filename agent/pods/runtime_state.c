@@ -125,6 +125,8 @@ void rstate_set_running(json_object *cs, const struct proc_id *id)
 	set_str(cs, "finishedAt", NULL);
 	json_object_object_del(cs, "exitCode");
 	json_object_object_del(cs, "backoffUntil");
+	json_object_object_del(cs, "killDeadline");
+	json_object_object_del(cs, "ready");
 	rstate_set_proc(cs, id);
 }
 
@@ -149,6 +151,8 @@ void rstate_set_exited(json_object *cs, int wait_status)
 	json_object_object_add(cs, "exitCode", json_object_new_int(code));
 	json_object_object_del(cs, "pid");
 	json_object_object_del(cs, "procStart");
+	json_object_object_del(cs, "killDeadline");
+	json_object_object_del(cs, "ready");
 }
 
 bool rstate_container_refresh(json_object *cs)
@@ -270,7 +274,10 @@ static json_object *status_list(json_object *state, json_object *specs, struct p
 		json_object_object_add(o, "name", json_object_new_string(name));
 		json_object_object_add(o, "image", json_object_new_string(json_get_string(spec, "image") ?: ""));
 		json_object_object_add(o, "imageID", json_object_new_string(""));
-		json_object_object_add(o, "ready", json_object_new_boolean(strcmp(st, "running") == 0));
+		/* "ready": false is the prober's word on a running container (its readiness probe). */
+		json_object_object_add(o, "ready", json_object_new_boolean(strcmp(st, "running") == 0 &&
+									   (!json_object_object_get_ex(cs, "ready", &v) ||
+									    json_object_get_boolean(v))));
 		json_object_object_add(o, "started", json_object_new_boolean(strcmp(st, "running") == 0));
 		json_object_object_add(o, "restartCount", json_object_new_int(restarts));
 		json_object_object_add(o, "state", cs ? container_state_json(cs) : json_object_new_object());

@@ -2,7 +2,8 @@
  * from it. state: {"pod":{..},"sandbox":{"pid","procStart"},"podIP","startTime",
  * "containers":{"<name>":{"state":"waiting|running|exited","reason","message","pid",
  * "procStart","startedAt","finishedAt","exitCode","restartCount","image","lastState",
- * "backoffUntil"}}} */
+ * "backoffUntil","killDeadline"}}}; while a status is built, "ready": false marks a running
+ * container its readiness probe does not find ready. */
 #ifndef SKIFF_AGENT_PODS_RUNTIME_STATE_H
 #define SKIFF_AGENT_PODS_RUNTIME_STATE_H
 
