@@ -45,6 +45,9 @@ static const struct setting settings[] = {
 	S("pause-binary", pause_binary, NULL, "pod namespace holder (default: skiff-pause beside skiff-agent)"),
 	S("log-level", log_level, "info", "error, warn, info or debug"),
 	S("register-with-taints", register_with_taints, NULL, "key[=value]:Effect,... given to the Node when this agent creates it"),
+	S("network", network, "bridge", "pod networking in this agent's network namespace: bridge or none (loopback only)"),
+	S("service-cidr", service_cidr, "10.96.0.0/12", "Services' virtual IPs (an unreachable route; '' for none)"),
+	S("bridge-name", bridge_name, "skiff0", "the pods' bridge (--network bridge)"),
 	N("max-pods", max_pods, "110", "pods this node accepts (the pods capacity)"),
 	N("heartbeat-seconds", heartbeat_seconds, "5", "Lease renew period"),
 };
@@ -234,7 +237,10 @@ int agent_config_load(struct agent_config *c, int argc, char **argv, FILE *out, 
 		if (o > 0 && o != 'h' && (r = set(c, &settings[o - 1], optarg, ret_err)) < 0)
 			return r;
 	optind = 1;
-	if (!c->kubeconfig && !c->server)
-		return fail(ret_err, "no API server: give --kubeconfig FILE or --server URL (with --token, --ca-file)");
+	if (!c->kubeconfig && !c->server && !c->join)
+		return fail(ret_err, "no API server: give --kubeconfig FILE, --server URL (with --token, --ca-file) or "
+				     "--join URL (with --token, --ca-cert-hash)");
+	if (c->join && (!c->token || !c->ca_cert_hash))
+		return fail(ret_err, "--join needs --token (skiffctl token create) and --ca-cert-hash sha256:HEX");
 	return 0;
 }
