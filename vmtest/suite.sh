@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # make vmtest, the suite: runs in the guest, chrooted into the host tree (see vmtest/README.md).
-# $1 the repository, $2 the writable scratch dir. Exit status 0 only when every case passed.
+# $1 the repository, $2 the writable scratch dir, $3 (optional) an ERE: only the cases whose
+# file name matches run (VMTEST_ONLY of run.sh). Exit status 0 only when every case passed.
 set -u
 REPO=$1
+ONLY=${3:-}
 cd "$REPO" || exit 1
 passed=0 failed=0
 for c in vmtest/cases/*.sh; do
+	[ -n "$ONLY" ] && ! [[ $(basename "$c") =~ $ONLY ]] && continue
 	echo "== $c"
 	t0=$(date +%s)
 	if bash "$c" "$REPO"; then
