@@ -17,6 +17,7 @@
 #include "api/kubeconfig.h"
 #include "api/watch.h"
 #include "node/config.h"
+#include "node/events.h"
 #include "node/facts.h"
 #include "node/health.h"
 #include "node/heartbeat.h"
@@ -34,6 +35,7 @@ struct agent {
 	char *pods_query;
 	json_object *taints;
 	struct agent_runtime *runtime;
+	struct event_recorder *events; /* the runtime's pod events, posted on their own thread */
 	char *runtime_error;
 	atomic_bool stop;
 	sigset_t signals;
@@ -147,6 +149,10 @@ static int setup(struct agent *a)
 	a->runtime = agent_runtime_new(&a->cfg, a->pause_path, a->hb.facts.internal_ip);
 	if (a->runtime) {
 		agent_runtime_ops(a->runtime, &ops);
+		a->events = event_recorder_new(a->api, a->cfg.node_name);
+		if (!a->events)
+			return log_error_errno(-errno, "starting the event recorder: %m");
+		agent_runtime_set_events(a->runtime, a->events);
 	} else {
 		/* Still register and heartbeat, NotReady, so the cluster sees why no pod runs here. */
 		if (asprintf(&a->runtime_error, "the pod runtime did not start: %s", strerror(errno)) < 0)
@@ -203,6 +209,7 @@ static void agent_done(struct agent *a)
 {
 	reconciler_free(a->rec);
 	agent_runtime_free(a->runtime);
+	event_recorder_free(a->events);
 	free(a->runtime_error);
 	heartbeat_done(&a->hb);
 	api_client_free(a->api);

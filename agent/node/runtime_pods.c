@@ -3,6 +3,7 @@
 #include "node/runtime_pods.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "gpu/alloc.h"
 #include "gpu/discover.h"
 #include "gpu/pod.h"
+#include "node/events.h"
 #include "pods/cgroup.h"
 #include "pods/runtime.h"
 
@@ -23,7 +25,23 @@ struct agent_runtime {
 	struct gpu_allocator *alloc;
 	struct pod_runtime *rt;
 	char *run_dir, *log_dir;
+	struct event_recorder *_Atomic events; /* set once the API client is up; NULL: events dropped */
 };
+
+/* The runtime's events hook: to the recorder once there is one. */
+static void emit_event(void *ud, const struct runtime_event *ev)
+{
+	struct agent_runtime *ar = ud;
+	struct event_recorder *rec = atomic_load(&ar->events);
+
+	if (rec)
+		event_recorder_emit(rec, ev);
+}
+
+void agent_runtime_set_events(struct agent_runtime *ar, struct event_recorder *rec)
+{
+	atomic_store(&ar->events, rec);
+}
 
 void agent_runtime_free(struct agent_runtime *ar)
 {
@@ -63,6 +81,7 @@ static int open_parts(struct agent_runtime *ar, const struct agent_config *c, co
 	rc = (struct runtime_config){ .root_dir = c->root_dir, .run_dir = ar->run_dir, .log_dir = ar->log_dir,
 				      .pause_path = pause_path, .node_name = c->node_name, .host_ip = host_ip };
 	cgroup_runtime_hooks(ar->cgroups, &rc.cgroup);
+	rc.events = (struct runtime_event_hooks){ .userdata = ar, .emit = emit_event };
 	ar->rt = pod_runtime_new(&rc);
 	if (!ar->rt)
 		return log_error_errno(-errno, "pod runtime in %s and %s: %m", c->root_dir, ar->run_dir);

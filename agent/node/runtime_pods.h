@@ -14,6 +14,10 @@ struct agent_runtime;
  * set (logged). */
 struct agent_runtime *agent_runtime_new(const struct agent_config *c, const char *pause_path, const char *host_ip);
 void agent_runtime_free(struct agent_runtime *ar);
+struct event_recorder;
+/* Where the runtime's events (Pulled, Started, Unhealthy, ...) go from now on; rec must
+ * outlive ar (free it after agent_runtime_free). NULL: dropped, as before it is set. */
+void agent_runtime_set_events(struct agent_runtime *ar, struct event_recorder *rec);
 /* The reconciler's view of it (userdata ar). */
 void agent_runtime_ops(struct agent_runtime *ar, struct reconcile_runtime *ret);
 
