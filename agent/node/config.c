@@ -242,5 +242,7 @@ int agent_config_load(struct agent_config *c, int argc, char **argv, FILE *out, 
 				     "--join URL (with --token, --ca-cert-hash)");
 	if (c->join && (!c->token || !c->ca_cert_hash))
 		return fail(ret_err, "--join needs --token (skiffctl token create) and --ca-cert-hash sha256:HEX");
+	if (strcmp(c->network, "bridge") != 0 && strcmp(c->network, "none") != 0)
+		return fail(ret_err, "network: \"%s\" is neither bridge nor none", c->network);
 	return 0;
 }

@@ -22,6 +22,9 @@ struct agent_config {
 	char *pause_binary;  /* --pause-binary: default skiff-pause next to skiff-agent */
 	char *log_level;     /* --log-level */
 	char *register_with_taints; /* --register-with-taints: key[=value]:Effect,... on a new Node */
+	char *network;       /* --network: "bridge" (pods on a bridge, routed to other nodes) or "none" */
+	char *service_cidr;  /* --service-cidr: unreachable in this node's namespace unless a Service routes it */
+	char *bridge_name;   /* --bridge-name */
 	long max_pods;       /* --max-pods */
 	long heartbeat_seconds; /* --heartbeat-seconds: Lease renew period */
 };
