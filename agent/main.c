@@ -24,6 +24,7 @@
 #include "node/object.h"
 #include "node/reconcile.h"
 #include "node/runtime_pods.h"
+#include "net/pod_network.h"
 
 struct agent {
 	struct agent_config cfg;
@@ -101,6 +102,16 @@ static void *watch_thread(void *ud)
 	struct agent *a = ud;
 
 	api_watch_run(a->api, "/api/v1/pods", a->pods_query, &reconciler_watch_ops, a->rec, &a->stop, NULL);
+	return NULL;
+}
+
+/* --network bridge: this node's podCIDR starts the bridge, the other nodes' become routes. */
+static void *node_watch_thread(void *ud)
+{
+	struct agent *a = ud;
+
+	api_watch_run(a->api, "/api/v1/nodes", NULL, &pod_network_node_watch_ops, agent_runtime_network(a->runtime),
+		      &a->stop, NULL);
 	return NULL;
 }
 
@@ -182,6 +193,8 @@ static int register_node(struct agent *a)
 static int run(struct agent *a)
 {
 	pthread_t watcher, syncer;
+	pthread_t nodes_watcher;
+	bool nodes_watched = false;
 	int r;
 
 	r = register_node(a);
@@ -196,12 +209,20 @@ static int run(struct agent *a)
 		pthread_join(watcher, NULL);
 		return log_error_errno(r, "starting the pod status sync: %m");
 	}
+	if (agent_runtime_network(a->runtime)) {
+		r = -pthread_create(&nodes_watcher, NULL, node_watch_thread, a);
+		if (r < 0)
+			log_error_errno(r, "starting the Node watch (podCIDR, routes to other nodes): %m");
+		nodes_watched = r >= 0;
+	}
 	while (!atomic_load(&a->stop)) {
 		heartbeat_tick(&a->hb);
 		wait_signal(a, a->cfg.heartbeat_seconds > 0 ? a->cfg.heartbeat_seconds : 5);
 	}
 	pthread_join(watcher, NULL);
 	pthread_join(syncer, NULL);
+	if (nodes_watched)
+		pthread_join(nodes_watcher, NULL);
 	return 0;
 }
 

@@ -15,6 +15,7 @@
 #include "gpu/alloc.h"
 #include "gpu/discover.h"
 #include "gpu/pod.h"
+#include "net/pod_network.h"
 #include "node/events.h"
 #include "pods/cgroup.h"
 #include "pods/runtime.h"
@@ -25,6 +26,7 @@ struct agent_runtime {
 	struct gpu_allocator *alloc;
 	struct pod_runtime *rt;
 	char *run_dir, *log_dir;
+	struct pod_network *net; /* NULL with --network none: pods get loopback only */
 	struct event_recorder *_Atomic events; /* set once the API client is up; NULL: events dropped */
 };
 
@@ -48,12 +50,56 @@ void agent_runtime_free(struct agent_runtime *ar)
 	if (!ar)
 		return;
 	pod_runtime_free(ar->rt);
+	pod_network_free(ar->net);
 	gpu_allocator_free(ar->alloc);
 	gpu_set_clear(&ar->gpus);
 	cgroup_manager_free(ar->cgroups);
 	free(ar->run_dir);
 	free(ar->log_dir);
 	free(ar);
+}
+
+/* --network bridge: pods on the node's bridge, in this process's network namespace. */
+static int open_network(struct agent_runtime *ar, const struct agent_config *c, struct runtime_network_hooks *ret)
+{
+	_cleanup_free_ char *state = NULL;
+	struct pod_network_config nc = { .node_name = c->node_name, .bridge = c->bridge_name,
+					 .service_cidr = c->service_cidr };
+
+	if (strcmp(c->network, "bridge") != 0)
+		return 0;
+	if (asprintf(&state, "%s/net", ar->run_dir) < 0)
+		return -ENOMEM;
+	nc.state_dir = state;
+	ar->net = pod_network_new(&nc);
+	if (!ar->net)
+		return log_error_errno(-errno, "pod network (bridge %s, state in %s): %m", c->bridge_name, state);
+	pod_network_hooks(ar->net, ret);
+	return 0;
+}
+
+/* Addresses of pods that died while no agent was running are freed once the survivors are known. */
+static int network_gc(struct agent_runtime *ar)
+{
+	char **uids = NULL;
+	int r;
+
+	if (!ar->net)
+		return 0;
+	r = pod_runtime_list(ar->rt, &uids);
+	if (r >= 0)
+		r = pod_network_gc(ar->net, uids);
+	pod_runtime_uids_free(uids);
+	if (r < 0)
+		return log_error_errno(r, "freeing the addresses of pods gone from %s: %m", ar->run_dir);
+	if (r > 0)
+		log_info("freed %d address(es) of pods that ended while no agent ran", r);
+	return 0;
+}
+
+struct pod_network *agent_runtime_network(struct agent_runtime *ar)
+{
+	return ar ? ar->net : NULL;
 }
 
 static int open_parts(struct agent_runtime *ar, const struct agent_config *c, const char *pause_path,
@@ -81,6 +127,9 @@ static int open_parts(struct agent_runtime *ar, const struct agent_config *c, co
 	rc = (struct runtime_config){ .root_dir = c->root_dir, .run_dir = ar->run_dir, .log_dir = ar->log_dir,
 				      .pause_path = pause_path, .node_name = c->node_name, .host_ip = host_ip };
 	cgroup_runtime_hooks(ar->cgroups, &rc.cgroup);
+	r = open_network(ar, c, &rc.network);
+	if (r < 0)
+		return r;
 	rc.events = (struct runtime_event_hooks){ .userdata = ar, .emit = emit_event };
 	ar->rt = pod_runtime_new(&rc);
 	if (!ar->rt)
@@ -90,7 +139,7 @@ static int open_parts(struct agent_runtime *ar, const struct agent_config *c, co
 		return log_error_errno(r, "adopting the pods in %s: %m", ar->run_dir);
 	if (r > 0)
 		log_info("adopted %d running pod(s) from %s", r, ar->run_dir);
-	return 0;
+	return network_gc(ar);
 }
 
 struct agent_runtime *agent_runtime_new(const struct agent_config *c, const char *pause_path, const char *host_ip)

@@ -18,6 +18,9 @@ struct event_recorder;
 /* Where the runtime's events (Pulled, Started, Unhealthy, ...) go from now on; rec must
  * outlive ar (free it after agent_runtime_free). NULL: dropped, as before it is set. */
 void agent_runtime_set_events(struct agent_runtime *ar, struct event_recorder *rec);
+struct pod_network;
+/* The pod network (for its Node watch: pod_network_node_watch_ops), NULL with --network none. */
+struct pod_network *agent_runtime_network(struct agent_runtime *ar);
 /* The reconciler's view of it (userdata ar). */
 void agent_runtime_ops(struct agent_runtime *ar, struct reconcile_runtime *ret);
 

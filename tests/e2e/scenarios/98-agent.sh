@@ -25,6 +25,7 @@ root-dir: $AG_DIR/root
 run-dir: $AG_DIR/run
 cgroup-parent: $AG_CGROUP
 gpu-devices: ""
+network: none
 heartbeat-seconds: 1
 register-with-taints: e2e=agent:NoSchedule
 log-level: debug
