@@ -63,21 +63,33 @@ static json_object *find_container(json_object *pod, const char *name)
 	return NULL;
 }
 
-/* The pod's state (read under the runtime lock: starts and stops rewrite it), the container's
- * spec and its running process. */
+int pod_exec_state(struct pod_runtime *rt, const char *uid, json_object **ret_state)
+{
+	json_object *state;
+
+	if (rt_uid_check(uid) < 0)
+		return -ENOENT;
+	/* Under the lock: starts and stops rewrite the file. */
+	pthread_mutex_lock(&rt->lock);
+	state = rstate_load(rt->run_dir, uid);
+	pthread_mutex_unlock(&rt->lock);
+	if (!state)
+		return errno ? -errno : -ENOENT;
+	*ret_state = state;
+	return 0;
+}
+
+/* The pod's state, the container's spec and its running process. */
 static int load_target(struct pod_runtime *rt, const char *uid, const char *container, json_object **ret_state,
 		       json_object **ret_spec, struct proc_id *ret_proc)
 {
 	json_object *state, *spec, *cs;
 	struct proc_id id;
+	int r;
 
-	if (rt_uid_check(uid) < 0)
-		return -ENOENT;
-	pthread_mutex_lock(&rt->lock);
-	state = rstate_load(rt->run_dir, uid);
-	pthread_mutex_unlock(&rt->lock);
-	if (!state)
-		return errno == ENOENT ? -ENOENT : -errno;
+	r = pod_exec_state(rt, uid, &state);
+	if (r < 0)
+		return r;
 	spec = find_container(json_get_path(state, "pod"), container);
 	if (!spec) {
 		json_object_put(state);

@@ -3,6 +3,8 @@
 #ifndef SKIFF_AGENT_PODS_EXEC_H
 #define SKIFF_AGENT_PODS_EXEC_H
 
+#include <json-c/json.h>
+
 #include "pods/runtime.h"
 
 /* Runs argv (argv[0] looked up in the container's PATH when it has no '/') in container
@@ -14,5 +16,10 @@
  * call from several threads at once. */
 int pod_exec_run(struct pod_runtime *rt, const char *uid, const char *container, char *const argv[], int stdin_fd,
 		 int stdout_fd, int stderr_fd, int timeout_ms, int *ret_exit_code);
+
+/* The pod's runtime state (runtime_state.h's shape: "pod", "containers".<name>.{state,
+ * restartCount, reason, ...}) as last saved, read under the runtime lock without reaping
+ * anything: for the log and exec endpoints, which only look. -ENOENT for an unknown pod. */
+int pod_exec_state(struct pod_runtime *rt, const char *uid, json_object **ret_state);
 
 #endif
