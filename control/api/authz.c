@@ -109,12 +109,14 @@ static void forbid(const struct auth_identity *who, const struct route *rt, stru
 		snprintf(scope, sizeof(scope), "in the namespace \"%s\"", rt->ns);
 	else
 		snprintf(scope, sizeof(scope), "at the cluster scope");
+	/* The subject is the group-qualified resource, the object of "cannot" names the subresource. */
 	if (rt->name)
 		api_status_set(st, 403, "Forbidden", "%s \"%s\" is forbidden: User \"%s\" cannot %s resource \"%s\" in API group \"%s\" %s",
-			       resource, rt->name, who->user, verb_names[rt->verb], resource, rt->res->group, scope);
+			       resource_qualified_name(rt->res), rt->name, who->user, verb_names[rt->verb], resource,
+			       rt->res->group, scope);
 	else
 		api_status_set(st, 403, "Forbidden", "%s is forbidden: User \"%s\" cannot %s resource \"%s\" in API group \"%s\" %s",
-			       resource, who->user, verb_names[rt->verb], resource, rt->res->group, scope);
+			       resource_qualified_name(rt->res), who->user, verb_names[rt->verb], resource, rt->res->group, scope);
 	if (details) {
 		if (rt->name)
 			json_object_object_add(details, "name", json_object_new_string(rt->name));
