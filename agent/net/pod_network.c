@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <skiff/cleanup.h>
@@ -327,6 +328,15 @@ static int node_relist(void *ud, json_object *items)
 }
 
 const struct api_watch_ops pod_network_node_watch_ops = { .relist = node_relist, .event = node_event };
+
+bool pod_network_in_pid1_netns(void)
+{
+	struct stat self, init;
+
+	if (stat("/proc/thread-self/ns/net", &self) < 0 || stat("/proc/1/ns/net", &init) < 0)
+		return false;
+	return self.st_ino == init.st_ino && self.st_dev == init.st_dev;
+}
 
 int pod_network_remove_all(struct pod_network *n)
 {

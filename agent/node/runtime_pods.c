@@ -68,6 +68,12 @@ static int open_network(struct agent_runtime *ar, const struct agent_config *c, 
 
 	if (strcmp(c->network, "bridge") != 0)
 		return 0;
+	if (pod_network_in_pid1_netns()) {
+		log_error("--network bridge: this agent runs in PID 1's network namespace (the machine's own), whose "
+			  "interfaces, routes and sysctls it does not change: pods get loopback only (run the agent in "
+			  "a node namespace, e.g. skiffctl cluster up, or give --network none)");
+		return 0;
+	}
 	if (asprintf(&state, "%s/net", ar->run_dir) < 0)
 		return -ENOMEM;
 	nc.state_dir = state;

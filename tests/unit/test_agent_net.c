@@ -454,3 +454,19 @@ Test(agent_net, pods_on_two_nodes_talk_over_node_routes)
 	close(pb);
 	close(node2);
 }
+
+Test(agent_net, knows_pid1_namespace)
+{
+	int own = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC), init1 = open("/proc/1/ns/net", O_RDONLY | O_CLOEXEC);
+	bool there;
+
+	cr_assert(own >= 0 && init1 >= 0);
+	cr_assert_not(pod_network_in_pid1_netns(), "the test's own namespace is not PID 1's");
+	/* Only looked at: the thread goes straight back. */
+	cr_assert_eq(setns(init1, CLONE_NEWNET), 0);
+	there = pod_network_in_pid1_netns();
+	cr_assert_eq(setns(own, CLONE_NEWNET), 0);
+	cr_assert(there, "in PID 1's namespace");
+	close(own);
+	close(init1);
+}
