@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "net/netlink.h"
+
 #define CLUSTER_STATE_ROOT "/run/skiff/cluster"
 #define CLUSTER_BPF_ROOT "/sys/fs/bpf/skiff"
 #define CLUSTER_NAME_MAX 11 /* "skc-<name>", the host's veth, fits IFNAMSIZ */
@@ -65,20 +67,15 @@ int netns_run(int ns_fd, int (*fn)(void *), void *arg);
 /* Writes value to a /proc/sys path as seen from the namespace (net.* sysctls are per netns). */
 int netns_sysctl(int ns_fd, const char *path, const char *value);
 
-/* --- rtnetlink through libmnl (cluster_nl.c); ns_fd -1: this process's namespace --- */
-struct nl;
-struct nl *nl_open(int ns_fd);
-void nl_close(struct nl *nl);
-/* veth name here, its peer (named peer) in peer_ns_fd's namespace (-1: the same). */
-int nl_veth_add(struct nl *nl, const char *name, const char *peer, int peer_ns_fd);
-int nl_bridge_add(struct nl *nl, const char *name);
-int nl_link_index(struct nl *nl, const char *name); /* > 0, or -ENODEV */
-/* Sets master (NULL: leave) and brings the link up. */
-int nl_link_up(struct nl *nl, const char *name, const char *master);
-int nl_link_del(struct nl *nl, const char *name); /* 0 also when it is gone */
-int nl_addr_add(struct nl *nl, const char *name, uint32_t addr, unsigned prefix);
-/* 1 when a route of the namespace's tables (the default route aside) overlaps net/prefix. */
-int nl_route_overlaps(struct nl *nl, uint32_t net, unsigned prefix);
+/* --- links on agent/net/netlink.h (cluster_nl.c); each 0 or -errno from the kernel --- */
+/* veth name in nl's namespace, its peer (named peer) in peer_ns_fd's (-1: the same). */
+int link_veth_add(struct nl *nl, const char *name, const char *peer, int peer_ns_fd);
+int link_bridge_add(struct nl *nl, const char *name, unsigned seed);
+/* Enslaves to master (NULL: none) and brings the link up. */
+int link_up(struct nl *nl, const char *name, const char *master);
+int link_addr_add(struct nl *nl, const char *name, uint32_t addr, unsigned prefix);
+/* 1 when a main-table route (the default route aside) overlaps net/prefix, else 0. */
+int route_overlaps(struct nl *nl, uint32_t net, unsigned prefix);
 
 /* --- processes (cluster_proc.c) --- */
 /* Starts argv detached (new session, stdio to log_path) in ns_fd's network namespace. */

@@ -37,14 +37,16 @@ static const char *netns_role(const struct cluster *c, const char *entry)
 	return sscanf(role, "node-%u%c", &i, &tail) == 1 ? role : NULL;
 }
 
-/* Calls fn for each of the cluster's namespaces in /run/netns, nodes first: they hold the
- * agents, which must stop before the control. */
-static int each_netns(const struct cluster *c, int (*fn)(const char *name, void *arg), void *arg)
+/* Calls fn for each of the cluster's namespaces in /run/netns whose role starts with only (NULL:
+ * all), nodes first: they hold the agents, which must stop before the control. */
+static int each_netns(const struct cluster *c, const char *only, int (*fn)(const char *name, void *arg), void *arg)
 {
 	static const char *const order[] = { "node-", "control", "fabric" };
 	int found = 0;
 
 	for (size_t o = 0; o < ELEMENTSOF(order); o++) {
+		if (only && strcmp(only, order[o]) != 0)
+			continue;
 		DIR *d = opendir("/run/netns");
 		struct dirent *de;
 
@@ -215,15 +217,15 @@ static int remove_pins(const struct cluster *c)
 
 static int remove_host_link(const struct cluster *c)
 {
-	struct nl *nl = nl_open(-1);
+	struct nl nl = { 0 };
 	char name[16];
-	int r;
+	int r = nl_open(&nl, -1);
 
-	if (!nl)
-		return -errno;
+	if (r < 0)
+		return r;
 	cluster_host_veth(c, name);
-	r = nl_link_del(nl, name);
-	nl_close(nl);
+	r = nl_link_del_name(&nl, name);
+	nl_close(&nl);
 	return r;
 }
 
@@ -235,14 +237,14 @@ int cluster_down(struct cluster *c)
 	if (r < 0 && r != -ENOENT)
 		log_warn_errno(r, "cluster %s: state %s/state.json unreadable (%m): going by names", c->name, c->state_dir);
 	stop_agents(c);
-	each_netns(c, kill_in_netns, NULL);
+	each_netns(c, "node-", kill_in_netns, NULL);
 	failed |= remove_cgroups(c) < 0;
 	if (proc_stop(&c->control, CONTROL_STOP_MS) < 0)
 		failed = 1;
-	each_netns(c, kill_in_netns, NULL);
+	each_netns(c, NULL, kill_in_netns, NULL);
 	failed |= unmount_below(c->state_dir) < 0;
 	failed |= remove_host_link(c) < 0;
-	if (each_netns(c, remove_netns, NULL) == 0 && !had_state && access(c->state_dir, F_OK) < 0) {
+	if (each_netns(c, NULL, remove_netns, NULL) == 0 && !had_state && access(c->state_dir, F_OK) < 0) {
 		log_info("cluster %s: nothing to remove", c->name);
 		return 0;
 	}

@@ -18,11 +18,7 @@
 #define FABRIC_BRIDGE "br0"
 #define CONTROL_START_S 30
 
-static void nl_closep(struct nl **nl)
-{
-	nl_close(*nl);
-}
-#define _cleanup_nl_ _cleanup_(nl_closep)
+#define _cleanup_nl_ _cleanup_(nl_close)
 
 static int mkdir_p(const char *path, mode_t mode)
 {
@@ -66,13 +62,14 @@ static bool subnet_taken(unsigned k)
 /* The first k whose fabric /24 and host /30 no host route touches and no other cluster uses. */
 static int pick_subnet(struct cluster *c)
 {
-	_cleanup_nl_ struct nl *host = nl_open(-1);
+	_cleanup_nl_ struct nl host = { 0 };
+	int r = nl_open(&host, -1);
 
-	if (!host)
-		return -errno;
+	if (r < 0)
+		return r;
 	for (unsigned k = 1; k < 255; k++) {
-		int a = nl_route_overlaps(host, CLUSTER_FABRIC_NET(k), 24);
-		int b = nl_route_overlaps(host, CLUSTER_HOSTLINK_NET(k), 30);
+		int a = route_overlaps(&host, CLUSTER_FABRIC_NET(k), 24);
+		int b = route_overlaps(&host, CLUSTER_HOSTLINK_NET(k), 30);
 
 		if (a < 0 || b < 0)
 			return a < 0 ? a : b;
@@ -87,35 +84,35 @@ static int pick_subnet(struct cluster *c)
 /* A veth from ns (named here) to the fabric (named peer there), on the bridge, addressed here. */
 static int link_to_fabric(int ns_fd, int fabric_fd, const char *peer, uint32_t addr)
 {
-	_cleanup_nl_ struct nl *nl = nl_open(ns_fd), *fab = nl_open(fabric_fd);
-	int r;
+	_cleanup_nl_ struct nl nl = { 0 }, fab = { 0 };
+	int r = nl_open(&nl, ns_fd);
 
-	if (!nl || !fab)
-		return -errno;
-	r = nl_veth_add(nl, "eth0", peer, fabric_fd);
 	if (r >= 0)
-		r = nl_addr_add(nl, "eth0", addr, 24);
+		r = nl_open(&fab, fabric_fd);
 	if (r >= 0)
-		r = nl_link_up(nl, "eth0", NULL);
+		r = link_veth_add(&nl, "eth0", peer, fabric_fd);
 	if (r >= 0)
-		r = nl_link_up(nl, "lo", NULL);
+		r = link_addr_add(&nl, "eth0", addr, 24);
 	if (r >= 0)
-		r = nl_link_up(fab, peer, FABRIC_BRIDGE);
+		r = link_up(&nl, "eth0", NULL);
+	if (r >= 0)
+		r = link_up(&nl, "lo", NULL);
+	if (r >= 0)
+		r = link_up(&fab, peer, FABRIC_BRIDGE);
 	return r;
 }
 
 static int make_fabric(const struct cluster *c, int fabric_fd)
 {
-	_cleanup_nl_ struct nl *nl = nl_open(fabric_fd);
-	int r;
+	_cleanup_nl_ struct nl nl = { 0 };
+	int r = nl_open(&nl, fabric_fd);
 
-	if (!nl)
-		return -errno;
-	r = nl_bridge_add(nl, FABRIC_BRIDGE);
 	if (r >= 0)
-		r = nl_link_up(nl, FABRIC_BRIDGE, NULL);
+		r = link_bridge_add(&nl, FABRIC_BRIDGE, c->subnet);
 	if (r >= 0)
-		r = nl_link_up(nl, "lo", NULL);
+		r = link_up(&nl, FABRIC_BRIDGE, NULL);
+	if (r >= 0)
+		r = link_up(&nl, "lo", NULL);
 	if (r < 0)
 		log_error_errno(r, "cluster %s: fabric bridge: %m", c->name);
 	return r;
@@ -125,22 +122,23 @@ static int make_fabric(const struct cluster *c, int fabric_fd)
 static int make_host_link(const struct cluster *c, int control_fd)
 {
 	_cleanup_close_ int host_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	_cleanup_nl_ struct nl *ctl = nl_open(control_fd), *host = nl_open(-1);
+	_cleanup_nl_ struct nl ctl = { 0 }, host = { 0 };
 	char name[16];
-	int r;
+	int r = host_fd < 0 ? -errno : nl_open(&ctl, control_fd);
 
-	if (host_fd < 0 || !ctl || !host)
-		return -errno;
+	if (r >= 0)
+		r = nl_open(&host, -1);
 	cluster_host_veth(c, name);
-	r = nl_veth_add(ctl, "eth1", name, host_fd);
 	if (r >= 0)
-		r = nl_addr_add(ctl, "eth1", CLUSTER_HOSTLINK_NET(c->subnet) | CLUSTER_CONTROL_HOST, 30);
+		r = link_veth_add(&ctl, "eth1", name, host_fd);
 	if (r >= 0)
-		r = nl_link_up(ctl, "eth1", NULL);
+		r = link_addr_add(&ctl, "eth1", CLUSTER_HOSTLINK_NET(c->subnet) | CLUSTER_CONTROL_HOST, 30);
 	if (r >= 0)
-		r = nl_addr_add(host, name, CLUSTER_HOSTLINK_NET(c->subnet) | 1, 30);
+		r = link_up(&ctl, "eth1", NULL);
 	if (r >= 0)
-		r = nl_link_up(host, name, NULL);
+		r = link_addr_add(&host, name, CLUSTER_HOSTLINK_NET(c->subnet) | 1, 30);
+	if (r >= 0)
+		r = link_up(&host, name, NULL);
 	if (r < 0)
 		log_error_errno(r, "cluster %s: host link %s: %m", c->name, name);
 	return r;
