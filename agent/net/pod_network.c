@@ -329,13 +329,19 @@ static int node_relist(void *ud, json_object *items)
 
 const struct api_watch_ops pod_network_node_watch_ops = { .relist = node_relist, .event = node_event };
 
+/* The kernel's first network namespace has this fixed inode number (PROC_NET_INIT_INO). */
+#define NET_INIT_INO 0xEFFFFFF9U
+
 bool pod_network_in_pid1_netns(void)
 {
 	struct stat self, init;
 
-	if (stat("/proc/thread-self/ns/net", &self) < 0 || stat("/proc/1/ns/net", &init) < 0)
+	if (stat("/proc/thread-self/ns/net", &self) < 0)
 		return false;
-	return self.st_ino == init.st_ino && self.st_dev == init.st_dev;
+	if (self.st_ino == NET_INIT_INO)
+		return true;
+	/* PID 1's may be unreadable (another user namespace); then only the kernel's first counts. */
+	return stat("/proc/1/ns/net", &init) == 0 && self.st_ino == init.st_ino && self.st_dev == init.st_dev;
 }
 
 int pod_network_remove_all(struct pod_network *n)

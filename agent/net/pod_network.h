@@ -49,9 +49,9 @@ int pod_network_gc(struct pod_network *n, char *const *live_uids);
  * network; every other node's podCIDR is routed via its InternalIP (relist: full resync). */
 extern const struct api_watch_ops pod_network_node_watch_ops;
 
-/* Is this thread in PID 1's network namespace (the machine's own, or its container's)? Bridge
- * networking is meant for a namespace of the agent's own (a node of skiffctl cluster up): the
- * agent refuses to change the machine's interfaces, routes and sysctls. False when unknown. */
+/* Is this thread in the machine's own network namespace: the kernel's first one, or PID 1's
+ * (a container's)? Bridge networking is meant for a namespace of the agent's own (a node of
+ * skiffctl cluster up): the agent refuses to change the machine's interfaces, routes, sysctls. */
 bool pod_network_in_pid1_netns(void);
 
 /* Removes everything the network made: node routes, the Service route, every pod's veth and

@@ -29,9 +29,12 @@
 
 static char *dir;
 static struct pod_network *pn;
+static int host_ns = -1; /* where the test process started; only ever looked at */
 
 static void init(void)
 {
+	host_ns = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	cr_assert_geq(host_ns, 0);
 	/* Criterion runs each test in its own process: this namespace dies with it, whatever fails. */
 	cr_assert_eq(unshare(CLONE_NEWNET), 0, "unshare(CLONE_NEWNET): %s (needs CAP_SYS_ADMIN)", strerror(errno));
 	dir = pods_kit_tempdir("net");
@@ -455,18 +458,30 @@ Test(agent_net, pods_on_two_nodes_talk_over_node_routes)
 	close(node2);
 }
 
-Test(agent_net, knows_pid1_namespace)
+/* pod_network_in_pid1_netns() as seen from namespace ns. */
+static bool machine_namespace_check(int ns)
 {
-	int own = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC), init1 = open("/proc/1/ns/net", O_RDONLY | O_CLOEXEC);
+	int own = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	bool there;
 
-	cr_assert(own >= 0 && init1 >= 0);
-	cr_assert_not(pod_network_in_pid1_netns(), "the test's own namespace is not PID 1's");
-	/* Only looked at: the thread goes straight back. */
-	cr_assert_eq(setns(init1, CLONE_NEWNET), 0);
+	cr_assert_eq(setns(ns, CLONE_NEWNET), 0);
 	there = pod_network_in_pid1_netns();
+	/* Only looked at: the thread goes straight back. */
 	cr_assert_eq(setns(own, CLONE_NEWNET), 0);
-	cr_assert(there, "in PID 1's namespace");
 	close(own);
-	close(init1);
+	return there;
+}
+
+Test(agent_net, knows_the_machine_namespace)
+{
+	char path[64], target[64] = "", pid1[64] = "";
+	bool expected;
+
+	cr_assert_not(pod_network_in_pid1_netns(), "the test's own namespace is not the machine's");
+	/* Where the test process started: the machine's if it is the kernel's first or PID 1's. */
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", host_ns);
+	cr_assert_gt(readlink(path, target, sizeof(target) - 1), 0);
+	expected = strcmp(target, "net:[4026531833]") == 0 ||
+		   (readlink("/proc/1/ns/net", pid1, sizeof(pid1) - 1) > 0 && strcmp(target, pid1) == 0);
+	cr_assert_eq(machine_namespace_check(host_ns), expected, "the test's starting namespace (%s)", target);
 }
