@@ -12,6 +12,7 @@ static const struct {
 	{ "token", skiffctl_token, "token create [--data-dir DIR] [--ttl 24h] [--server URL]" },
 	{ "image", skiffctl_image, "image import NAME PATH [--entrypoint ARG].. [--cmd ARG].. [--env K=V].. [--workdir DIR] [--root DIR]" },
 	{ "cluster", skiffctl_cluster, "cluster up|down|restart-agent [--name NAME] ... (skiffctl cluster --help)" },
+	{ "lb", skiffctl_lb, "lb list [--node NAME] [--pin-dir DIR]" },
 };
 
 static int usage(FILE *f)
