@@ -139,8 +139,30 @@ static __always_inline struct skiff_lb4_backend *lb4_pick(void *ctx, struct skif
 	return be;
 }
 
+/* The frontend and one of its backends, for key (slot 0); NULL with *ret_err 0 when the
+ * destination is no Service, -ECONNREFUSED when it has no backends, -ENOENT when a slot went
+ * away under us (an update shrank the Service after we read its count). */
+static __always_inline struct skiff_lb4_backend *lb4_select(void *ctx, struct skiff_lb4_key *key,
+							    struct skiff_lb4_revsk *rval, int *ret_err)
+{
+	struct skiff_lb4_service *svc;
+
+	key->backend_slot = 0;
+	svc = lb4_lookup_service(key);
+	*ret_err = 0;
+	if (!svc)
+		return NULL;
+	if (svc->count == 0) {
+		*ret_err = -ECONNREFUSED;
+		return NULL;
+	}
+	rval->rev_nat_id = svc->rev_nat_id;
+	*ret_err = -ENOENT;
+	return lb4_pick(ctx, key, svc);
+}
+
 /* The core of connect4/sendmsg4: 0 (rewritten, or not a Service), -ECONNREFUSED (a Service
- * without backends), -ENOENT (its slots are mid-update: leave the address alone). */
+ * without backends), -ENOENT (its slots changed twice under us: the address is left alone). */
 static __always_inline int lb4_xlate(struct bpf_sock_addr *ctx)
 {
 	struct skiff_lb4_key key = {
@@ -148,24 +170,18 @@ static __always_inline int lb4_xlate(struct bpf_sock_addr *ctx)
 		.dport = bpf_ntohs(ctx->user_port),
 		.proto = ctx->protocol,
 	};
+	struct skiff_lb4_revsk rval = { .address = ctx->user_ip4, .port = key.dport };
 	struct skiff_lb4_revsk_key rkey = {};
-	struct skiff_lb4_revsk rval = {};
-	struct skiff_lb4_service *svc;
 	struct skiff_lb4_backend *be;
+	int r;
 
 	if (key.proto != IPPROTO_TCP && key.proto != IPPROTO_UDP)
 		return 0;
-	svc = lb4_lookup_service(&key);
-	if (!svc)
-		return 0;
-	if (svc->count == 0)
-		return -ECONNREFUSED;
-	rval.address = ctx->user_ip4;
-	rval.port = key.dport;
-	rval.rev_nat_id = svc->rev_nat_id;
-	be = lb4_pick(ctx, &key, svc);
+	be = lb4_select(ctx, &key, &rval, &r);
+	if (!be && r == -ENOENT)
+		be = lb4_select(ctx, &key, &rval, &r); /* slot 0 is newer now: once more */
 	if (!be)
-		return -ENOENT;
+		return r;
 	rkey.cookie = bpf_get_socket_cookie(ctx);
 	rkey.address = be->address;
 	rkey.port = be->port;

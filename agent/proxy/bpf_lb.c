@@ -76,9 +76,12 @@ static uint64_t link_cgroup_id(struct bpf_link *link)
 static int lb_attach_one(struct bpf_program *prog, int cg, uint64_t cg_id, const char *path,
 			 struct bpf_link **ret)
 {
-	struct bpf_link *link = bpf_link__open(path);
+	struct bpf_link *link = NULL;
 	int r;
 
+	/* Asked only when pinned: libbpf warns about every failed open. */
+	if (access(path, F_OK) == 0)
+		link = bpf_link__open(path);
 	if (link) {
 		if (link_cgroup_id(link) == cg_id && bpf_link__update_program(link, prog) == 0) {
 			*ret = link;
