@@ -2,6 +2,7 @@
  * execve() is a plain syscall over strings prepared by the parent: the agent is threaded, so
  * the child must not allocate or take locks. */
 #include "pods/container.h"
+#include "pods/seccomp.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -39,6 +40,7 @@ enum step {
 	STEP_CAPS,
 	STEP_IDS,
 	STEP_NNP,
+	STEP_SECCOMP,
 	STEP_EXEC,
 };
 
@@ -50,7 +52,7 @@ static const char *const step_names[] = {
 	[STEP_VOLUMES] = "mount volumes", [STEP_PIVOT] = "pivot_root",
 	[STEP_CWD] = "workingDir", [STEP_STDIO] = "stdio",
 	[STEP_CAPS] = "drop capabilities", [STEP_IDS] = "runAsUser/runAsGroup",
-	[STEP_NNP] = "no_new_privs", [STEP_EXEC] = "exec",
+	[STEP_NNP] = "no_new_privs", [STEP_SECCOMP] = "seccomp filter", [STEP_EXEC] = "exec",
 };
 
 struct child_error {
@@ -265,7 +267,7 @@ static void child_exec(const struct container_spec *s)
 }
 
 static _Noreturn void child_main(const struct container_spec *s, const char *overlay_opts, int syncfd, int errfd,
-				 int devnull)
+				 int devnull, const struct sock_fprog *filter)
 {
 	int outfd, errlogfd;
 	char go;
@@ -325,6 +327,9 @@ static _Noreturn void child_main(const struct container_spec *s, const char *ove
 		child_fail(errfd, STEP_IDS);
 	if (!s->privileged && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		child_fail(errfd, STEP_NNP);
+	/* Last: the filter forbids mount, setns and the like that the steps above needed. */
+	if (filter && seccomp_install(filter) < 0)
+		child_fail(errfd, STEP_SECCOMP);
 	child_exec(s);
 	child_fail(errfd, STEP_EXEC);
 }
@@ -363,6 +368,7 @@ int container_spawn(const struct container_spec *s, struct proc_id *ret, const c
 	_cleanup_close_ int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	int syncp[2] = { -1, -1 }, errp[2] = { -1, -1 };
 	struct child_error e = { .step = STEP_WAIT };
+	const struct sock_fprog *filter = NULL;
 	struct proc_id id;
 	ssize_t n;
 	pid_t pid;
@@ -373,6 +379,9 @@ int container_spawn(const struct container_spec *s, struct proc_id *ret, const c
 	overlay_opts = overlay_options(s);
 	if (!overlay_opts)
 		return -ENOMEM;
+	/* Built here, not in the child: libseccomp allocates, and the agent has other threads. */
+	if (!s->privileged && !s->seccomp_unconfined && (r = seccomp_default_program(&filter)) < 0)
+		return r;
 	if (pipe2(syncp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
 		r = -errno;
 		goto out;
@@ -381,7 +390,7 @@ int container_spawn(const struct container_spec *s, struct proc_id *ret, const c
 	if (pid == 0) {
 		close(syncp[1]);
 		close(errp[0]);
-		child_main(s, overlay_opts, syncp[0], errp[1], devnull);
+		child_main(s, overlay_opts, syncp[0], errp[1], devnull, filter);
 	}
 	if (pid < 0) {
 		r = pid;

@@ -1,6 +1,7 @@
 /* One container process: joins the sandbox's net/ipc/uts (and pid when shared) namespaces,
  * gets its own mount namespace over an overlayfs of its image, then execs the workload with
- * the default capability set, no_new_privs, its uid/gid, and stdout/stderr into log FIFOs. */
+ * the default capability set, no_new_privs, the default seccomp filter, its uid/gid, and
+ * stdout/stderr into log FIFOs. */
 #ifndef SKIFF_AGENT_PODS_CONTAINER_H
 #define SKIFF_AGENT_PODS_CONTAINER_H
 
@@ -31,6 +32,7 @@ struct container_spec {
 	bool privileged;             /* all capabilities, rw /sys, no no_new_privs */
 	unsigned long long caps;     /* bounding/effective/permitted set when not privileged */
 	bool readonly_rootfs;
+	bool seccomp_unconfined;     /* securityContext.seccompProfile Unconfined: no default filter */
 	int netns, ipcns, utsns; /* the sandbox's, opened O_CLOEXEC */
 	int pidns;               /* the sandbox's to share it; < 0: a new one (the container is PID 1) */
 	const struct container_mount *mounts;

@@ -342,6 +342,30 @@ static json_object *security_field(json_object *pod, json_object *c, const char 
 	return json_get_path(pod, path);
 }
 
+/* runAsNonRoot (images here carry no USER: they run as root unless runAsUser says otherwise)
+ * and seccompProfile, in the words kubelet uses for the same refusals. */
+static int check_security(json_object *pod, json_object *c, struct podspec_container *out, char **ret_err)
+{
+	json_object *non_root = security_field(pod, c, "runAsNonRoot");
+	const char *profile = json_get_string(security_field(pod, c, "seccompProfile"), "type");
+	const char *ns = json_get_string(pod, "metadata.namespace") ?: "default";
+	const char *pod_name = json_get_string(pod, "metadata.name") ?: "";
+	const char *name = json_get_string(c, "name") ?: "";
+
+	if (non_root && json_object_get_boolean(non_root) && out->set_uid && out->uid == 0)
+		return spec_error(ret_err, "container's runAsUser breaks non-root policy (pod: \"%s/%s\", container: %s)", ns,
+				  pod_name, name);
+	if (non_root && json_object_get_boolean(non_root) && !out->set_uid)
+		return spec_error(ret_err, "container has runAsNonRoot and image will run as root (pod: \"%s/%s\", container: %s)",
+				  ns, pod_name, name);
+	if (profile && strcmp(profile, "Unconfined") == 0)
+		out->seccomp_unconfined = true;
+	else if (profile && strcmp(profile, "RuntimeDefault") != 0)
+		return spec_error(ret_err, "container %s: seccompProfile type %s is not supported (RuntimeDefault or Unconfined)",
+				  name, profile);
+	return 0;
+}
+
 int podspec_container_build(json_object *pod, json_object *c, json_object *img, const struct podspec_context *ctx,
 			    struct podspec_container *ret, char **ret_err)
 {
@@ -384,6 +408,9 @@ int podspec_container_build(json_object *pod, json_object *c, json_object *img, 
 	out.gid = gid ? (gid_t)json_object_get_int64(gid) : 0;
 	out.privileged = json_object_get_boolean(json_get_path(c, "securityContext.privileged"));
 	out.readonly_rootfs = json_object_get_boolean(json_get_path(c, "securityContext.readOnlyRootFilesystem"));
+	r = check_security(pod, c, &out, ret_err);
+	if (r < 0)
+		goto fail;
 	*ret = out;
 	return 0;
 fail:

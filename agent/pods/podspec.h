@@ -21,7 +21,7 @@ struct podspec_context {
 struct podspec_container {
 	char **argv, **envp; /* NULL-terminated */
 	char *path_env, *cwd;
-	bool set_uid, set_gid, privileged, readonly_rootfs;
+	bool set_uid, set_gid, privileged, readonly_rootfs, seccomp_unconfined;
 	unsigned long long caps; /* the default set with securityContext.capabilities drop/add */
 	uid_t uid;
 	gid_t gid;

@@ -630,3 +630,43 @@ Test(agent_container, grace_period_does_not_block_other_pods)
 	log = read_log(slow, "a");
 	cr_expect_str_eq(log, "stdout up\nstdout bye\n");
 }
+
+/* Docker's default seccomp policy: the container's status shows a filter, new user namespaces
+ * and mount fail with EPERM even for root; seccompProfile Unconfined lifts only the filter; and
+ * runAsNonRoot refuses to run an image as root with kubelet's reason. */
+Test(agent_container, seccomp_default_and_run_as_non_root)
+{
+	_cleanup_json_ json_object *pod = make_pod(
+		"seccomp", "{\"restartPolicy\":\"Never\",\"containers\":["
+			   "{\"name\":\"dflt\",\"image\":\"busybox\",\"command\":[\"sh\",\"-c\",\"grep '^Seccomp:' /proc/self/status;"
+			   " unshare -U true 2>/dev/null && echo userns-ok || echo userns-denied;"
+			   " mkdir -p /m; mount -t tmpfs t /m 2>/dev/null && echo mount-ok || echo mount-denied\"]},"
+			   "{\"name\":\"unconf\",\"image\":\"busybox\",\"securityContext\":{\"seccompProfile\":{\"type\":\"Unconfined\"}},"
+			   "\"command\":[\"sh\",\"-c\",\"grep '^Seccomp:' /proc/self/status\"]}]}");
+	_cleanup_json_ json_object *bad = make_pod(
+		"nonroot", "{\"restartPolicy\":\"Never\",\"securityContext\":{\"runAsNonRoot\":true},\"containers\":["
+			   "{\"name\":\"c\",\"image\":\"busybox\",\"command\":[\"true\"]}]}");
+	_cleanup_json_ json_object *st = NULL, *st2 = NULL;
+	_cleanup_free_ char *a = NULL, *b = NULL;
+	const char *reason = NULL, *msg = NULL;
+
+	cr_assert_eq(pod_runtime_start(rt, pod), 0);
+	st = wait_phase(pod, "Succeeded");
+	a = read_log(pod, "dflt");
+	cr_expect_str_eq(a, "stdout Seccomp:\t2\nstdout userns-denied\nstdout mount-denied\n");
+	b = read_log(pod, "unconf");
+	cr_expect_str_eq(b, "stdout Seccomp:\t0\n");
+
+	cr_assert_eq(pod_runtime_start(rt, bad), 0);
+	for (int i = 0; i < 200 && !reason; i++) {
+		json_object_put(st2);
+		cr_assert_eq(pod_runtime_status(rt, uid_of(bad), &st2), 0);
+		reason = json_get_string(cstatus(st2, 0), "state.waiting.reason");
+		msg = json_get_string(cstatus(st2, 0), "state.waiting.message");
+		if (!reason)
+			usleep(50 * 1000);
+	}
+	cr_assert_str_eq(reason ?: "(none)", "CreateContainerConfigError", "%s", json_object_to_json_string(st2));
+	cr_expect(msg && strstr(msg, "container has runAsNonRoot and image will run as root (pod: \"ns1/nonroot\", container: c)"),
+		  "%s", msg ?: "(no message)");
+}
