@@ -1,0 +1,150 @@
+/* Proxy mode selection and the BPF mode's pair of data paths (socket hooks + nftables NodePort
+ * DNAT) behind one lb_ops: every call goes to both, the first error is returned. */
+#include "proxy/mode.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <skiff/log.h>
+
+#include "proxy/bpf_lb.h"
+#include "proxy/nft_lb.h"
+
+static const char *const names[] = {
+	[PROXY_MODE_AUTO] = "auto",
+	[PROXY_MODE_BPF] = "bpf",
+	[PROXY_MODE_NFTABLES] = "nftables",
+};
+
+int proxy_mode_parse(const char *s, enum proxy_mode *ret)
+{
+	for (size_t i = 0; s && i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(s, names[i]) == 0) {
+			*ret = (enum proxy_mode)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+const char *proxy_mode_name(enum proxy_mode m)
+{
+	return (size_t)m < sizeof(names) / sizeof(names[0]) ? names[m] : "?";
+}
+
+struct pair {
+	void *bpf;
+	struct nft_lb *nft;
+};
+
+static int pair_begin(void *dp)
+{
+	struct pair *p = dp;
+	int r = bpf_lb_ops.begin(p->bpf), r2 = nft_lb_ops.begin(p->nft);
+
+	return r < 0 ? r : r2;
+}
+
+static int pair_upsert(void *dp, const struct lb_service *svc)
+{
+	struct pair *p = dp;
+	int r = bpf_lb_ops.upsert(p->bpf, svc), r2 = nft_lb_ops.upsert(p->nft, svc);
+
+	return r < 0 ? r : r2;
+}
+
+static int pair_remove(void *dp, uint32_t vip, uint16_t port, uint8_t proto, bool node_port)
+{
+	struct pair *p = dp;
+	int r = bpf_lb_ops.remove(p->bpf, vip, port, proto, node_port);
+	int r2 = nft_lb_ops.remove(p->nft, vip, port, proto, node_port);
+
+	return r < 0 ? r : r2;
+}
+
+static int pair_commit(void *dp, bool prune)
+{
+	struct pair *p = dp;
+	int r = bpf_lb_ops.commit(p->bpf, prune), r2 = nft_lb_ops.commit(p->nft, prune);
+
+	return r < 0 ? r : r2;
+}
+
+static void pair_close(void *dp)
+{
+	struct pair *p = dp;
+
+	if (!p)
+		return;
+	bpf_lb_ops.close(p->bpf);
+	nft_lb_ops.close(p->nft);
+	free(p);
+}
+
+static const struct lb_ops pair_ops = {
+	.name = "bpf",
+	.begin = pair_begin,
+	.upsert = pair_upsert,
+	.remove = pair_remove,
+	.commit = pair_commit,
+	.close = pair_close,
+};
+
+static int open_bpf(const char *pin_dir, const char *cgroup_path, struct proxy_dp *ret)
+{
+	struct pair *p = calloc(1, sizeof(*p));
+	int r;
+
+	if (!p)
+		return -ENOMEM;
+	p->nft = nft_lb_new(true);
+	if (!p->nft) {
+		free(p);
+		return -ENOMEM;
+	}
+	r = bpf_lb_open(pin_dir, cgroup_path, &p->bpf);
+	if (r < 0) {
+		nft_lb_ops.close(p->nft);
+		free(p);
+		return log_error_errno(r, "proxy mode bpf: loading the socket hooks (pins %s, cgroup %s): %m", pin_dir,
+				       cgroup_path);
+	}
+	*ret = (struct proxy_dp){ PROXY_MODE_BPF, &pair_ops, p };
+	return 0;
+}
+
+static int open_nft(const char *pin_dir, const char *cgroup_path, struct proxy_dp *ret)
+{
+	struct nft_lb *lb;
+	int r;
+
+	/* A BPF run's hooks would rewrite connect() before nftables ever saw the VIP. */
+	r = bpf_lb_detach(pin_dir, cgroup_path);
+	if (r < 0)
+		log_warn_errno(r, "proxy mode nftables: clearing the BPF hooks pinned in %s: %m", pin_dir);
+	lb = nft_lb_new(false);
+	if (!lb)
+		return -ENOMEM;
+	*ret = (struct proxy_dp){ PROXY_MODE_NFTABLES, &nft_lb_ops, lb };
+	return 0;
+}
+
+int proxy_dp_open(enum proxy_mode want, const char *pin_dir, const char *cgroup_path, struct proxy_dp *ret)
+{
+	if (want == PROXY_MODE_AUTO) {
+		want = bpf_lb_supported(cgroup_path) ? PROXY_MODE_BPF : PROXY_MODE_NFTABLES;
+		log_info("proxy mode auto: %s (eBPF socket hooks %s on %s)", proxy_mode_name(want),
+			 want == PROXY_MODE_BPF ? "load" : "cannot be attached", cgroup_path);
+	}
+	if (want == PROXY_MODE_BPF)
+		return open_bpf(pin_dir, cgroup_path, ret);
+	return open_nft(pin_dir, cgroup_path, ret);
+}
+
+void proxy_dp_close(struct proxy_dp *p)
+{
+	if (p && p->ops) {
+		p->ops->close(p->dp);
+		*p = (struct proxy_dp){ 0 };
+	}
+}
