@@ -12,10 +12,6 @@
 
 #include "pods/exec.h"
 
-/* Until agent/pods/exec.c is linked in, exec probes fail with a message instead of breaking
- * the link. */
-#pragma weak pod_exec_run
-
 /* The command's output, trailing newlines cut, as the failure's message. */
 static void read_output(int fd, char *msg, size_t msg_size)
 {
@@ -31,10 +27,6 @@ int probe_exec_run(const struct probe_spec *spec, const struct probe_target *t, 
 	_cleanup_close_ int out = -1;
 	int code = -1, r;
 
-	if (!pod_exec_run) {
-		snprintf(msg, msg_size, "exec probes are not supported by this agent build");
-		return -ENOSYS;
-	}
 	out = memfd_create("skiff-probe", MFD_CLOEXEC);
 	if (out < 0)
 		return -errno;
