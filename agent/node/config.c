@@ -48,6 +48,8 @@ static const struct setting settings[] = {
 	S("network", network, "bridge", "pod networking in this agent's network namespace: bridge or none (loopback only)"),
 	S("service-cidr", service_cidr, "10.96.0.0/12", "Services' virtual IPs (an unreachable route; '' for none)"),
 	S("bridge-name", bridge_name, "skiff0", "the pods' bridge (--network bridge)"),
+	S("proxy-mode", proxy_mode, "auto", "Service routing (--network bridge): auto (bpf when the kernel can), bpf or nftables"),
+	S("bpf-pin-dir", bpf_pin_dir, NULL, "pins of the BPF Service maps and links (default /sys/fs/bpf/skiff/<node-name>)"),
 	N("max-pods", max_pods, "110", "pods this node accepts (the pods capacity)"),
 	N("heartbeat-seconds", heartbeat_seconds, "5", "Lease renew period"),
 };
@@ -244,5 +246,8 @@ int agent_config_load(struct agent_config *c, int argc, char **argv, FILE *out, 
 		return fail(ret_err, "--join needs --token (skiffctl token create) and --ca-cert-hash sha256:HEX");
 	if (strcmp(c->network, "bridge") != 0 && strcmp(c->network, "none") != 0)
 		return fail(ret_err, "network: \"%s\" is neither bridge nor none", c->network);
+	if (strcmp(c->proxy_mode, "auto") != 0 && strcmp(c->proxy_mode, "bpf") != 0 &&
+	    strcmp(c->proxy_mode, "nftables") != 0)
+		return fail(ret_err, "proxy-mode: \"%s\" is none of auto, bpf, nftables", c->proxy_mode);
 	return 0;
 }

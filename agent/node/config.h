@@ -25,6 +25,8 @@ struct agent_config {
 	char *network;       /* --network: "bridge" (pods on a bridge, routed to other nodes) or "none" */
 	char *service_cidr;  /* --service-cidr: unreachable in this node's namespace unless a Service routes it */
 	char *bridge_name;   /* --bridge-name */
+	char *proxy_mode;    /* --proxy-mode: auto, bpf or nftables (Service routing) */
+	char *bpf_pin_dir;   /* --bpf-pin-dir: default /sys/fs/bpf/skiff/<node-name> */
 	long max_pods;       /* --max-pods */
 	long heartbeat_seconds; /* --heartbeat-seconds: Lease renew period */
 };
