@@ -12,6 +12,7 @@
 #include <skiff/json.h>
 
 #include "api/encode.h"
+#include "api/pod_proxy.h"
 #include "api/watch_stream.h"
 
 static const char *const patch_types[] = {
@@ -300,11 +301,10 @@ static int run_verb(const struct api_request *req, struct api_response *resp, st
 {
 	const struct route *rt = req->rt;
 
-	if (rt->sub && (strcmp(rt->sub, "log") == 0 || strcmp(rt->sub, "exec") == 0)) {
-		api_status_set(st, 503, "ServiceUnavailable", "%s/%s of %s \"%s\" is not served by this API server yet",
-			       rt->res->name, rt->sub, rt->res->singular, rt->name);
-		return -EOPNOTSUPP;
-	}
+	if (rt->sub && strcmp(rt->sub, "log") == 0)
+		return handlers_pod_log(req, resp, st);
+	if (rt->sub && strcmp(rt->sub, "exec") == 0)
+		return handlers_pod_exec(req, resp, st);
 	switch (rt->verb) {
 	case VERB_GET:
 		return do_get(req, resp, st);

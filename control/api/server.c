@@ -18,6 +18,7 @@
 #include "api/authz.h"
 #include "api/handlers.h"
 #include "api/join.h"
+#include "api/pod_proxy.h"
 #include "api/router.h"
 
 struct server {
@@ -325,7 +326,7 @@ struct server *server_start(const struct server_config *cfg)
 	struct sockaddr_storage ss;
 	/* poll(), not select(): 1,000 watchers mean socket numbers beyond FD_SETSIZE. */
 	unsigned flags = MHD_USE_TLS | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-			 MHD_USE_POLL | MHD_USE_ERROR_LOG;
+			 MHD_USE_POLL | MHD_USE_ERROR_LOG | MHD_ALLOW_UPGRADE; /* upgrade: pods/exec's WebSocket */
 	bool v6;
 	int r;
 
@@ -342,6 +343,9 @@ struct server *server_start(const struct server_config *cfg)
 	}
 	if (v6)
 		flags |= MHD_USE_IPv6;
+	/* pods/log and pods/exec answer 503 without the agents' client certificate. */
+	if (cfg->data_dir && pod_proxy_init(cfg->data_dir) < 0)
+		log_warn("pods/log and pods/exec disabled: no client certificate for agents in %s", cfg->data_dir);
 	srv->mhd = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, on_request, srv,
 				    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 				    MHD_OPTION_HTTPS_MEM_CERT, cfg->cert_pem,
