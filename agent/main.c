@@ -25,6 +25,8 @@
 #include "node/reconcile.h"
 #include "node/runtime_pods.h"
 #include "net/pod_network.h"
+#include "pods/cgroup.h"
+#include "proxy/sync_run.h"
 
 struct agent {
 	struct agent_config cfg;
@@ -38,6 +40,7 @@ struct agent {
 	struct agent_runtime *runtime;
 	struct event_recorder *events; /* the runtime's pod events, posted on their own thread */
 	char *runtime_error;
+	struct proxy_run *proxy; /* --network bridge: Service routing */
 	atomic_bool stop;
 	sigset_t signals;
 };
@@ -179,6 +182,22 @@ static int setup(struct agent *a)
 	return 0;
 }
 
+/* Service routing in this agent's network namespace; its BPF hooks sit on the pods' cgroup
+ * parent. A proxy that cannot start leaves the node up without Service routing (logged). */
+static void start_proxy(struct agent *a)
+{
+	_cleanup_free_ char *mnt = NULL, *cg = NULL;
+	struct proxy_run_options o = { .mode = a->cfg.proxy_mode, .pin_dir = a->cfg.bpf_pin_dir,
+				       .node = a->cfg.node_name };
+
+	if (cgroup_find_mount(&mnt) < 0 || asprintf(&cg, "%s/%s", mnt, a->cfg.cgroup_parent) < 0) {
+		log_error("proxy: no cgroup2 mount for the Service hooks; Services are not routed on this node");
+		return;
+	}
+	o.cgroup_path = cg;
+	a->proxy = proxy_run_start(&o, a->api, &a->stop);
+}
+
 /* Registration retries until the server answers: an agent may start before its server. */
 static int register_node(struct agent *a)
 {
@@ -214,6 +233,7 @@ static int run(struct agent *a)
 		if (r < 0)
 			log_error_errno(r, "starting the Node watch (podCIDR, routes to other nodes): %m");
 		nodes_watched = r >= 0;
+		start_proxy(a);
 	}
 	while (!atomic_load(&a->stop)) {
 		heartbeat_tick(&a->hb);
@@ -223,6 +243,7 @@ static int run(struct agent *a)
 	pthread_join(syncer, NULL);
 	if (nodes_watched)
 		pthread_join(nodes_watcher, NULL);
+	proxy_run_free(a->proxy);
 	return 0;
 }
 
