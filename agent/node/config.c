@@ -52,6 +52,8 @@ static const struct setting settings[] = {
 	S("bpf-pin-dir", bpf_pin_dir, NULL, "pins of the BPF Service maps and links (default /sys/fs/bpf/skiff/<node-name>)"),
 	N("max-pods", max_pods, "110", "pods this node accepts (the pods capacity)"),
 	N("heartbeat-seconds", heartbeat_seconds, "5", "Lease renew period"),
+	S("address", address, "0.0.0.0", "the agent endpoint's address (kubectl logs and exec through the API server)"),
+	N("port", port, "10250", "the agent endpoint's port (0: no endpoint)"),
 };
 #undef S
 #undef N

@@ -29,6 +29,8 @@ struct agent_config {
 	char *bpf_pin_dir;   /* --bpf-pin-dir: default /sys/fs/bpf/skiff/<node-name> */
 	long max_pods;       /* --max-pods */
 	long heartbeat_seconds; /* --heartbeat-seconds: Lease renew period */
+	char *address;       /* --address: the agent endpoint's (logs, exec) bind address */
+	long port;           /* --port: its port (0: none, kubectl logs/exec cannot reach this node) */
 };
 
 /* Fills every field from the one table of defaults (node_name from gethostname). */
