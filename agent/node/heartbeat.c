@@ -109,6 +109,14 @@ static json_object *status_now(struct heartbeat *hb, int *ret)
 	hb->ready = h.runtime_ok;
 	node_time_format(now, sizeof(now), false);
 	s = node_status_build(&hb->facts, &h, now);
+	/* Where the API server finds this agent's logs/exec endpoint. */
+	if (s && hb->endpoint_port > 0) {
+		json_object *ep = json_object_new_object(), *kubelet = json_object_new_object();
+
+		json_object_object_add(kubelet, "Port", json_object_new_int((int)hb->endpoint_port));
+		json_object_object_add(ep, "kubeletEndpoint", kubelet);
+		json_object_object_add(s, "daemonEndpoints", ep);
+	}
 	node_health_done(&h);
 	*ret = 0;
 	return s;

@@ -18,6 +18,7 @@ struct heartbeat {
 	json_object *taints;       /* borrowed: spec.taints of a Node we create (NULL: none) */
 	const char *runtime_error; /* borrowed: set when the pod runtime could not start (NotReady) */
 	const char *cgroup_mount;  /* NULL: found from /proc/self/mountinfo */
+	long endpoint_port;        /* status.daemonEndpoints.kubeletEndpoint.Port (0: none) */
 	struct node_facts facts;   /* owned: filled by the caller, freed by heartbeat_done */
 	json_object *posted;       /* the status last accepted by the server */
 	char *node_uid;
