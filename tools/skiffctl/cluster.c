@@ -24,7 +24,7 @@ static int usage(FILE *f)
 {
 	fprintf(f,
 		"usage: skiffctl cluster up [--nodes N (1)] [--name NAME (" DEFAULT_NAME ")] [--image NAME=PATH].. "
-		"[--proxy-mode MODE] [--bin-dir DIR] [--timeout SECONDS] [--keep-on-failure]\n"
+		"[--proxy-mode MODE] [--bin-dir DIR] [--log-dir DIR] [--timeout SECONDS] [--keep-on-failure]\n"
 		"       skiffctl cluster down [--name NAME]\n"
 		"       skiffctl cluster restart-agent [--name NAME] --node I\n");
 	return f == stdout ? 0 : 2;
@@ -83,7 +83,7 @@ static void tail_file(const char *path, const char *label)
 
 static void show_logs(const struct cluster *c)
 {
-	_cleanup_free_ char *dir = cluster_path(c, "log");
+	_cleanup_free_ char *dir = c->log_dir ? strdup(c->log_dir) : cluster_path(c, "log");
 	DIR *d = dir ? opendir(dir) : NULL;
 	struct dirent *de;
 
@@ -130,10 +130,11 @@ static int cmd_up(struct cluster *c, int argc, char **argv)
 		{ "nodes", required_argument, NULL, 'n' },    { "name", required_argument, NULL, 'N' },
 		{ "image", required_argument, NULL, 'i' },    { "proxy-mode", required_argument, NULL, 'p' },
 		{ "bin-dir", required_argument, NULL, 'b' },  { "timeout", required_argument, NULL, 't' },
-		{ "keep-on-failure", no_argument, NULL, 'k' }, { 0 },
+		{ "keep-on-failure", no_argument, NULL, 'k' }, { "log-dir", required_argument, NULL, 'l' },
+		{ 0 },
 	};
 	struct cluster_image images[CLUSTER_MAX_IMAGES];
-	const char *name = DEFAULT_NAME, *bin_dir = NULL, *proxy = NULL;
+	const char *name = DEFAULT_NAME, *bin_dir = NULL, *proxy = NULL, *log_dir = NULL;
 	unsigned nodes = 1, timeout = DEFAULT_TIMEOUT_S;
 	size_t n_images = 0;
 	bool keep = false;
@@ -159,6 +160,7 @@ static int cmd_up(struct cluster *c, int argc, char **argv)
 				return bad_flag("up", "--timeout wants seconds from 1 to 3600");
 			break;
 		case 'k': keep = true; break;
+		case 'l': log_dir = optarg; break;
 		default: return bad_flag("up", "unknown flag or missing value");
 		}
 	}
@@ -171,6 +173,9 @@ static int cmd_up(struct cluster *c, int argc, char **argv)
 	c->proxy_mode = proxy ? strdup(proxy) : NULL;
 	if (!c->bin_dir || (proxy && !c->proxy_mode))
 		return bad_flag("up", "--bin-dir: no such directory");
+	if (log_dir && log_dir[0] != '/')
+		return bad_flag("up", "--log-dir wants an absolute path");
+	c->log_dir = log_dir ? strdup(log_dir) : NULL;
 	r = cluster_up(c, images, n_images, (int)timeout);
 	if (r >= 0)
 		return print_up(c);

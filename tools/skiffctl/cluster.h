@@ -35,6 +35,7 @@ struct cluster {
 	char *state_dir;          /* CLUSTER_STATE_ROOT/<name> */
 	char *bin_dir;            /* skiff-control, skiff-agent, skiff-pause */
 	char *proxy_mode;         /* --proxy-mode for the agents, NULL: their default */
+	char *log_dir;            /* the daemons' logs: <state_dir>/log unless --log-dir (kept by down) */
 	char *cgroup_mount;       /* the cgroup2 mount, NULL when none */
 	bool made_cgroup_root;    /* we created <mount>/skiff (so down removes it) */
 	struct cluster_proc control;
@@ -53,6 +54,7 @@ char *cluster_node_netns(const struct cluster *c, unsigned i);        /* <name>-
 char *cluster_path(const struct cluster *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void cluster_host_veth(const struct cluster *c, char buf[16]);        /* skc-<name> */
 char *cluster_cgroup_dir(const struct cluster *c);                    /* <mount>/skiff/<name> */
+char *cluster_log_path(const struct cluster *c, const char *what);    /* <log_dir>/<what>.log */
 /* Writes / reads <state_dir>/state.json. read: -ENOENT when there is none. */
 int cluster_state_save(const struct cluster *c);
 int cluster_state_load(struct cluster *c);

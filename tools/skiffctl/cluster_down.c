@@ -121,8 +121,9 @@ static int rmdir_cb(const char *path, const struct stat *st, int flag, struct FT
 	return 0;
 }
 
-/* cgroup.kill takes the whole subtree: every pod of every node at once. */
-static int remove_cgroups(struct cluster *c)
+/* cgroup.kill takes the whole subtree: every pod of every node at once. Without a state file we
+ * cannot know whether up made <mount>/skiff: it goes if empty (an rmdir refuses otherwise). */
+static int remove_cgroups(struct cluster *c, bool had_state)
 {
 	_cleanup_free_ char *dir = cluster_cgroup_dir(c), *kill_path = NULL, *root = NULL;
 	_cleanup_close_ int fd = -1;
@@ -140,7 +141,7 @@ static int remove_cgroups(struct cluster *c)
 	if (populated > 0)
 		log_warn("cgroup %s: still populated %d ms after cgroup.kill", dir, CGROUP_EMPTY_MS);
 	nftw(dir, rmdir_cb, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
-	if (c->made_cgroup_root && asprintf(&root, "%s/" CGROUP_DEFAULT_PARENT, c->cgroup_mount) >= 0 &&
+	if ((c->made_cgroup_root || !had_state) && asprintf(&root, "%s/" CGROUP_DEFAULT_PARENT, c->cgroup_mount) >= 0 &&
 	    rmdir(root) < 0 && errno != ENOTEMPTY && errno != EBUSY && errno != ENOENT)
 		log_warn_errno(-errno, "rmdir %s: %m", root);
 	return access(dir, F_OK) == 0 ? -ENOTEMPTY : 0;
@@ -238,7 +239,7 @@ int cluster_down(struct cluster *c)
 		log_warn_errno(r, "cluster %s: state %s/state.json unreadable (%m): going by names", c->name, c->state_dir);
 	stop_agents(c);
 	each_netns(c, "node-", kill_in_netns, NULL);
-	failed |= remove_cgroups(c) < 0;
+	failed |= remove_cgroups(c, had_state) < 0;
 	if (proc_stop(&c->control, CONTROL_STOP_MS) < 0)
 		failed = 1;
 	each_netns(c, NULL, kill_in_netns, NULL);

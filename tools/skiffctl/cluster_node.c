@@ -62,15 +62,10 @@ static int args_addf(struct args *a, const char *fmt, ...)
 	return args_add(a, s);
 }
 
-static char *log_path(const struct cluster *c, const char *what)
-{
-	return cluster_path(c, "log/%s.log", what);
-}
-
 int cluster_start_control(struct cluster *c)
 {
 	struct args a = { 0 };
-	_cleanup_free_ char *ns = cluster_netns_name(c, "control"), *log = log_path(c, "control");
+	_cleanup_free_ char *ns = cluster_netns_name(c, "control"), *log = cluster_log_path(c, "control");
 	_cleanup_close_ int ns_fd = -1;
 	char advertise[16], fabric[16];
 	int r = 0;
@@ -160,7 +155,7 @@ int cluster_start_agent(struct cluster *c, unsigned i)
 	_cleanup_close_ int ns_fd = -1;
 	int r;
 
-	if (!ns || asprintf(&what, "node-%u", i) < 0 || !(log = log_path(c, what)))
+	if (!ns || asprintf(&what, "node-%u", i) < 0 || !(log = cluster_log_path(c, what)))
 		return -ENOMEM;
 	ns_fd = netns_open(ns);
 	if (ns_fd < 0)

@@ -50,6 +50,7 @@ void cluster_done(struct cluster *c)
 	free(c->state_dir);
 	free(c->bin_dir);
 	free(c->proxy_mode);
+	free(c->log_dir);
 	free(c->cgroup_mount);
 	memset(c, 0, sizeof(*c));
 }
@@ -99,6 +100,15 @@ char *cluster_cgroup_dir(const struct cluster *c)
 	return asprintf(&s, "%s/" CGROUP_DEFAULT_PARENT "/%s", c->cgroup_mount, c->name) < 0 ? NULL : s;
 }
 
+char *cluster_log_path(const struct cluster *c, const char *what)
+{
+	char *s;
+
+	if (!c->log_dir)
+		return cluster_path(c, "log/%s.log", what);
+	return asprintf(&s, "%s/%s.log", c->log_dir, what) < 0 ? NULL : s;
+}
+
 void cluster_ip(uint32_t net, unsigned host, char buf[16])
 {
 	uint32_t a = net | host;
@@ -131,6 +141,7 @@ static json_object *state_to_json(const struct cluster *c)
 	json_object_object_add(o, "subnet", json_object_new_int((int)c->subnet));
 	json_object_object_add(o, "binDir", c->bin_dir ? json_object_new_string(c->bin_dir) : NULL);
 	json_object_object_add(o, "proxyMode", c->proxy_mode ? json_object_new_string(c->proxy_mode) : NULL);
+	json_object_object_add(o, "logDir", c->log_dir ? json_object_new_string(c->log_dir) : NULL);
 	json_object_object_add(o, "madeCgroupRoot", json_object_new_boolean(c->made_cgroup_root));
 	json_object_object_add(o, "control", proc_to_json(&c->control));
 	for (unsigned i = 0; i < c->nodes && i < CLUSTER_MAX_NODES; i++)
@@ -189,6 +200,8 @@ int cluster_state_load(struct cluster *c)
 	c->bin_dir = string_member(o, "binDir");
 	free(c->proxy_mode);
 	c->proxy_mode = string_member(o, "proxyMode");
+	free(c->log_dir);
+	c->log_dir = string_member(o, "logDir");
 	c->made_cgroup_root = json_object_get_boolean(json_member(o, "madeCgroupRoot", json_type_boolean));
 	proc_from_json(json_member(o, "control", json_type_object), &c->control);
 	agents = json_member(o, "agents", json_type_array);

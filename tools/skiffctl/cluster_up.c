@@ -235,9 +235,9 @@ static int make_dirs(const struct cluster *c)
 			r = mkdir_p(run, 0700);
 	}
 	if (r >= 0) {
-		_cleanup_free_ char *log = cluster_path(c, "log");
+		_cleanup_free_ char *log = c->log_dir ? strdup(c->log_dir) : cluster_path(c, "log");
 
-		r = log ? mkdir_p(log, 0700) : -ENOMEM;
+		r = log ? mkdir_p(log, 0755) : -ENOMEM;
 	}
 	return r < 0 ? log_error_errno(r, "cluster %s: dirs under %s: %m", c->name, c->state_dir) : 0;
 }
