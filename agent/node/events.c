@@ -31,6 +31,7 @@ struct ev_entry {
 	int count, posted; /* occurrences, and how many the server has */
 	time_t first, last;
 	int64_t posted_ms; /* monotonic time of the last request */
+	bool sending;      /* a request about it is under way: it stays in the table */
 };
 
 struct event_recorder {
@@ -137,11 +138,11 @@ static void post_entry(struct event_recorder *rec, struct ev_entry *e)
 	}
 	e->posted = count;
 	e->posted_ms = mono_ms();
-	rec->busy = true;
+	rec->busy = e->sending = true;
 	pthread_mutex_unlock(&rec->lock);
 	st = name ? api_patch(rec->api, path, API_PATCH_MERGE, body, &resp) : api_create(rec->api, path, body, &resp);
 	pthread_mutex_lock(&rec->lock);
-	rec->busy = false;
+	rec->busy = e->sending = false;
 	if (!api_status_ok(st))
 		log_debug("event %s %s/%s: %s", e->key[K_REASON], e->key[K_NS], e->key[K_POD],
 			  st < 0 ? strerror(-st) : api_error_message(resp));
@@ -262,7 +263,7 @@ static bool make_room(struct event_recorder *rec)
 	if (rec->n < MAX_ENTRIES)
 		return true;
 	for (size_t i = 0; i < rec->n; i++)
-		if (!entry_dirty(rec->entries[i]) && (victim == rec->n || rec->entries[i]->last < rec->entries[victim]->last))
+		if (!entry_dirty(rec->entries[i]) && !rec->entries[i]->sending && (victim == rec->n || rec->entries[i]->last < rec->entries[victim]->last))
 			victim = i;
 	if (victim == rec->n)
 		return false;
