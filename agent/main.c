@@ -27,6 +27,7 @@
 #include "net/pod_network.h"
 #include "pods/cgroup.h"
 #include "proxy/sync_run.h"
+#include "server/server.h"
 
 struct agent {
 	struct agent_config cfg;
@@ -41,6 +42,8 @@ struct agent {
 	struct event_recorder *events; /* the runtime's pod events, posted on their own thread */
 	char *runtime_error;
 	struct proxy_run *proxy; /* --network bridge: Service routing */
+	char *ca_pem;                   /* the cluster CA: the logs/exec endpoint's clients chain to it */
+	struct agent_server *endpoint;  /* kubectl logs/exec through the API server; NULL: none */
 	atomic_bool stop;
 	sigset_t signals;
 };
@@ -77,6 +80,9 @@ static int connect_api(struct agent *a)
 	server = a->cfg.server ? a->cfg.server : k.server;
 	token = a->cfg.token ? a->cfg.token : k.token;
 	a->api = api_client_new(server, ca ? ca : k.ca_pem, token);
+	/* The logs/exec endpoint checks its clients against the same CA (NULL: it does not start). */
+	if (ca || k.ca_pem)
+		a->ca_pem = strdup(ca ? ca : k.ca_pem);
 	if (a->api)
 		a->hb_api = api_client_new(server, ca ? ca : k.ca_pem, token);
 	r = a->api && a->hb_api ? 0 : -errno;
@@ -198,6 +204,21 @@ static void start_proxy(struct agent *a)
 	a->proxy = proxy_run_start(&o, a->api, &a->stop);
 }
 
+/* The logs/exec endpoint (--port 0: none). One that cannot start leaves the node up without
+ * kubectl logs and exec (logged), as a kubelet whose port is taken. */
+static void start_endpoint(struct agent *a)
+{
+	_cleanup_free_ char *dir = NULL;
+
+	if (a->cfg.port <= 0 || !a->runtime || asprintf(&dir, "%s/pki", a->cfg.root_dir) < 0)
+		return;
+	a->endpoint = agent_server_start(&(struct agent_server_config){
+		.address = a->cfg.address, .port = (unsigned)a->cfg.port, .cert_dir = dir,
+		.node_name = a->cfg.node_name, .client_ca_pem = a->ca_pem, .rt = agent_runtime_pods(a->runtime) });
+	if (a->endpoint)
+		a->hb.endpoint_port = a->cfg.port;
+}
+
 /* Registration retries until the server answers: an agent may start before its server. */
 static int register_node(struct agent *a)
 {
@@ -216,6 +237,7 @@ static int run(struct agent *a)
 	bool nodes_watched = false;
 	int r;
 
+	start_endpoint(a);
 	r = register_node(a);
 	if (r < 0)
 		return r == -EINTR ? 0 : r;
@@ -249,6 +271,8 @@ static int run(struct agent *a)
 
 static void agent_done(struct agent *a)
 {
+	agent_server_stop(a->endpoint);
+	free(a->ca_pem);
 	reconciler_free(a->rec);
 	agent_runtime_free(a->runtime);
 	event_recorder_free(a->events);

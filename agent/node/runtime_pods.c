@@ -206,3 +206,8 @@ void agent_runtime_ops(struct agent_runtime *ar, struct reconcile_runtime *ret)
 	*ret = (struct reconcile_runtime){ .rt = ar, .start = op_start, .stop = op_stop, .status = op_status,
 					   .list = op_list, .uids_free = pod_runtime_uids_free };
 }
+
+struct pod_runtime *agent_runtime_pods(struct agent_runtime *ar)
+{
+	return ar ? ar->rt : NULL;
+}

@@ -21,6 +21,8 @@ void agent_runtime_set_events(struct agent_runtime *ar, struct event_recorder *r
 struct pod_network;
 /* The pod network (for its Node watch: pod_network_node_watch_ops), NULL with --network none. */
 struct pod_network *agent_runtime_network(struct agent_runtime *ar);
+/* The pod runtime itself, for the logs/exec endpoint (agent/server/); NULL when ar is. */
+struct pod_runtime *agent_runtime_pods(struct agent_runtime *ar);
 /* The reconciler's view of it (userdata ar). */
 void agent_runtime_ops(struct agent_runtime *ar, struct reconcile_runtime *ret);
 
