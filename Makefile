@@ -3,7 +3,7 @@
 #   make        release build into build/release
 #   make test   ASan+UBSan build, unit tests (Criterion), e2e tests (real kubectl)
 #   make bench  benchmarks, results in tests/bench/RESULTS.md
-#   make up / make down   start / stop a local control plane
+#   make up / make down   start / stop a local cluster in network namespaces (NODES=3 make up)
 BUILD ?= build
 REL := $(BUILD)/release
 ASAN := $(BUILD)/asan
@@ -50,7 +50,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(ASAN)/tests/unit/%)
 UNIT_LIB_OBJS := $(UNIT_LIB_SRCS:%.c=$(ASAN)/%.o)
 BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(REL)/tests/bench/%)
 
-.PHONY: all deps test unit e2e bench up down clean
+.PHONY: all deps test unit e2e cluster-test bench up down clean
 .DEFAULT_GOAL := all
 
 BINS := skiff-control $(if $(wildcard $(AGENT_MAIN)),skiff-agent) $(if $(PAUSE_SRCS),skiff-pause) \
@@ -150,10 +150,15 @@ unit: $(UNIT_BINS)
 e2e: $(ASAN_BINS)
 	@tests/e2e/run.sh $(ASAN)/bin
 
+# skiffctl cluster up with 3 nodes in network namespaces, tests/cluster/scenarios, down, leftovers.
+cluster-test: $(ASAN_BINS)
+	@tests/cluster/run.sh $(ASAN)/bin
+
 # VMTEST=0 skips the VM suite while iterating.
 test: deps
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory e2e
+	@$(MAKE) --no-print-directory cluster-test
 	@if [ "$${VMTEST:-1}" != 0 ]; then $(MAKE) --no-print-directory vmtest; fi
 
 # Debian's kernel under QEMU with a full cgroup v2 hierarchy: limits, BPF on 6.1 (vmtest/README.md).
@@ -165,11 +170,15 @@ vmtest: deps $(BPF_OBJS) $(REL_BINS) $(addprefix $(ASAN)/tests/unit/test_agent_,
 bench: deps $(REL_BINS) $(BENCH_BINS)
 	@tests/bench/run.sh $(REL)
 
+# A local cluster: skiff-control and NODES agents, each in its own network namespace (skiffctl cluster).
+NODES ?= 1
+CLUSTER ?= skiff
 up: deps all
-	@tools/control-up.sh $(REL)/bin
+	@$(REL)/bin/skiffctl cluster up --nodes "$(NODES)" --name "$(CLUSTER)"
 
 down:
-	@tools/control-down.sh
+	@if [ -x $(REL)/bin/skiffctl ]; then $(REL)/bin/skiffctl cluster down --name "$(CLUSTER)"; \
+	else echo "make down: $(REL)/bin/skiffctl missing (make first)" >&2; exit 1; fi
 
 clean:
 	rm -rf $(BUILD)
