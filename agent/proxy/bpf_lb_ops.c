@@ -60,32 +60,95 @@ static int lb_old_read(struct bpf_lb *lb, struct skiff_lb4_key key, uint32_t cou
 	return 0;
 }
 
-/* The id for backend b: one of the frontend's own with the same address, else a new one
- * written to the backends map now (before any slot points to it). */
-static int lb_backend_id(struct bpf_lb *lb, struct lb_old *old, const struct lb_backend *b, uint8_t proto,
-			 uint32_t rnat, uint32_t *ret)
+/* The id for backend b: one of the frontend's own with the same address, else a new one (0
+ * when the pool is empty) that the caller must write before any slot points to it. */
+static uint32_t lb_backend_id(struct bpf_lb *lb, struct lb_old *old, const struct lb_backend *b, bool *ret_new)
 {
-	struct skiff_lb4_backend be = { .address = b->addr, .port = b->port, .proto = proto, .rev_nat_id = rnat };
-	uint32_t id;
-	int r;
-
 	for (uint32_t i = 0; i < old->n; i++) {
 		if (old->ids[i] && !old->kept[i] && old->be[i].address == b->addr && old->be[i].port == b->port) {
 			old->kept[i] = true;
-			*ret = old->ids[i];
-			return 0;
+			*ret_new = false;
+			return old->ids[i];
 		}
 	}
-	id = bpf_lb_ids_alloc(&lb->be_ids);
-	if (!id)
-		return -ENOSPC;
-	r = lb_update(lb->be_fd, &id, &be);
-	if (r < 0) {
-		bpf_lb_ids_set(&lb->be_ids, id, false);
-		return r;
+	*ret_new = true;
+	return bpf_lb_ids_alloc(&lb->be_ids);
+}
+
+/* One syscall for many entries where the kernel has batch updates (5.6+), else one each. */
+static int lb_update_many(int fd, const void *keys, size_t key_size, const void *values, size_t value_size,
+			  uint32_t n)
+{
+	uint32_t count = n;
+
+	if (n == 0)
+		return 0;
+	if (bpf_map_update_batch(fd, keys, values, &count, NULL) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOTSUP && errno != EOPNOTSUPP)
+		return -errno;
+	for (uint32_t i = 0; i < n; i++) {
+		int r = lb_update(fd, (const char *)keys + i * key_size, (const char *)values + i * value_size);
+
+		if (r < 0)
+			return r;
 	}
-	*ret = id;
 	return 0;
+}
+
+/* The frontend's backend ids in slot order; new ones are written to the backends map here
+ * (all or none: on failure the new ids are taken back). */
+static int lb_backends_write(struct bpf_lb *lb, const struct lb_service *svc, uint32_t rnat, struct lb_old *old,
+			     uint32_t *ids)
+{
+	size_t n = svc->n_backends;
+	_cleanup_free_ uint32_t *new_ids = calloc(n + 1, sizeof(*new_ids));
+	_cleanup_free_ struct skiff_lb4_backend *new_be = calloc(n + 1, sizeof(*new_be));
+	uint32_t n_new = 0;
+	bool fresh;
+	int r = new_ids && new_be ? 0 : -ENOMEM;
+
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		const struct lb_backend *b = &svc->backends[i];
+
+		ids[i] = lb_backend_id(lb, old, b, &fresh);
+		if (!ids[i]) {
+			r = -ENOSPC;
+		} else if (fresh) {
+			new_ids[n_new] = ids[i];
+			new_be[n_new++] = (struct skiff_lb4_backend){
+				.address = b->addr, .port = b->port, .proto = svc->proto, .rev_nat_id = rnat };
+		}
+	}
+	if (r == 0)
+		r = lb_update_many(lb->be_fd, new_ids, sizeof(*new_ids), new_be, sizeof(*new_be), n_new);
+	if (r < 0) {
+		for (uint32_t i = 0; i < n_new; i++) {
+			bpf_map_delete_elem(lb->be_fd, &new_ids[i]);
+			bpf_lb_ids_set(&lb->be_ids, new_ids[i], false);
+		}
+	}
+	return r;
+}
+
+/* Slots 1..n that change, in one batch: still invisible past the old count until slot 0. */
+static int lb_slots_write(struct bpf_lb *lb, struct skiff_lb4_key key, const uint32_t *ids, uint32_t n,
+			  const struct lb_old *old)
+{
+	_cleanup_free_ struct skiff_lb4_key *keys = calloc(n + 1, sizeof(*keys));
+	_cleanup_free_ struct skiff_lb4_service *vals = calloc(n + 1, sizeof(*vals));
+	uint32_t m = 0;
+
+	if (!keys || !vals)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < n; i++) {
+		if (i < old->n && old->ids[i] == ids[i])
+			continue;
+		keys[m] = key;
+		keys[m].backend_slot = (uint16_t)(i + 1);
+		vals[m++] = (struct skiff_lb4_service){ .backend_id = ids[i] };
+	}
+	return lb_update_many(lb->svc_fd, keys, sizeof(*keys), vals, sizeof(*vals), m);
 }
 
 static int lb_write_revnat(struct bpf_lb *lb, uint32_t rnat, const struct lb_service *svc)
@@ -112,18 +175,16 @@ static int lb_publish(struct bpf_lb *lb, const struct lb_service *svc, uint32_t 
 		.affinity_timeout = svc->affinity_timeout,
 		.flags = svc->node_port ? SKIFF_LB4_F_NODE_PORT : 0,
 	};
+	_cleanup_free_ uint32_t *ids = calloc(svc->n_backends + 1, sizeof(*ids));
 	int r;
 
-	r = lb_write_revnat(lb, rnat, svc);
-	for (uint32_t i = 0; r == 0 && i < svc->n_backends; i++) {
-		struct skiff_lb4_service slot = { 0 };
-
-		r = lb_backend_id(lb, old, &svc->backends[i], svc->proto, rnat, &slot.backend_id);
-		if (r < 0 || (i < old->n && old->ids[i] == slot.backend_id))
-			continue;
-		key.backend_slot = (uint16_t)(i + 1);
-		r = lb_update(lb->svc_fd, &key, &slot);
-	}
+	if (!ids)
+		return -ENOMEM;
+	r = lb_backends_write(lb, svc, rnat, old, ids);
+	if (r == 0)
+		r = lb_write_revnat(lb, rnat, svc);
+	if (r == 0)
+		r = lb_slots_write(lb, key, ids, (uint32_t)svc->n_backends, old);
 	key.backend_slot = 0;
 	if (r == 0)
 		r = lb_update(lb->svc_fd, &key, &v0);
@@ -164,8 +225,13 @@ static int lb_upsert(void *dp, const struct lb_service *svc)
 	if (r < 0)
 		return r;
 	r = lb_publish(lb, svc, rnat, &old);
-	if (r == 0)
+	if (r == 0) {
 		bpf_lb_bit_set(lb->seen, rnat);
+	} else if (old.n == 0 && bpf_lb_lookup(lb->svc_fd, &key, &v0) == -ENOENT) {
+		/* A new frontend that never got its slot 0: its rev-NAT id goes back. */
+		bpf_map_delete_elem(lb->rnat_fd, &rnat);
+		bpf_lb_ids_set(&lb->rnat_ids, rnat, false);
+	}
 	return r;
 }
 

@@ -1,92 +1,161 @@
 /* Prune after a full resync of the eBPF data path: frontends the resync did not upsert go
- * (slot 0 first), then whatever no frontend refers to any more (left by a failed write). */
+ * (slot 0 first), then whatever no frontend refers to any more (left by a failed write). The
+ * maps are read in bulk and compared in memory: a node's prune is a few hundred syscalls. */
 #include <bpf/bpf.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "proxy/bpf_lb_dp.h"
 #include "skiff/cleanup.h"
 
-/* Every key of a map, read before anything is deleted (deleting while walking restarts the walk). */
-static int lb_keys(int fd, size_t key_size, void **ret, size_t *ret_n)
+#define LB_BATCH 4096
+
+struct lb_dump {
+	uint8_t *keys, *vals;
+	size_t n;
+};
+
+static void lb_dump_free(struct lb_dump *d)
 {
-	size_t n = 0, cap = 1024;
-	uint8_t *keys = malloc(cap * key_size), *grown;
+	free(d->keys);
+	free(d->vals);
+}
+
+/* One by one, for kernels without batch lookups on hash maps. */
+static int lb_dump_slow(int fd, size_t ks, size_t vs, size_t max, struct lb_dump *d)
+{
 	void *prev = NULL;
 
-	if (!keys)
-		return -ENOMEM;
-	while (bpf_map_get_next_key(fd, prev, keys + n * key_size) == 0) {
-		prev = keys + n * key_size;
-		if (++n < cap)
-			continue;
-		cap *= 2;
-		grown = realloc(keys, cap * key_size);
-		if (!grown) {
-			free(keys);
-			return -ENOMEM;
-		}
-		keys = grown;
-		prev = keys + (n - 1) * key_size;
+	d->n = 0;
+	while (d->n < max && bpf_map_get_next_key(fd, prev, d->keys + d->n * ks) == 0) {
+		prev = d->keys + d->n * ks;
+		if (bpf_map_lookup_elem(fd, prev, d->vals + d->n * vs) == 0)
+			d->n++;
+		else if (errno != ENOENT)
+			return -errno;
 	}
-	if (errno != ENOENT) {
-		free(keys);
+	return errno == ENOENT || d->n == max ? 0 : -errno;
+}
+
+/* Every entry of a map (at most max): keys and values side by side. */
+static int lb_dump(int fd, size_t ks, size_t vs, size_t max, struct lb_dump *d)
+{
+	uint64_t token = 0;
+	void *in = NULL;
+
+	d->keys = malloc(max * ks);
+	d->vals = malloc(max * vs);
+	if (!d->keys || !d->vals)
+		return -ENOMEM;
+	d->n = 0;
+	for (;;) {
+		__u32 count = max - d->n < LB_BATCH ? (__u32)(max - d->n) : LB_BATCH;
+		int r = bpf_map_lookup_batch(fd, in, &token, d->keys + d->n * ks, d->vals + d->n * vs, &count, NULL);
+
+		d->n += count;
+		if (r == 0 && d->n < max) {
+			in = &token;
+			continue;
+		}
+		if (r == 0 || errno == ENOENT)
+			return 0;
+		if (errno == EINVAL || errno == ENOTSUP || errno == EOPNOTSUPP)
+			return lb_dump_slow(fd, ks, vs, max, d);
 		return -errno;
 	}
-	*ret = keys;
-	*ret_n = n;
+}
+
+struct lb_entry {
+	struct skiff_lb4_key k;
+	struct skiff_lb4_service v;
+};
+
+/* Frontend by frontend, slot 0 first. */
+static int entry_cmp(const void *a, const void *b)
+{
+	const struct skiff_lb4_key *x = &((const struct lb_entry *)a)->k, *y = &((const struct lb_entry *)b)->k;
+
+	if (x->address != y->address)
+		return x->address < y->address ? -1 : 1;
+	if (x->dport != y->dport)
+		return x->dport < y->dport ? -1 : 1;
+	if (x->proto != y->proto)
+		return x->proto < y->proto ? -1 : 1;
+	return x->backend_slot < y->backend_slot ? -1 : x->backend_slot > y->backend_slot;
+}
+
+static bool same_frontend(const struct skiff_lb4_key *x, const struct skiff_lb4_key *y)
+{
+	return x->address == y->address && x->dport == y->dport && x->proto == y->proto;
+}
+
+static int lb_entries(struct bpf_lb *lb, struct lb_entry **ret, size_t *ret_n)
+{
+	_cleanup_(lb_dump_free) struct lb_dump d = { 0 };
+	struct lb_entry *e;
+	int r;
+
+	r = lb_dump(lb->svc_fd, sizeof(e->k), sizeof(e->v), SKIFF_LB4_SVC_MAX, &d);
+	if (r < 0)
+		return r;
+	e = calloc(d.n + 1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	for (size_t i = 0; i < d.n; i++) {
+		memcpy(&e[i].k, d.keys + i * sizeof(e->k), sizeof(e->k));
+		memcpy(&e[i].v, d.vals + i * sizeof(e->v), sizeof(e->v));
+	}
+	qsort(e, d.n, sizeof(*e), entry_cmp);
+	*ret = e;
+	*ret_n = d.n;
 	return 0;
 }
 
+/* Frontends not seen since begin() go whole; a slot without its slot 0 or past its count
+ * goes; the rest mark their backend and rev-NAT ids live. */
 static int lb_prune_frontends(struct bpf_lb *lb, uint64_t *live_be, uint64_t *live_rnat)
 {
-	_cleanup_free_ struct skiff_lb4_key *keys = NULL;
-	struct skiff_lb4_service v;
+	_cleanup_free_ struct lb_entry *e = NULL;
+	const struct lb_entry *front = NULL;
+	bool drop = false;
 	size_t n;
 	int r;
 
-	r = lb_keys(lb->svc_fd, sizeof(*keys), (void **)&keys, &n);
+	r = lb_entries(lb, &e, &n);
 	for (size_t i = 0; r == 0 && i < n; i++) {
-		if (keys[i].backend_slot != 0 || bpf_lb_lookup(lb->svc_fd, &keys[i], &v) < 0)
-			continue;
-		if (!bpf_lb_bit(lb->seen, v.rev_nat_id)) {
-			r = bpf_lb_remove_key(lb, &keys[i]);
+		if (e[i].k.backend_slot == 0) {
+			front = &e[i];
+			drop = !bpf_lb_bit(lb->seen, e[i].v.rev_nat_id);
+			if (drop)
+				r = bpf_lb_remove_key(lb, &e[i].k);
+			else if (e[i].v.rev_nat_id < SKIFF_LB4_REVNAT_MAX)
+				bpf_lb_bit_set(live_rnat, e[i].v.rev_nat_id);
 			continue;
 		}
-		bpf_lb_bit_set(live_rnat, v.rev_nat_id);
-	}
-	/* Second walk: slots beyond their frontend's count, or of no frontend, go; the rest mark
-	 * their backend live. */
-	for (size_t i = 0; r == 0 && i < n; i++) {
-		struct skiff_lb4_key k0 = keys[i];
-		struct skiff_lb4_service slot;
-
-		if (keys[i].backend_slot == 0)
-			continue;
-		k0.backend_slot = 0;
-		if (bpf_lb_lookup(lb->svc_fd, &keys[i], &slot) < 0)
-			continue;
-		if (bpf_lb_lookup(lb->svc_fd, &k0, &v) < 0 || keys[i].backend_slot > v.count)
-			bpf_map_delete_elem(lb->svc_fd, &keys[i]);
-		else if (slot.backend_id < SKIFF_LB4_BACKEND_MAX)
-			bpf_lb_bit_set(live_be, slot.backend_id);
+		if (!front || !same_frontend(&front->k, &e[i].k) || drop || e[i].k.backend_slot > front->v.count)
+			bpf_map_delete_elem(lb->svc_fd, &e[i].k);
+		else if (e[i].v.backend_id < SKIFF_LB4_BACKEND_MAX)
+			bpf_lb_bit_set(live_be, e[i].v.backend_id);
 	}
 	return r;
 }
 
 /* Deletes the entries of a __u32-keyed map whose key is not marked live, freeing the id. */
-static int lb_prune_ids(int fd, struct bpf_lb_ids *ids, const uint64_t *live)
+static int lb_prune_ids(int fd, size_t value_size, size_t max, struct bpf_lb_ids *ids, const uint64_t *live)
 {
-	_cleanup_free_ uint32_t *keys = NULL;
-	size_t n;
+	_cleanup_(lb_dump_free) struct lb_dump d = { 0 };
 	int r;
 
-	r = lb_keys(fd, sizeof(*keys), (void **)&keys, &n);
-	for (size_t i = 0; r == 0 && i < n; i++) {
-		if (keys[i] < ids->max && bpf_lb_bit(live, keys[i]))
+	r = lb_dump(fd, sizeof(uint32_t), value_size, max, &d);
+	for (size_t i = 0; r == 0 && i < d.n; i++) {
+		uint32_t id;
+
+		memcpy(&id, d.keys + i * sizeof(id), sizeof(id));
+		if (id < ids->max && bpf_lb_bit(live, id))
 			continue;
-		bpf_map_delete_elem(fd, &keys[i]);
-		bpf_lb_ids_set(ids, keys[i], false);
+		bpf_map_delete_elem(fd, &id);
+		bpf_lb_ids_set(ids, id, false);
 	}
 	return r;
 }
@@ -101,8 +170,9 @@ int bpf_lb_prune(struct bpf_lb *lb)
 		return -ENOMEM;
 	r = lb_prune_frontends(lb, live_be, live_rnat);
 	if (r == 0)
-		r = lb_prune_ids(lb->be_fd, &lb->be_ids, live_be);
+		r = lb_prune_ids(lb->be_fd, sizeof(struct skiff_lb4_backend), SKIFF_LB4_BACKEND_MAX, &lb->be_ids, live_be);
 	if (r == 0)
-		r = lb_prune_ids(lb->rnat_fd, &lb->rnat_ids, live_rnat);
+		r = lb_prune_ids(lb->rnat_fd, sizeof(struct skiff_lb4_reverse_nat), SKIFF_LB4_REVNAT_MAX, &lb->rnat_ids,
+				 live_rnat);
 	return r;
 }
