@@ -1,5 +1,6 @@
-/* Pod reconciliation: start new pods, stop deleting or vanished ones (then confirm the delete),
- * post each pod's status when it differs from the server's. */
+/* Pod reconciliation: start new pods (at once, on worker threads woken by the watch), stop
+ * deleting or vanished ones (then confirm the delete), post each pod's status when it differs
+ * from the server's. */
 #include "node/reconcile.h"
 
 #include <errno.h>
@@ -21,20 +22,31 @@ struct entry {
 	json_object *pod; /* latest server copy */
 	bool seen;        /* in the current relist */
 	bool stopping;    /* a stop is under way (without the lock): no status posts */
+	bool dirty;       /* new from the watch: a worker steps it at once */
+	bool stepping;    /* a worker or a sync steps it (without the lock): nobody else may */
 	char *start_error; /* why the runtime could not start it, for the containers' waiting message */
 };
 
-/* Locking: r->lock guards the table and each entry. Only the watch thread (relist/event) adds or
- * drops entries; it lets go of the lock while the runtime stops a pod (up to its grace period),
- * so reconciler_sync and whoever else asks are never held up by a stop. */
+/* Workers stepping new pods: two, so one pod's status post overlaps the next one's start. */
+#define N_WORKERS 2
+
+/* Locking: r->lock guards the table and each entry, and is never held across the runtime or
+ * an HTTP call. Only the watch thread (relist/event) adds or drops entries; it lets go of the
+ * lock while the runtime stops a pod (up to its grace period). A step (start + status post)
+ * also runs without the lock, marked by e->stepping: one stepper per pod at a time, and a stop
+ * waits for a step under way, so a start never follows a pod's stop. */
 struct reconciler {
 	struct api_client *api;
 	char *node, *host_ip, *wait_reason, *wait_message;
 	struct reconcile_runtime rt;
 	bool has_rt;
 	pthread_mutex_t lock;
+	pthread_cond_t cond; /* a pod became dirty, a step ended, or quit */
 	struct entry *pods;
 	size_t n, cap;
+	pthread_t workers[N_WORKERS];
+	size_t n_workers;
+	bool quit;
 };
 
 int reconcile_grace_seconds(json_object *pod)
@@ -50,6 +62,8 @@ static char *dup_or_null(const char *s)
 {
 	return s ? strdup(s) : NULL;
 }
+
+static void *worker(void *ud);
 
 struct reconciler *reconciler_new(struct api_client *api, const char *node, const char *host_ip,
 				  const struct reconcile_runtime *rt, const char *wait_reason, const char *wait_message)
@@ -68,10 +82,20 @@ struct reconciler *reconciler_new(struct api_client *api, const char *node, cons
 		r->has_rt = true;
 	}
 	pthread_mutex_init(&r->lock, NULL);
+	pthread_cond_init(&r->cond, NULL);
 	if (!r->node || !r->wait_reason) {
 		reconciler_free(r);
 		errno = ENOMEM;
 		return NULL;
+	}
+	for (; r->n_workers < N_WORKERS; r->n_workers++) {
+		int e = pthread_create(&r->workers[r->n_workers], NULL, worker, r);
+
+		if (e) {
+			reconciler_free(r);
+			errno = e;
+			return NULL;
+		}
 	}
 	return r;
 }
@@ -80,6 +104,12 @@ void reconciler_free(struct reconciler *r)
 {
 	if (!r)
 		return;
+	pthread_mutex_lock(&r->lock);
+	r->quit = true;
+	pthread_cond_broadcast(&r->cond);
+	pthread_mutex_unlock(&r->lock);
+	for (size_t i = 0; i < r->n_workers; i++)
+		pthread_join(r->workers[i], NULL);
 	for (size_t i = 0; i < r->n; i++) {
 		free(r->pods[i].start_error);
 		free(r->pods[i].uid);
@@ -90,6 +120,7 @@ void reconciler_free(struct reconciler *r)
 	free(r->host_ip);
 	free(r->wait_reason);
 	free(r->wait_message);
+	pthread_cond_destroy(&r->cond);
 	pthread_mutex_destroy(&r->lock);
 	free(r);
 }
@@ -125,26 +156,29 @@ static int pod_path(json_object *pod, const char *sub, char **ret)
 	return asprintf(ret, "/api/v1/namespaces/%s/pods/%s%s", pod_ns(pod), pod_name(pod), sub) < 0 ? -ENOMEM : 0;
 }
 
-/* Posts e's status when the runtime's view differs from the server's copy. */
-static int post_status(struct reconciler *r, struct entry *e)
+/* Posts the pod's status when the runtime's view differs from the server's copy; *ret_pod is
+ * the server's answer (the new truth until the watch brings the same) or NULL. No lock held. */
+static int post_status(struct reconciler *r, json_object *pod, const char *uid, const char *start_error,
+		       json_object **ret_pod)
 {
 	_cleanup_json_ json_object *rts = NULL, *want = NULL, *patch = NULL, *resp = NULL;
 	_cleanup_free_ char *path = NULL;
 	char now[40];
 	int st;
 
-	if (r->has_rt && r->rt.status(r->rt.rt, e->uid, &rts) < 0)
+	*ret_pod = NULL;
+	if (r->has_rt && r->rt.status(r->rt.rt, uid, &rts) < 0)
 		rts = NULL;
 	node_time_format(now, sizeof(now), false);
-	want = pod_status_build(&(struct pod_status_input){ .pod = e->pod, .runtime = rts, .host_ip = r->host_ip,
-							    .wait_reason = e->start_error ? "CreatePodSandboxError"
-											  : r->wait_reason,
-							    .wait_message = e->start_error ? e->start_error : r->wait_message,
+	want = pod_status_build(&(struct pod_status_input){ .pod = pod, .runtime = rts, .host_ip = r->host_ip,
+							    .wait_reason = start_error ? "CreatePodSandboxError"
+										       : r->wait_reason,
+							    .wait_message = start_error ? start_error : r->wait_message,
 							    .now = now });
-	if (!pod_status_differs(want, json_get_path(e->pod, "status")))
+	if (!pod_status_differs(want, json_get_path(pod, "status")))
 		return 0;
-	pod_status_carry_transitions(want, json_get_path(e->pod, "status"));
-	if (pod_path(e->pod, "/status", &path) < 0)
+	pod_status_carry_transitions(want, json_get_path(pod, "status"));
+	if (pod_path(pod, "/status", &path) < 0)
 		return -ENOMEM;
 	patch = json_object_new_object();
 	json_object_object_add(patch, "status", json_object_get(want));
@@ -152,13 +186,10 @@ static int post_status(struct reconciler *r, struct entry *e)
 	if (st == 404)
 		return 0; /* gone meanwhile: the watch will say so */
 	if (!api_status_ok(st))
-		return log_warn_errno(st < 0 ? st : -EIO, "pod %s/%s: posting status: %s", pod_ns(e->pod),
-				      pod_name(e->pod), st < 0 ? strerror(-st) : api_error_message(resp));
-	/* The server's answer is the new truth until the watch brings the same. */
-	if (json_get_string(resp, "metadata.uid")) {
-		json_object_put(e->pod);
-		e->pod = TAKE_PTR(resp);
-	}
+		return log_warn_errno(st < 0 ? st : -EIO, "pod %s/%s: posting status: %s", pod_ns(pod), pod_name(pod),
+				      st < 0 ? strerror(-st) : api_error_message(resp));
+	if (json_get_string(resp, "metadata.uid"))
+		*ret_pod = TAKE_PTR(resp);
 	return 0;
 }
 
@@ -201,6 +232,13 @@ static int end_pod(struct reconciler *r, struct entry *e, bool confirm)
 
 	if (e->stopping || !uid)
 		return uid ? 0 : -ENOMEM;
+	/* A step under way may be starting the pod: let it finish, or the stop could come first. */
+	while (e->stepping) {
+		pthread_cond_wait(&r->cond, &r->lock);
+		e = find(r, uid);
+		if (!e || e->stopping)
+			return 0;
+	}
 	e->stopping = true;
 	pthread_mutex_unlock(&r->lock);
 	if (confirm) {
@@ -229,25 +267,96 @@ static bool terminal(json_object *pod)
 	return phase && (strcmp(phase, "Succeeded") == 0 || strcmp(phase, "Failed") == 0);
 }
 
-/* One runtime step for a live pod, then its status. The runtime advances a pod one step per
- * start call (next init container, a restart after back-off, an image imported since), so this
- * runs on every event and every sync, not only when the pod changes. Lock held. */
+/* The runtime's start for a pod; the new start error (NULL: none) in *ret_error. No lock held. */
+static void start_pod(struct reconciler *r, json_object *pod, bool had_error, char **ret_error, bool *ret_busy)
+{
+	int rc = r->rt.start(r->rt.rt, pod);
+
+	*ret_error = NULL;
+	*ret_busy = rc == -EBUSY; /* the runtime is stopping it: nothing to start */
+	if (rc >= 0 || *ret_busy)
+		return;
+	if (!had_error)
+		log_warn_errno(rc, "pod %s/%s: starting: %m", pod_ns(pod), pod_name(pod));
+	if (asprintf(ret_error, "the runtime could not start the pod: %s", strerror(-rc)) < 0)
+		*ret_error = NULL;
+}
+
+/* One runtime step for a live pod, then its status, with the lock let go meanwhile (lock held on
+ * entry and return; e may move). The runtime advances a pod one step per start call (next init
+ * container, a restart after back-off, an image imported since), so this runs for a new pod and
+ * on every sync, not only when the pod changes. */
 static int step(struct reconciler *r, struct entry *e)
 {
+	_cleanup_json_ json_object *pod = json_object_get(e->pod), *fresh = NULL;
+	_cleanup_free_ char *uid = strdup(e->uid), *err = NULL;
+	bool busy = false, had_error = e->start_error != NULL;
 	int rc;
 
-	if (r->has_rt && !terminal(e->pod)) {
-		rc = r->rt.start(r->rt.rt, e->pod);
-		if (rc == -EBUSY)
-			return post_status(r, e); /* the runtime is stopping it: nothing to start */
-		if (rc < 0 && !e->start_error)
-			log_warn_errno(rc, "pod %s/%s: starting: %m", pod_ns(e->pod), pod_name(e->pod));
-		free(e->start_error);
-		e->start_error = NULL;
-		if (rc < 0 && asprintf(&e->start_error, "the runtime could not start the pod: %s", strerror(-rc)) < 0)
-			e->start_error = NULL;
+	if (!uid)
+		return -ENOMEM;
+	e->stepping = true;
+	err = e->start_error ? strdup(e->start_error) : NULL;
+	pthread_mutex_unlock(&r->lock);
+	if (r->has_rt && !terminal(pod)) {
+		char *now_error = NULL;
+
+		start_pod(r, pod, had_error, &now_error, &busy);
+		if (!busy) {
+			free(err);
+			err = now_error;
+		}
 	}
-	return post_status(r, e);
+	rc = post_status(r, pod, uid, err, &fresh);
+	pthread_mutex_lock(&r->lock);
+	e = find(r, uid);
+	if (e) {
+		e->stepping = false;
+		free(e->start_error);
+		e->start_error = TAKE_PTR(err);
+		/* Unless the watch brought a newer copy meanwhile. */
+		if (fresh && e->pod == pod) {
+			json_object_put(e->pod);
+			e->pod = TAKE_PTR(fresh);
+		}
+	}
+	pthread_cond_broadcast(&r->cond);
+	return rc;
+}
+
+static bool deleting(struct entry *e)
+{
+	return json_get_path(e->pod, "metadata.deletionTimestamp") != NULL;
+}
+
+static struct entry *next_dirty(struct reconciler *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (r->pods[i].dirty && !r->pods[i].stepping && !r->pods[i].stopping)
+			return &r->pods[i];
+	return NULL;
+}
+
+/* Steps each pod the watch brought new, at once: the watch thread only marks it, so a burst of
+ * new pods never holds up the stream (a deletion, DELETED or a re-list). */
+static void *worker(void *ud)
+{
+	struct reconciler *r = ud;
+	struct entry *e;
+
+	pthread_mutex_lock(&r->lock);
+	while (!r->quit) {
+		e = next_dirty(r);
+		if (!e) {
+			pthread_cond_wait(&r->cond, &r->lock);
+			continue;
+		}
+		e->dirty = false;
+		if (!deleting(e))
+			step(r, e);
+	}
+	pthread_mutex_unlock(&r->lock);
+	return NULL;
 }
 
 /* An ADDED/MODIFIED pod (or one in a relist), lock held. */
@@ -270,18 +379,20 @@ static int apply(struct reconciler *r, json_object *pod)
 			r->cap = cap;
 		}
 		e = &r->pods[r->n];
-		*e = (struct entry){ .uid = strdup(uid) };
+		*e = (struct entry){ .uid = strdup(uid), .dirty = true };
 		if (!e->uid)
 			return -ENOMEM;
 		r->n++;
 		log_info("pod %s/%s: bound to this node", pod_ns(pod), pod_name(pod));
+		pthread_cond_broadcast(&r->cond);
 	}
 	json_object_put(e->pod);
 	e->pod = json_object_get(pod);
 	e->seen = true;
-	if (json_get_path(pod, "metadata.deletionTimestamp"))
+	/* A known pod's changes (mostly its own status coming back) wait for the next sync. */
+	if (deleting(e))
 		return end_pod(r, e, true);
-	return step(r, e);
+	return 0;
 }
 
 static void forget(struct reconciler *r, struct entry *e)
@@ -345,14 +456,38 @@ static int on_event(void *ud, const char *type, json_object *pod)
 
 const struct api_watch_ops reconciler_watch_ops = { .relist = on_relist, .event = on_event };
 
+/* The uids of the pods a sync steps (live, not stopping), so the table may change meanwhile. */
+static char **sync_uids(struct reconciler *r)
+{
+	char **uids = calloc(r->n + 1, sizeof(*uids));
+	size_t k = 0;
+
+	for (size_t i = 0; uids && i < r->n; i++)
+		if (!r->pods[i].stopping && !deleting(&r->pods[i]) && !(uids[k++] = strdup(r->pods[i].uid)))
+			k--;
+	return uids;
+}
+
 int reconciler_sync(struct reconciler *r)
 {
+	char **uids;
+	struct entry *e;
+	int rc;
+
 	pthread_mutex_lock(&r->lock);
-	for (size_t i = 0; i < r->n; i++)
-		if (!r->pods[i].stopping && !json_get_path(r->pods[i].pod, "metadata.deletionTimestamp"))
-			step(r, &r->pods[i]);
+	uids = sync_uids(r);
+	rc = uids ? 0 : -ENOMEM;
+	for (size_t i = 0; uids && uids[i]; i++) {
+		/* A worker's step under way: wait for it, the sync still takes its own step. */
+		while ((e = find(r, uids[i])) && e->stepping)
+			pthread_cond_wait(&r->cond, &r->lock);
+		if (e && !e->stopping && !deleting(e))
+			step(r, e);
+		free(uids[i]);
+	}
 	pthread_mutex_unlock(&r->lock);
-	return 0;
+	free(uids);
+	return rc;
 }
 
 size_t reconciler_count(struct reconciler *r)

@@ -261,7 +261,7 @@ static json_object *pod_object(struct bench *b, int i)
 	char name[128], cmd[256], buf[2048];
 
 	snprintf(name, sizeof(name), "%s-%d", b->o.prefix, i);
-	snprintf(cmd, sizeof(cmd), ": > /ts/%s; exec sleep 3600", name);
+	snprintf(cmd, sizeof(cmd), "trap 'exit 0' TERM; : > /ts/%s; sleep 3600 & wait", name);
 	snprintf(buf, sizeof(buf),
 		 "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"%s\",\"labels\":{\"bench\":\"%s\"}},"
 		 "\"spec\":{\"terminationGracePeriodSeconds\":2,\"containers\":[{\"name\":\"c\",\"image\":\"%s\","

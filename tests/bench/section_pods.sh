@@ -103,7 +103,7 @@ node_ready() {
 start_agent() {
 	"$REL/bin/skiff-agent" --node-name "$NODE" --server "https://127.0.0.1:$PORT" --token "$(cat "$DATA/admin.token")" \
 		--ca-file "$DATA/ca.crt" --root-dir "$WORK/root" --run-dir "$WORK/run" --cgroup-parent "$CGROUP" \
-		--gpu-devices "" --heartbeat-seconds 1 --log-level "${BENCH_PODS_LOG:-info}" >>"$WORK/agent.log" 2>&1 &
+		--gpu-devices "" --network none --heartbeat-seconds 1 --log-level "${BENCH_PODS_LOG:-info}" >>"$WORK/agent.log" 2>&1 &
 	AGENT_PID=$!
 	for _ in $(seq 150); do
 		kill -0 "$AGENT_PID" 2>/dev/null || return 1
