@@ -11,7 +11,7 @@ ASAN := $(BUILD)/asan
 # Every Debian package any part of skiff builds, tests or runs with.
 DEB_PACKAGES := build-essential pkg-config clang llvm libmicrohttpd-dev libjson-c-dev \
 	libsqlite3-dev libgnutls28-dev gnutls-bin libcriterion-dev libyaml-dev libcurl4-gnutls-dev \
-	libbpf-dev bpftool libelf-dev libmnl-dev libnftnl-dev libarchive-dev libseccomp-dev \
+	libclang-rt-14-dev libbpf-dev bpftool libelf-dev libmnl-dev libnftnl-dev libarchive-dev libseccomp-dev \
 	etcd-server qemu-system-x86 linux-image-amd64 busybox-static iproute2 nftables iptables \
 	curl jq procps psmisc
 
@@ -169,6 +169,29 @@ vmtest: deps $(BPF_OBJS) $(REL_BINS) $(addprefix $(ASAN)/tests/unit/test_agent_,
 
 bench: deps $(REL_BINS) $(BENCH_BINS)
 	@tests/bench/run.sh $(REL)
+
+# libFuzzer harnesses (tests/fuzz/fuzz_*.c) over the control plane built with clang; make fuzz runs
+# each for FUZZ_SECONDS (tests/fuzz/run.sh).
+FUZZ := $(BUILD)/fuzz
+FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ)/%)
+FUZZ_CFLAGS := $(BASE_CFLAGS) -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined
+FUZZ_CONTROL_OBJS := $(CONTROL_LIB_SRCS:%.c=$(FUZZ)/%.o)
+
+$(FUZZ)/%.o: %.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+
+$(FUZZ)/libcontrol.a: $(FUZZ_CONTROL_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ)/fuzz_%: $(FUZZ)/tests/fuzz/fuzz_%.o $(FUZZ)/libcontrol.a
+	clang -fsanitize=fuzzer,address,undefined -o $@ $^ $(PKG_LIBS) $(LDLIBS)
+
+.PHONY: fuzz
+fuzz: deps $(FUZZ_BINS)
+	@tests/fuzz/run.sh $(FUZZ)
 
 # A local cluster: skiff-control and NODES agents, each in its own network namespace (skiffctl cluster).
 NODES ?= 1
