@@ -40,6 +40,44 @@ static void emit_event(void *ud, const struct runtime_event *ev)
 		event_recorder_emit(rec, ev);
 }
 
+/* The runtime's devices hook: the container's GPUs (and the control nodes) bound into its /dev,
+ * NVIDIA_VISIBLE_DEVICES naming them; nothing on a node without GPUs. */
+static int container_devices(void *ud, json_object *pod, json_object *container, char ***ret_paths, char ***ret_env)
+{
+	struct agent_runtime *ar = ud;
+	const char *uid = json_get_string(pod, "metadata.uid") ?: "", *name = json_get_string(container, "name") ?: "";
+	struct gpu_device *devs = NULL;
+	char **paths = NULL, **env = NULL, *visible = NULL;
+	size_t n = 0;
+	int r;
+
+	if (ar->gpus.n_gpus == 0)
+		return 0;
+	r = gpu_container_devices(ar->alloc, uid, name, &devs, &n);
+	if (r >= 0)
+		r = gpu_visible_devices(ar->alloc, uid, name, &visible);
+	if (r >= 0 && (!(paths = calloc(n + 1, sizeof(*paths))) || !(env = calloc(2, sizeof(*env))) ||
+		       asprintf(&env[0], "NVIDIA_VISIBLE_DEVICES=%s", visible) < 0))
+		r = -ENOMEM;
+	for (size_t i = 0; r >= 0 && i < n; i++)
+		if (!(paths[i] = strdup(devs[i].path)))
+			r = -ENOMEM;
+	gpu_devices_free(devs, n);
+	free(visible);
+	if (r < 0) {
+		for (size_t i = 0; paths && i < n; i++)
+			free(paths[i]);
+		free(paths);
+		if (env)
+			free(env[0]);
+		free(env);
+		return r;
+	}
+	*ret_paths = paths;
+	*ret_env = env;
+	return 0;
+}
+
 void agent_runtime_set_events(struct agent_runtime *ar, struct event_recorder *rec)
 {
 	atomic_store(&ar->events, rec);
@@ -137,6 +175,7 @@ static int open_parts(struct agent_runtime *ar, const struct agent_config *c, co
 	if (r < 0)
 		return r;
 	rc.events = (struct runtime_event_hooks){ .userdata = ar, .emit = emit_event };
+	rc.devices = (struct runtime_device_hooks){ .userdata = ar, .container_devices = container_devices };
 	ar->rt = pod_runtime_new(&rc);
 	if (!ar->rt)
 		return log_error_errno(-errno, "pod runtime in %s and %s: %m", c->root_dir, ar->run_dir);

@@ -56,6 +56,7 @@ struct pod_runtime *pod_runtime_new(const struct runtime_config *c)
 	rt->cgroup = c->cgroup;
 	rt->network = c->network;
 	rt->events = c->events;
+	rt->devices = c->devices;
 	rt->probes = probe_manager_new(rt, &c->events);
 	if (!rt->probes || !rt->root_dir || !rt->run_dir || !rt->log_dir || !rt->pause_path || !rt->node_name || !rt->host_ip ||
 	    (c->dns_server && !rt->dns_server) || asprintf(&pods_root, "%s/pods", c->root_dir) < 0 ||

@@ -35,6 +35,16 @@ struct runtime_network_hooks {
 	int (*pod_teardown)(void *userdata, const char *pod_uid, int netns_fd);
 };
 
+struct runtime_device_hooks {
+	void *userdata;
+	/* The host device nodes the container gets in its /dev (each bound at /dev/<its name>: its GPUs)
+	 * and the env entries ("NAME=value", overriding the spec's: NVIDIA_VISIBLE_DEVICES) it
+	 * gets. Each a new NULL-terminated array or NULL; the runtime frees the strings and the
+	 * arrays. */
+	int (*container_devices)(void *userdata, json_object *pod, json_object *container, char ***ret_paths,
+				 char ***ret_env);
+};
+
 /* An event about a pod, as the kubelet records them (reasons Pulled, Created, Started, Killing,
  * BackOff, Unhealthy, Failed). Strings are borrowed for the call. */
 struct runtime_event {
@@ -63,6 +73,7 @@ struct runtime_config {
 	struct runtime_cgroup_hooks cgroup;
 	struct runtime_network_hooks network;
 	struct runtime_event_hooks events;
+	struct runtime_device_hooks devices;
 };
 
 struct pod_runtime;

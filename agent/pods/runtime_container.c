@@ -276,6 +276,83 @@ static int prepare_container(struct pod_runtime *rt, json_object *state, json_ob
 	return r;
 }
 
+/* What the devices hook adds to a container: device binds after the spec's mounts, env
+ * entries over the spec's (an entry of the same name in the spec is left out). */
+struct dev_extras {
+	char **paths, **env, **targets;
+	struct container_mount *mounts;
+	const char **envp;
+	size_t n_mounts;
+};
+
+static void strv_free(char **v)
+{
+	for (char **p = v; p && *p; p++)
+		free(*p);
+	free(v);
+}
+
+static void dev_extras_done(struct dev_extras *x)
+{
+	strv_free(x->paths);
+	strv_free(x->env);
+	strv_free(x->targets);
+	free(x->mounts);
+	free(x->envp);
+}
+
+static bool env_overridden(const char *entry, char **extra)
+{
+	size_t n = strcspn(entry, "=");
+
+	for (char **e = extra; e && *e; e++)
+		if (strncmp(*e, entry, n) == 0 && (*e)[n] == '=')
+			return true;
+	return false;
+}
+
+static int dev_extras_build(struct pod_runtime *rt, json_object *pod, json_object *c,
+			    const struct podspec_container *pc, struct dev_extras *x)
+{
+	size_t np = 0, ne = 0, ns = 0, k = 0;
+	int r;
+
+	if (!rt->devices.container_devices)
+		return 0;
+	r = rt->devices.container_devices(rt->devices.userdata, pod, c, &x->paths, &x->env);
+	if (r < 0)
+		return r;
+	while (x->paths && x->paths[np])
+		np++;
+	while (x->env && x->env[ne])
+		ne++;
+	while (pc->envp && pc->envp[ns])
+		ns++;
+	x->n_mounts = pc->n_mounts + np;
+	x->mounts = calloc(x->n_mounts + 1, sizeof(*x->mounts));
+	x->envp = calloc(ns + ne + 1, sizeof(*x->envp));
+	x->targets = calloc(np + 1, sizeof(*x->targets));
+	if (!x->mounts || !x->envp || !x->targets)
+		return -ENOMEM;
+	for (size_t i = 0; i < pc->n_mounts; i++)
+		x->mounts[i] = pc->mounts[i];
+	for (size_t i = 0; i < np; i++) {
+		const char *base = strrchr(x->paths[i], '/');
+
+		if (asprintf(&x->targets[i], "/dev/%s", base ? base + 1 : x->paths[i]) < 0) {
+			x->targets[i] = NULL;
+			return -ENOMEM;
+		}
+		x->mounts[pc->n_mounts + i] = (struct container_mount){ .source = x->paths[i], .target = x->targets[i] };
+	}
+	for (size_t i = 0; i < ns; i++)
+		if (!env_overridden(pc->envp[i], x->env))
+			x->envp[k++] = pc->envp[i];
+	for (size_t i = 0; i < ne; i++)
+		x->envp[k++] = x->env[i];
+	return 0;
+}
+
 int rt_container_start(struct pod_runtime *rt, json_object *state, json_object *pod, json_object *c, json_object *cs)
 {
 	const char *uid = json_get_string(pod, "metadata.uid"), *name = json_get_string(c, "name") ?: "";
@@ -286,6 +363,7 @@ int rt_container_start(struct pod_runtime *rt, json_object *state, json_object *
 	struct podspec_container pc = { 0 };
 	struct podspec_context ctx = { .pod_dir = poddir, .pod_ip = json_get_string(state, "podIP"), .node_name = rt->node_name };
 	struct attach_ctx actx = { rt, pod, c };
+	struct dev_extras dx = { 0 };
 	struct container_spec spec;
 	struct container_logger *l;
 	struct proc_id id;
@@ -298,16 +376,20 @@ int rt_container_start(struct pod_runtime *rt, json_object *state, json_object *
 	if (r != 0)
 		return r < 0 ? r : 0;
 	r = prepare_container(rt, state, pod, name, &ctx, fifos, dirs, keep, ns);
+	if (r >= 0)
+		r = dev_extras_build(rt, pod, c, &pc, &dx);
 	if (r < 0)
 		goto out;
 	spec = (struct container_spec){
 		.name = name, .lower = lower, .upper = dirs[0], .work = dirs[1], .rootfs = dirs[2],
-		.argv = (const char *const *)pc.argv, .envp = (const char *const *)pc.envp,
+		.argv = (const char *const *)pc.argv,
+		.envp = dx.envp ? dx.envp : (const char *const *)pc.envp,
 		.path_env = pc.path_env, .cwd = pc.cwd, .set_uid = pc.set_uid, .set_gid = pc.set_gid,
 		.uid = pc.uid, .gid = pc.gid, .privileged = pc.privileged,
 		.caps = pc.caps, .readonly_rootfs = pc.readonly_rootfs, .seccomp_unconfined = pc.seccomp_unconfined,
 		.netns = ns[0], .ipcns = ns[1], .utsns = ns[2], .pidns = ns[3],
-		.mounts = pc.mounts, .n_mounts = pc.n_mounts, .stdout_fifo = out, .stderr_fifo = errf,
+		.mounts = dx.mounts ? dx.mounts : pc.mounts, .n_mounts = dx.mounts ? dx.n_mounts : pc.n_mounts,
+		.stdout_fifo = out, .stderr_fifo = errf,
 		.attach = rt->cgroup.container_attach ? attach_cb : NULL, .userdata = &actx,
 	};
 	r = container_spawn(&spec, &id, &step);
@@ -336,6 +418,7 @@ out:
 	for (int i = 0; i < 2; i++)
 		if (keep[i] >= 0)
 			close(keep[i]);
+	dev_extras_done(&dx);
 	podspec_container_done(&pc);
 	for (int i = 0; i < 3; i++)
 		free(dirs[i]);

@@ -27,6 +27,7 @@ struct pod_runtime {
 	char **stopping; /* uids whose grace period runs outside the lock; n_stopping of them */
 	size_t n_stopping;
 	struct runtime_event_hooks events;
+	struct runtime_device_hooks devices;
 	struct probe_manager *probes;
 };
 

@@ -1,7 +1,8 @@
-/* Probes and events through the real pod runtime: busybox containers in real sandboxes, an
- * httpd readiness probe that passes and one that fails (Unhealthy, ready false), a liveness
- * probe that fails and gets its container killed and restarted, an exec readiness probe, and
- * the events a pod's life emits (Pulled, Created, Started, BackOff, Killing) through the hook. */
+/* Probes, events and devices through the real pod runtime's hooks: busybox containers in real
+ * sandboxes, an httpd readiness probe that passes and one that fails (Unhealthy, ready false),
+ * a liveness probe that fails and gets its container killed and restarted, an exec readiness
+ * probe, the events a pod's life emits (Pulled, Created, Started, BackOff, Killing), and a
+ * device node plus env from the devices hook (how GPUs reach a container). */
 #include <criterion/criterion.h>
 
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <skiff/cleanup.h>
@@ -251,4 +253,61 @@ Test(agent_probe_runtime, backoff_event)
 	st = drive_until(pod, in_backoff, "CrashLoopBackOff");
 	cr_expect(has_event("Warning BackOff spec.containers{c}: Back-off restarting failed container c in pod crash"),
 		  "%s", all_events());
+}
+
+/* --- the devices hook ------------------------------------------------------------------------ */
+
+static char *fake_dev;
+
+static int fake_devices(void *ud, json_object *pod, json_object *container, char ***ret_paths, char ***ret_env)
+{
+	char **paths = calloc(2, sizeof(*paths)), **env = calloc(2, sizeof(*env));
+
+	(void)pod;
+	cr_assert_eq(ud, &fake_dev);
+	cr_assert(paths && env);
+	if (strcmp(json_get_string(container, "name"), "gpu") == 0) {
+		paths[0] = strdup(fake_dev);
+		env[0] = strdup("FAKE_VISIBLE=0");
+	}
+	*ret_paths = paths;
+	*ret_env = env;
+	return 0;
+}
+
+static bool finished(json_object *st)
+{
+	const char *phase = json_get_string(st, "phase");
+
+	return strcmp(phase, "Succeeded") == 0 || strcmp(phase, "Failed") == 0;
+}
+
+Test(agent_probe_runtime, devices_hook_binds_nodes_and_env)
+{
+	/* /dev/null's numbers under another name: a node the container can open. */
+	_cleanup_json_ json_object *pod = make_pod(
+		"gpus", "{\"restartPolicy\":\"Never\",\"containers\":["
+			"{\"name\":\"gpu\",\"image\":\"busybox\",\"env\":[{\"name\":\"FAKE_VISIBLE\",\"value\":\"spec\"}],"
+			"\"command\":[\"sh\",\"-c\",\"test -c /dev/fakegpu7 && test \\\"$FAKE_VISIBLE\\\" = 0 && "
+			"test \\\"$(env | grep -c ^FAKE_VISIBLE=)\\\" = 1\"]},"
+			"{\"name\":\"plain\",\"image\":\"busybox\",\"command\":[\"sh\",\"-c\",\"! test -e /dev/fakegpu7\"]}]}");
+	_cleanup_json_ json_object *st = NULL;
+	json_object *cs;
+
+	cr_assert(asprintf(&fake_dev, "%s/fakegpu7", base) > 0);
+	cr_assert_eq(mknod(fake_dev, S_IFCHR | 0666, makedev(1, 3)), 0, "mknod %s: %s", fake_dev, strerror(errno));
+	pod_runtime_free(rt);
+	rt = pod_runtime_new(&(struct runtime_config){
+		.root_dir = root, .run_dir = run, .log_dir = logs, .pause_path = pods_kit_pause(), .node_name = "node-a",
+		.devices = { .userdata = &fake_dev, .container_devices = fake_devices } });
+	cr_assert(rt);
+	st = drive_until(pod, finished, "both containers done");
+	for (int i = 0; i < 2; i++) {
+		cs = json_object_array_get_idx(json_get_path(st, "containerStatuses"), (size_t)i);
+		cr_expect_eq(json_object_get_int(json_get_path(cs, "state.terminated.exitCode")), 0,
+			     "%s: the device at /dev/fakegpu7 and FAKE_VISIBLE=0 (once) only where the hook says: %s",
+			     json_get_string(cs, "name"), json_object_to_json_string(st));
+	}
+	unlink(fake_dev);
+	free(fake_dev);
 }
