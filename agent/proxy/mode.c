@@ -3,8 +3,12 @@
 #include "proxy/mode.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <linux/magic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statfs.h>
 
 #include <skiff/log.h>
 
@@ -129,13 +133,41 @@ static int open_nft(const char *pin_dir, const char *cgroup_path, struct proxy_d
 	return 0;
 }
 
+/* Whether pins can live at path: its nearest existing ancestor is on a bpffs. */
+static bool pinnable(const char *path)
+{
+	char buf[PATH_MAX], *slash;
+	struct statfs sfs;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	while (statfs(buf, &sfs) < 0) {
+		slash = strrchr(buf, '/');
+		if (errno != ENOENT || !slash || slash == buf)
+			return false;
+		*slash = '\0';
+	}
+	return sfs.f_type == BPF_FS_MAGIC;
+}
+
+static enum proxy_mode pick(const char *pin_dir, const char *cgroup_path)
+{
+	if (!pinnable(pin_dir)) {
+		log_info("proxy mode auto: nftables (%s is not on a bpffs: mount -t bpf bpf /sys/fs/bpf for the eBPF "
+			 "socket hooks)", pin_dir);
+		return PROXY_MODE_NFTABLES;
+	}
+	if (!bpf_lb_supported(cgroup_path)) {
+		log_info("proxy mode auto: nftables (the eBPF socket hooks cannot be attached to %s)", cgroup_path);
+		return PROXY_MODE_NFTABLES;
+	}
+	log_info("proxy mode auto: bpf (socket hooks on %s, pins in %s)", cgroup_path, pin_dir);
+	return PROXY_MODE_BPF;
+}
+
 int proxy_dp_open(enum proxy_mode want, const char *pin_dir, const char *cgroup_path, struct proxy_dp *ret)
 {
-	if (want == PROXY_MODE_AUTO) {
-		want = bpf_lb_supported(cgroup_path) ? PROXY_MODE_BPF : PROXY_MODE_NFTABLES;
-		log_info("proxy mode auto: %s (eBPF socket hooks %s on %s)", proxy_mode_name(want),
-			 want == PROXY_MODE_BPF ? "load" : "cannot be attached", cgroup_path);
-	}
+	if (want == PROXY_MODE_AUTO)
+		want = pick(pin_dir, cgroup_path);
 	if (want == PROXY_MODE_BPF)
 		return open_bpf(pin_dir, cgroup_path, ret);
 	return open_nft(pin_dir, cgroup_path, ret);
