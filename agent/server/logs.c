@@ -15,10 +15,12 @@
 #include <skiff/log.h>
 
 #include "pods/exec.h"
+#include "pods/runtime_state.h"
 #include "server/internal.h"
 
 #define TS_LEN 30 /* "2026-11-28T10:00:00.123456789Z" */
 #define FOLLOW_POLL_MS 250
+#define DEAD_GRACE_S 2
 
 struct log_stream {
 	struct pod_runtime *rt;
@@ -26,6 +28,7 @@ struct log_stream {
 	int client_fd, stop_fd;
 	int run; /* restartCount of the run being read */
 	bool follow, timestamps, finished;
+	time_t dead_since; /* monotonic seconds: when the process was first seen gone */
 	char since[TS_LEN + 1]; /* "" or the oldest timestamp to show */
 	FILE *f;
 	char *out; /* formatted output not sent yet */
@@ -158,17 +161,28 @@ static int read_existing(struct log_stream *ls, long tail)
 	return r;
 }
 
-/* Still the same run, still running? */
+/* Is more of this run's output to come? Until the runtime has saved the run as over (it does
+ * so after its log reader wrote the last line), or, when nothing reaps it, a while after its
+ * process is gone. */
 static bool run_goes_on(struct log_stream *ls)
 {
 	_cleanup_json_ json_object *state = NULL;
+	struct timespec now;
+	struct proc_id id;
 	json_object *cs;
 
 	if (pod_exec_state(ls->rt, ls->uid, &state) < 0)
 		return false;
 	cs = json_get_path(json_get_path(state, "containers"), ls->container);
-	return cs && strcmp(json_get_string(cs, "state") ?: "", "running") == 0 &&
-	       json_object_get_int(json_get_path(cs, "restartCount")) == ls->run;
+	if (!cs || strcmp(json_get_string(cs, "state") ?: "", "running") != 0 ||
+	    json_object_get_int(json_get_path(cs, "restartCount")) != ls->run)
+		return false;
+	if (rstate_get_proc(cs, &id) >= 0 && proc_id_alive(&id))
+		return true;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (!ls->dead_since)
+		ls->dead_since = now.tv_sec;
+	return now.tv_sec - ls->dead_since < DEAD_GRACE_S;
 }
 
 /* The log file was rotated away under us (it is drained): read the new one. */
