@@ -15,7 +15,7 @@
 #include "proxy/nft_lb_internal.h"
 #include "proxy/nft_rules.h"
 
-/* Before the kernel's DNAT (-100) so a frontend without endpoints is refused, not routed. */
+/* Before DNAT (-100) so a frontend without endpoints is refused, not routed. */
 #define PRIO_FILTER (-110)
 #define PRIO_DSTNAT (-100)
 #define PRIO_SRCNAT 100
@@ -95,12 +95,13 @@ void nft_tx_base(struct nft_tx *tx, bool external_only)
 	vmap(tx, NFT_LB_MAP_NO_ENDPOINTS, 0);
 	chain(tx, NFT_MSG_NEWCHAIN, NFT_LB_CHAIN_REJECT, -1, 0, NULL);
 	rule(tx, nft_rule_reject(NFT_LB_CHAIN_REJECT));
+	/* Prerouting for pods: their packets to a VIP without endpoints would otherwise meet the
+	 * Service range's unreachable route (EHOSTUNREACH) before any forward hook. */
 	static const struct {
 		const char *name;
 		int hook;
 	} filters[] = {
-		{ "filter-input", NF_INET_LOCAL_IN },
-		{ "filter-forward", NF_INET_FORWARD },
+		{ "filter-prerouting", NF_INET_PRE_ROUTING },
 		{ "filter-output", NF_INET_LOCAL_OUT },
 	};
 	for (size_t i = 0; i < sizeof(filters) / sizeof(filters[0]); i++) {
@@ -160,7 +161,58 @@ static void element(struct nft_tx *tx, uint16_t type, const struct nft_fe *fe, b
 	nftnl_set_free(s);
 }
 
-/* The chain's rules: (NodePort) mark for masquerade, then numgen over the endpoint chains. */
+/* "aff-<frontend chain>-<addr>-<port>": with ClientIP affinity, the set of clients a backend
+ * has, and the chain that refreshes it and goes on to the endpoint's DNAT chain. */
+static char *aff_name(const struct nft_fe *fe, const struct lb_backend *b)
+{
+	char ep[NFT_EP_CHAIN_MAX], *out;
+
+	nft_ep_chain_name(ep, b);
+	return asprintf(&out, "aff-%s-%s", fe->chain, ep + 3) < 0 ? NULL : out;
+}
+
+/* Each backend's client set and its chain: update @set { ip saddr }, goto ep-... */
+static void aff_add(struct nft_tx *tx, const struct nft_fe *fe)
+{
+	for (size_t i = 0; i < fe->s.n_backends; i++) {
+		char *name = aff_name(fe, &fe->s.backends[i]), ep[NFT_EP_CHAIN_MAX];
+		uint32_t id = tx->next_set_id++;
+		struct nftnl_set *set = name ? nft_affinity_set_build(name, id, fe->s.affinity_timeout) : NULL;
+
+		if (!set) {
+			free(name);
+			return fail(tx);
+		}
+		nft_tx_set(tx, NFT_MSG_NEWSET, NEW, set);
+		nftnl_set_free(set);
+		nft_ep_chain_name(ep, &fe->s.backends[i]);
+		chain(tx, NFT_MSG_NEWCHAIN, name, -1, 0, NULL);
+		rule(tx, nft_rule_affinity_update(name, name, id, fe->s.affinity_timeout));
+		rule(tx, nft_rule_goto(name, ep));
+		free(name);
+	}
+}
+
+/* After the frontend's chain is gone (its rules referenced these). */
+static void aff_del(struct nft_tx *tx, const struct nft_fe *fe)
+{
+	for (size_t i = 0; i < fe->s.n_backends; i++) {
+		char *name = aff_name(fe, &fe->s.backends[i]);
+		struct nftnl_set *set = name ? nft_affinity_set_build(name, 0, 1) : NULL;
+
+		if (!set) {
+			free(name);
+			return fail(tx);
+		}
+		chain(tx, NFT_MSG_DELCHAIN, name, -1, 0, NULL);
+		nft_tx_set(tx, NFT_MSG_DELSET, 0, set);
+		nftnl_set_free(set);
+		free(name);
+	}
+}
+
+/* The chain's rules: (NodePort) mark for masquerade, (affinity) a known client goes back to its
+ * backend, then numgen over the endpoint (or affinity) chains. */
 static void fe_rules(struct nft_tx *tx, const struct nft_fe *fe)
 {
 	char (*names)[NFT_EP_CHAIN_MAX];
@@ -168,6 +220,7 @@ static void fe_rules(struct nft_tx *tx, const struct nft_fe *fe)
 	struct nftnl_set *map;
 	struct nftnl_rule *r;
 	uint32_t id = tx->next_set_id++;
+	bool aff = fe->s.affinity_timeout > 0;
 
 	if (fe->s.node_port)
 		rule(tx, nft_rule_mark(fe->chain));
@@ -179,7 +232,11 @@ static void fe_rules(struct nft_tx *tx, const struct nft_fe *fe)
 		goto out_fail;
 	for (size_t i = 0; i < fe->s.n_backends; i++) {
 		nft_ep_chain_name(names[i], &fe->s.backends[i]);
-		targets[i] = names[i];
+		targets[i] = aff ? aff_name(fe, &fe->s.backends[i]) : names[i];
+		if (!targets[i])
+			goto out_fail;
+		if (aff)
+			rule(tx, nft_rule_affinity_match(fe->chain, targets[i], targets[i]));
 	}
 	map = nft_pick_map_build(id, targets, fe->s.n_backends);
 	if (!map)
@@ -195,6 +252,8 @@ static void fe_rules(struct nft_tx *tx, const struct nft_fe *fe)
 out_fail:
 	fail(tx);
 out:
+	for (size_t i = 0; aff && targets && i < fe->s.n_backends; i++)
+		free(targets[i]);
 	free(names);
 	free(targets);
 }
@@ -202,6 +261,8 @@ out:
 void nft_tx_fe_add(struct nft_tx *tx, const struct nft_fe *fe, bool external_only)
 {
 	chain(tx, NFT_MSG_NEWCHAIN, fe->chain, -1, 0, NULL);
+	if (fe->s.affinity_timeout)
+		aff_add(tx, fe);
 	fe_rules(tx, fe);
 	element(tx, NFT_MSG_NEWSETELEM, fe, external_only);
 }
@@ -213,6 +274,13 @@ void nft_tx_fe_change(struct nft_tx *tx, const struct nft_fe *old, const struct 
 
 	if (!flush)
 		return fail(tx);
+	if (old->s.affinity_timeout || new_fe->s.affinity_timeout) {
+		/* Affinity sets hang on backends: rebuild the frontend (same batch, still atomic). */
+		nftnl_rule_free(flush);
+		nft_tx_fe_del(tx, old, external_only);
+		nft_tx_fe_add(tx, new_fe, external_only);
+		return;
+	}
 	if (move)
 		element(tx, NFT_MSG_DELSETELEM, old, external_only);
 	/* A rule without a handle deletes every rule of its chain (and the pick maps they own). */
@@ -230,4 +298,6 @@ void nft_tx_fe_del(struct nft_tx *tx, const struct nft_fe *fe, bool external_onl
 {
 	element(tx, NFT_MSG_DELSETELEM, fe, external_only);
 	chain(tx, NFT_MSG_DELCHAIN, fe->chain, -1, 0, NULL);
+	if (fe->s.affinity_timeout)
+		aff_del(tx, fe);
 }

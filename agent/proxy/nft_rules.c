@@ -216,6 +216,18 @@ static int lookup(struct nftnl_rule *r, uint32_t sreg, const char *set, uint32_t
 	return add(r, e);
 }
 
+/* A set membership test: the rule goes on only when the key is in the set. */
+static int lookup_match(struct nftnl_rule *r, uint32_t sreg, const char *set)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("lookup");
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, sreg);
+		nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, set);
+	}
+	return add(r, e);
+}
+
 static int imm_data(struct nftnl_rule *r, uint32_t dreg, const void *data, uint32_t len)
 {
 	struct nftnl_expr *e = nftnl_expr_alloc("immediate");
@@ -309,6 +321,13 @@ struct nftnl_rule *nft_rule_jump(const char *chain, const char *target)
 	return r ? rule_done(r, imm_verdict(r, NFT_JUMP, target)) : NULL;
 }
 
+struct nftnl_rule *nft_rule_goto(const char *chain, const char *target)
+{
+	struct nftnl_rule *r = rule_new(chain);
+
+	return r ? rule_done(r, imm_verdict(r, NFT_GOTO, target)) : NULL;
+}
+
 struct nftnl_rule *nft_rule_mark(const char *chain)
 {
 	struct nftnl_rule *r = rule_new(chain);
@@ -399,6 +418,49 @@ struct nftnl_rule *nft_rule_pick(const char *chain, uint32_t set_id, size_t n)
 		return NULL;
 	}
 	return rule_done(r, add(r, e) ?: lookup(r, NFT_REG32_00, "__map%d", set_id));
+}
+
+struct nftnl_set *nft_affinity_set_build(const char *name, uint32_t set_id, uint32_t timeout_s)
+{
+	struct nftnl_set *s = set_base(name);
+
+	if (!s)
+		return NULL;
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_TIMEOUT | NFT_SET_EVAL);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, NFT_TYPE_IPADDR);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, 4);
+	nftnl_set_set_u64(s, NFTNL_SET_TIMEOUT, (uint64_t)timeout_s * 1000);
+	nftnl_set_set_u32(s, NFTNL_SET_ID, set_id);
+	return s;
+}
+
+struct nftnl_rule *nft_rule_affinity_match(const char *chain, const char *set, const char *target)
+{
+	struct nftnl_rule *r = rule_new(chain);
+
+	if (!r)
+		return NULL;
+	return rule_done(r, payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG32_00) ?:
+				    lookup_match(r, NFT_REG32_00, set) ?: imm_verdict(r, NFT_GOTO, target));
+}
+
+struct nftnl_rule *nft_rule_affinity_update(const char *chain, const char *set, uint32_t set_id, uint32_t timeout_s)
+{
+	struct nftnl_rule *r = rule_new(chain);
+	struct nftnl_expr *e = nftnl_expr_alloc("dynset");
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SREG_KEY, NFT_REG32_00);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_OP, NFT_DYNSET_OP_UPDATE);
+		nftnl_expr_set_str(e, NFTNL_EXPR_DYNSET_SET_NAME, set);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SET_ID, set_id);
+		nftnl_expr_set_u64(e, NFTNL_EXPR_DYNSET_TIMEOUT, (uint64_t)timeout_s * 1000);
+	}
+	if (!r) {
+		nftnl_expr_free(e);
+		return NULL;
+	}
+	return rule_done(r, payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG32_00) ?: add(r, e));
 }
 
 void nft_rule_comment(struct nftnl_rule *r, const char *comment)

@@ -38,6 +38,7 @@ struct nftnl_rule *nft_rule_vmap_services(const char *chain, const char *map);
 /* fib daddr type local meta l4proto . th dport vmap @map */
 struct nftnl_rule *nft_rule_vmap_nodeports(const char *chain, const char *map);
 struct nftnl_rule *nft_rule_jump(const char *chain, const char *target);
+struct nftnl_rule *nft_rule_goto(const char *chain, const char *target);
 /* meta mark set NFT_LB_MARK */
 struct nftnl_rule *nft_rule_mark(const char *chain);
 /* meta mark NFT_LB_MARK masquerade */
@@ -51,6 +52,12 @@ struct nftnl_rule *nft_rule_dnat(const char *chain, uint32_t addr, uint16_t port
  * numgen random mod n vmap <that map> that uses it. */
 struct nftnl_set *nft_pick_map_build(uint32_t set_id, char *const *targets, size_t n);
 struct nftnl_rule *nft_rule_pick(const char *chain, uint32_t set_id, size_t n);
+/* ClientIP affinity: a set of client addresses whose entries expire timeout_s after their last
+ * update; "ip saddr @set goto chain" before the pick; "update @set { ip saddr }" (set created in
+ * the same transaction with set_id) in the chain a pick lands on. */
+struct nftnl_set *nft_affinity_set_build(const char *name, uint32_t set_id, uint32_t timeout_s);
+struct nftnl_rule *nft_rule_affinity_match(const char *chain, const char *set, const char *target);
+struct nftnl_rule *nft_rule_affinity_update(const char *chain, const char *set, uint32_t set_id, uint32_t timeout_s);
 /* Sets the rule's comment (nft list shows it). */
 void nft_rule_comment(struct nftnl_rule *r, const char *comment);
 

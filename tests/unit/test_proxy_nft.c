@@ -141,7 +141,7 @@ Test(proxy_nft, table_maps_chains_read_clearly)
 				    "10.96.0.10 . tcp . 80 : goto svc-default-web-http", "chain svc-default-web-http",
 				    "numgen random mod 2 vmap { 0 : goto ep-10.99.0.2-8080, 1 : goto ep-10.99.0.3-8080 }",
 				    "comment \"default/web:http\"", "chain ep-10.99.0.2-8080", "dnat to 10.99.0.2:8080",
-				    "ip saddr 10.99.0.2 meta mark set 0x00004000", "masquerade", "hook output",
+				    "ip saddr 10.99.0.2 meta mark set 0x00004000", "masquerade", "hook output", "chain filter-prerouting",
 				    "hook prerouting", "map nodeports", "map no-endpoints", NULL },
 	     **w = want; *w; w++)
 		cr_assert(strstr(out, *w), "`nft list table ip skiff` lacks \"%s\":\n%s", *w, out);
@@ -164,6 +164,43 @@ Test(proxy_nft, tcp_to_vip_spreads_over_backends)
 		hits[accepted_by(fds, 2)]++;
 	}
 	cr_assert(hits[0] > 0 && hits[1] > 0, "40 connects: %d / %d (numgen should spread them)", hits[0], hits[1]);
+	nft_lb_ops.close(lb);
+}
+
+Test(proxy_nft, client_ip_affinity_sticks_and_follows_changes)
+{
+	struct nft_lb *lb = nft_lb_new(false);
+	struct lb_service s = web(2);
+	int fds[2] = { listener("10.99.0.2", 8080, SOCK_STREAM), listener("10.99.0.3", 8080, SOCK_STREAM) };
+	int first = -1;
+	char *out;
+
+	s.affinity_timeout = 60;
+	commit_all(lb, &s, 1, true);
+	out = nft_list("table ip skiff");
+	for (const char *want[] = { "set aff-svc-default-web-http-10.99.0.2-8080", "timeout 1m",
+				    "ip saddr @aff-svc-default-web-http-10.99.0.3-8080 goto aff-svc-default-web-http-10.99.0.3-8080",
+				    "update @aff-svc-default-web-http-10.99.0.2-8080 { ip saddr timeout 1m }", NULL },
+	     **w = want; *w; w++)
+		cr_assert(strstr(out, *w), "affinity table lacks \"%s\":\n%s", *w, out);
+	free(out);
+	for (int i = 0; i < 20; i++) {
+		int r = tcp_connect("10.96.0.10", 80, NULL), got;
+
+		cr_assert_eq(r, 0, "connect %d: %s", i, strerror(-r));
+		got = accepted_by(fds, 2);
+		if (first < 0)
+			first = got;
+		cr_assert_eq(got, first, "connect %d went to backend %d, the first to %d: affinity broken", i, got, first);
+	}
+	/* Losing the affinity (and a backend) rebuilds the frontend; the other backend answers. */
+	s = web(1);
+	commit_all(lb, &s, 1, false);
+	out = nft_list("table ip skiff");
+	cr_assert_null(strstr(out, "aff-"), "affinity objects left after it was turned off:\n%s", out);
+	free(out);
+	cr_assert_eq(tcp_connect("10.96.0.10", 80, NULL), 0);
+	cr_assert_eq(accepted_by(fds, 2), 0);
 	nft_lb_ops.close(lb);
 }
 
