@@ -147,7 +147,14 @@ $(UNIT_BINS): | $(ASAN)/bin/skiff-pause $(ASAN)/bin/skiffctl
 unit: $(UNIT_BINS)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 tests/unit/run.sh $(UNIT_BINS)
 
-e2e: $(ASAN_BINS)
+# Helper programs of the e2e suite (tests/e2e/tools/*.c), e.g. the hostile-request load.
+E2E_TOOL_SRCS := $(sort $(wildcard tests/e2e/tools/*.c))
+E2E_TOOLS := $(E2E_TOOL_SRCS:tests/e2e/tools/%.c=$(ASAN)/tests/e2e/tools/%)
+
+$(ASAN)/tests/e2e/tools/%: $(ASAN)/tests/e2e/tools/%.o
+	$(CC) $(ASAN_CFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
+
+e2e: $(ASAN_BINS) $(E2E_TOOLS)
 	@tests/e2e/run.sh $(ASAN)/bin
 
 # skiffctl cluster up with 3 nodes in network namespaces, tests/cluster/scenarios, down, leftovers.

@@ -225,12 +225,16 @@ static json_object *parse_body(const struct api_request *req, struct api_status 
 			free(yerr);
 			return NULL;
 		}
+		/* A document of just "null" (or "~") converts to no object at all. */
+		if (!o)
+			api_status_bad_request(st, "Object 'Kind' is missing in '%.*s'", (int)(req->body_len > 64 ? 64 : req->body_len),
+					       req->body ? req->body : "");
 		return o;
 	}
 	o = json_parse_buffer(req->body ? req->body : "", req->body_len, &err);
 	if (!o)
 		api_status_bad_request(st, "couldn't get version/kind; json parse error: %s",
-				       err ? err : "unexpected end of JSON input");
+				       err ? err : "the body is JSON null, not an object");
 	return o;
 }
 

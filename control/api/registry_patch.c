@@ -122,6 +122,28 @@ static int apply_create(struct registry *reg, const struct resource *r, const ch
 	return rc;
 }
 
+/* An applied configuration is a whole object of the resource's kind: apiVersion and kind say so,
+ * as Kubernetes requires before it creates anything from it. */
+static int apply_check(const struct resource *r, json_object *patch, struct api_status *st)
+{
+	const char *kind = json_get_string(patch, "kind"), *av = json_get_string(patch, "apiVersion");
+
+	if (!patch || !json_object_is_type(patch, json_type_object)) {
+		api_status_bad_request(st, "error decoding YAML: the applied configuration must be an object");
+		return -EINVAL;
+	}
+	if (!kind || !*kind || !av || !*av) {
+		api_status_bad_request(st, "invalid object: Object 'Kind' or 'apiVersion' is missing in the applied configuration");
+		return -EINVAL;
+	}
+	if (strcmp(kind, r->kind) != 0 || strcmp(av, r->api_version) != 0) {
+		api_status_bad_request(st, "%s in version \"%s\" cannot be handled as a %s: the applied configuration's kind "
+					   "does not match the resource", kind, av, r->kind);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int registry_patch(struct registry *reg, const struct resource *r, const char *ns, const char *name,
 		   const char *subresource, const char *content_type, const char *body, size_t body_len,
 		   const struct write_options *wo, json_object **ret, bool *ret_created, struct api_status *st)
@@ -149,6 +171,8 @@ int registry_patch(struct registry *reg, const struct resource *r, const char *n
 	}
 	rc = patch_parse(type, body, body_len, &patch, st);
 	if (rc < 0)
+		return rc;
+	if (type == types[3] && (rc = apply_check(r, patch, st)) < 0)
 		return rc;
 	*ret_created = false;
 	for (int i = 0; i < PATCH_ATTEMPTS; i++) {

@@ -107,7 +107,8 @@ EOF
 		"nodes \"e2e-join-other\" is forbidden: User \"system:node:$NA_NODE\" cannot patch resource \"nodes\" in API group \"\" at the cluster scope" "$OUT"
 	check_fails "nodeauth: the node may not delete another node's pod" nkc delete pod nodeauth-other --wait=false
 	check_contains "nodeauth: ... forbidden" 'cannot delete resource "pods"' "$OUT"
-	check_fails "nodeauth: the node may not create a Service" nkc create service clusterip nodeauth-svc --tcp=80
+	check_fails "nodeauth: the node may not create a Service" nkc create -f - \
+		<<<'{"apiVersion":"v1","kind":"Service","metadata":{"name":"nodeauth-svc"},"spec":{"ports":[{"port":80}]}}'
 	check_contains "nodeauth: ... forbidden in the namespace" \
 		'cannot create resource "services" in API group "" in the namespace "default"' "$OUT"
 	check_fails "nodeauth: the node may not read ReplicationControllers" nkc get rc
