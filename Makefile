@@ -13,7 +13,8 @@ DEB_PACKAGES := build-essential pkg-config clang llvm libmicrohttpd-dev libjson-
 	libsqlite3-dev libgnutls28-dev gnutls-bin libcriterion-dev libyaml-dev libcurl4-gnutls-dev \
 	libclang-rt-14-dev libbpf-dev bpftool libelf-dev libmnl-dev libnftnl-dev libarchive-dev libseccomp-dev \
 	etcd-server qemu-system-x86 linux-image-amd64 busybox-static iproute2 nftables iptables \
-	curl jq procps psmisc
+	curl jq procps psmisc \
+	crun
 
 PKGS := libmicrohttpd json-c sqlite3 gnutls yaml-0.1 libcurl libbpf libelf libmnl libnftnl libarchive libseccomp
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
