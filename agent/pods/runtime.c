@@ -324,93 +324,6 @@ static void stopping_del(struct pod_runtime *rt, const char *uid)
 	}
 }
 
-/* rstate_should_start, with a BackOff event when the container enters a back-off. */
-static bool should_start(struct pod_runtime *rt, json_object *pod, json_object *c, json_object *cs, const char *policy)
-{
-	bool exited = strcmp(json_get_string(cs, "state") ?: "", "exited") == 0, start;
-	const char *name = json_get_string(c, "name") ?: "";
-
-	start = rstate_should_start(cs, policy, time(NULL));
-	if (exited && !start && strcmp(json_get_string(cs, "reason") ?: "", "CrashLoopBackOff") == 0)
-		rt_event(rt, pod, name, "Warning", "BackOff", "Back-off restarting failed container %s in pod %s", name,
-			 json_get_string(pod, "metadata.name") ?: "");
-	return start;
-}
-
-/* "pid:procStart" of a running container: what tells one run from the next. */
-static bool run_id(json_object *cs, char buf[64])
-{
-	struct proc_id id;
-
-	if (strcmp(json_get_string(cs, "state") ?: "", "running") != 0 || rstate_get_proc(cs, &id) < 0)
-		return false;
-	snprintf(buf, 64, "%d:%llu", id.pid, (unsigned long long)id.start_time);
-	return true;
-}
-
-/* Kills a run whose liveness probe failed: SIGTERM now, SIGKILL once the grace period (the
- * probe's terminationGracePeriodSeconds, else the pod's, else 30 s) is over; the restart
- * follows from the restartPolicy when it has exited. */
-static void liveness_kill(struct pod_runtime *rt, json_object *pod, json_object *c, json_object *cs, bool kill)
-{
-	const char *name = json_get_string(c, "name") ?: "";
-	json_object *g = json_get_path(c, "livenessProbe.terminationGracePeriodSeconds"), *deadline;
-	struct proc_id id;
-
-	if (rstate_get_proc(cs, &id) < 0)
-		return;
-	if (kill) {
-		if (!g)
-			g = json_get_path(pod, "spec.terminationGracePeriodSeconds");
-		rt_event(rt, pod, name, "Normal", "Killing", "Container %s failed liveness probe, will be restarted", name);
-		proc_id_kill(&id, SIGTERM);
-		json_object_object_add(cs, "killDeadline",
-				       json_object_new_int64((int64_t)time(NULL) + (g ? json_object_get_int64(g) : 30)));
-	} else if ((deadline = json_get_path(cs, "killDeadline")) && time(NULL) >= json_object_get_int64(deadline)) {
-		proc_id_kill(&id, SIGKILL);
-	}
-}
-
-/* Steps the probes of every app container; a failed liveness probe kills its run. */
-static void probe_containers(struct pod_runtime *rt, json_object *state, json_object *pod, const char *uid)
-{
-	json_object *specs = json_get_path(pod, "spec.containers");
-	struct proc_id sb;
-	bool have_sb = rstate_get_proc(json_get_path(state, "sandbox"), &sb) >= 0;
-
-	for (size_t i = 0; specs && i < json_object_array_length(specs); i++) {
-		json_object *c = json_object_array_get_idx(specs, i);
-		json_object *cs = rstate_container(state, json_get_string(c, "name") ?: "");
-		char run[64];
-		bool running = cs && run_id(cs, run), kill;
-
-		if (!cs)
-			continue;
-		kill = probe_manager_step(rt->probes, &(struct probe_container){
-			.ns = json_get_string(pod, "metadata.namespace") ?: "default",
-			.pod_name = json_get_string(pod, "metadata.name") ?: "", .uid = uid,
-			.name = json_get_string(c, "name") ?: "", .pod_ip = json_get_string(state, "podIP"), .spec = c,
-			.run = running ? run : NULL, .sandbox = have_sb ? &sb : NULL });
-		if (running)
-			liveness_kill(rt, pod, c, cs, kill);
-	}
-}
-
-/* Marks running containers that their readiness probe does not (yet) find ready. */
-static void mark_unready(struct pod_runtime *rt, json_object *state, const char *uid)
-{
-	json_object *specs = json_get_path(state, "pod.spec.containers");
-
-	for (size_t i = 0; json_object_is_type(specs, json_type_array) && i < json_object_array_length(specs); i++) {
-		json_object *c = json_object_array_get_idx(specs, i);
-		json_object *cs = json_get_path(json_get_path(state, "containers"), json_get_string(c, "name") ?: "");
-		char run[64];
-
-		if (cs && run_id(cs, run))
-			json_object_object_add(cs, "ready", json_object_new_boolean(probe_manager_ready(rt->probes, uid, c, run)));
-	}
-}
-
 /* Init containers run one at a time, in order, each to success, before any app container.
  * True when they are all done. */
 static bool init_containers_done(struct pod_runtime *rt, json_object *state, json_object *pod, int *ret)
@@ -432,7 +345,7 @@ static bool init_containers_done(struct pod_runtime *rt, json_object *state, jso
 		}
 		if (strcmp(st, "exited") == 0 && json_object_get_int(json_get_path(cs, "exitCode")) == 0)
 			continue;
-		if (should_start(rt, pod, c, cs, policy))
+		if (rt_should_start(rt, pod, c, cs, policy))
 			*ret = rt_container_start(rt, state, pod, c, cs);
 		return false;
 	}
@@ -471,10 +384,10 @@ static int start_locked(struct pod_runtime *rt, json_object *pod, const char *ui
 
 		if (!cs)
 			r = -ENOMEM;
-		else if (should_start(rt, pod, c, cs, policy))
+		else if (rt_should_start(rt, pod, c, cs, policy))
 			r = rt_container_start(rt, state, pod, c, cs);
 	}
-	probe_containers(rt, state, pod, uid);
+	rt_probe_containers(rt, state, pod, uid);
 	rstate_save(rt->run_dir, uid, state);
 	return r;
 }
@@ -492,20 +405,6 @@ int pod_runtime_start(struct pod_runtime *rt, json_object *pod)
 	return r;
 }
 
-/* Killing for every container still running, as the kubelet says it on a pod's delete. */
-static void stop_events(struct pod_runtime *rt, json_object *state)
-{
-	json_object *all = json_get_path(state, "containers"), *pod = json_get_path(state, "pod");
-	char run[64];
-
-	if (!all || !pod)
-		return;
-	json_object_object_foreach(all, name, cs) {
-		if (run_id(cs, run))
-			rt_event(rt, pod, name, "Normal", "Killing", "Stopping container %s", name);
-	}
-}
-
 int pod_runtime_stop(struct pod_runtime *rt, const char *uid, int grace_seconds)
 {
 	_cleanup_json_ json_object *state = NULL;
@@ -519,7 +418,7 @@ int pod_runtime_stop(struct pod_runtime *rt, const char *uid, int grace_seconds)
 		return -EBUSY;
 	}
 	state = rstate_load(rt->run_dir, uid);
-	stop_events(rt, state);
+	rt_stop_events(rt, state);
 	/* The grace period is spent without the lock, so other pods' calls go on meanwhile; the
 	 * pod is marked stopping so nobody starts it again under our feet. */
 	if (state && grace_seconds > 0 && stopping_add(rt, uid) >= 0) {
@@ -548,7 +447,7 @@ int pod_runtime_status(struct pod_runtime *rt, const char *uid, json_object **re
 	else if (rt_refresh_containers(rt, uid, state))
 		rstate_save(rt->run_dir, uid, state);
 	if (state)
-		mark_unready(rt, state, uid);
+		rt_mark_unready(rt, state, uid);
 	pthread_mutex_unlock(&rt->lock);
 	if (r < 0)
 		return r;

@@ -47,6 +47,15 @@ int rt_uid_check(const char *uid);
 void rt_event(struct pod_runtime *rt, json_object *pod, const char *name, const char *type, const char *reason,
 	      const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
+/* runtime_probes.c: rstate_should_start with a BackOff event when it enters a back-off; one
+ * probe step for every app container (a failed liveness probe kills its run); "ready": false
+ * on running containers their readiness probe does not pass (before a status is built);
+ * Killing events for the running containers of a pod being stopped. */
+bool rt_should_start(struct pod_runtime *rt, json_object *pod, json_object *c, json_object *cs, const char *policy);
+void rt_probe_containers(struct pod_runtime *rt, json_object *state, json_object *pod, const char *uid);
+void rt_mark_unready(struct pod_runtime *rt, json_object *state, const char *uid);
+void rt_stop_events(struct pod_runtime *rt, json_object *state);
+
 /* Starts one container; a failure that is the pod's (image, spec) is left in cs, not returned. */
 int rt_container_start(struct pod_runtime *rt, json_object *state, json_object *pod, json_object *c, json_object *cs);
 /* Reaps exited containers; their log readers are finished. True when the state changed. */
