@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# The "### Pod networking" bench section: bench_net (tests/bench/bench_net.c) in network
+# namespaces of its own — per-pod network setup, 100 at once, and pod-to-pod TCP across two
+# host-gw "nodes" against two bare namespaces on one veth pair. Usage: tests/bench/section_net.sh RELDIR
+set -uo pipefail
+
+REL=${1:?usage: tests/bench/section_net.sh RELDIR}
+BIN=$REL/tests/bench/bench_net
+PODS=${BENCH_NET_PODS:-100}
+SECONDS_EACH=${BENCH_NET_SECONDS:-2}
+ROUNDS=${BENCH_NET_ROUNDS:-5}
+ROWS=()
+
+fail() {
+	printf '### Pod networking\n\nfailed: %s\n' "$*"
+	exit 0
+}
+
+[ -x "$BIN" ] || fail "$BIN not built (make $BIN)"
+WORK=$(mktemp -d /tmp/skiff-bench-net.XXXXXX) || fail "mktemp"
+trap 'rm -rf "$WORK"' EXIT
+
+rc=0
+out=$(timeout 300 "$BIN" "$WORK" --pods "$PODS" --seconds "$SECONDS_EACH" --rounds "$ROUNDS" 2>"$WORK/err") || rc=$?
+[ "$rc" -eq 0 ] || fail "bench_net exit $rc: $(tail -n 3 "$WORK/err" | tr '\n' ' ')"
+
+kv() { # KEY LINE-PREFIX
+	grep "^$2 " <<<"$out" | sed -n "s/.* $1=\([^ ]*\).*/\1/p"
+}
+
+# verdict VALUE OP TARGET: "met" / "not met" for OP in <= >=.
+verdict() {
+	if [ -z "$1" ]; then echo "not met (no result)"; return; fi
+	awk -v v="$1" -v t="$3" -v op="$2" 'BEGIN {
+		ok = (op == "<=") ? (v + 0 <= t + 0) : (v + 0 >= t + 0); print ok ? "met" : "not met" }'
+}
+
+row() { ROWS+=("| $1 | $2 | $3 | $4 |"); }
+
+p50=$(kv p50_ms setup)
+row "network setup per pod, one at a time ($PODS pods): veth, eth0 in the pod, address, default route" \
+	"p50 $p50 ms, p99 $(kv p99_ms setup) ms" "p50 <= 5 ms" "$(verdict "$p50" "<=" 5)"
+per=$(kv per_pod_ms burst)
+row "$PODS pods at once (4 threads, as the runtime starts pods)" \
+	"$(kv all_ms burst) ms in all, $per ms per pod" "<= 5 ms per pod" "$(verdict "$per" "<=" 5)"
+row "network teardown per pod (veth deleted, address freed)" \
+	"p50 $(kv p50_ms teardown) ms, p99 $(kv p99_ms teardown) ms" "-" "-"
+r=$(kv ratio rr_per_s)
+row "pod-to-pod TCP request/response (1 byte each way), two nodes host-gw vs one bare veth pair" \
+	"$(kv skiff rr_per_s) vs $(kv base rr_per_s) per s: ${r}x" ">= 0.95x" "$(verdict "$r" ">=" 0.95)"
+r=$(kv ratio bulk_gbps)
+row "pod-to-pod TCP bulk (128 KiB writes), two nodes host-gw vs one bare veth pair" \
+	"$(kv skiff bulk_gbps) vs $(kv base bulk_gbps) Gbit/s: ${r}x" ">= 0.95x" "$(verdict "$r" ">=" 0.95)"
+
+cat <<EOF
+### Pod networking
+
+tests/bench/bench_net.c (release build, linked with the agent's agent/net code) in network
+namespaces it makes itself (gone when it exits; nothing in the machine's own namespace). Setup:
+one "node" namespace with the skiff0 bridge on a /24; each pod's namespace is made beforehand and
+only pod_network_pod_setup (veth pair with eth0 in the pod, address from the IPAM file, link up,
+default route) is timed; teardown deletes the veth and frees the address. At once: the same $PODS
+namespaces (after teardown) set up by 4 threads through the one agent lock. Traffic: two node
+namespaces joined by a veth "fabric", each with its bridge and podCIDR and the other's route
+(host-gw, as the Node watch sets them up), a pod on each; against two bare namespaces joined by
+one veth pair. Each figure is the median of $ROUNDS rounds of $SECONDS_EACH s, rounds alternating
+the two paths. The pod path crosses three veth pairs, two bridges and two forwarding hops where the
+baseline crosses one veth pair: the request/response figure is mostly that per-packet work.
+
+| measurement | result | target | verdict |
+|---|---|---|---|
+EOF
+printf '%s\n' "${ROWS[@]}"
