@@ -3,11 +3,9 @@
  * exec.c, and the helpers they share (internal.h). */
 #include "server/server.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,6 +18,7 @@
 #include <skiff/cleanup.h>
 #include <skiff/json.h>
 #include <skiff/log.h>
+#include <skiff/sockaddr.h>
 
 #include "pods/exec.h"
 #include "server/internal.h"
@@ -282,27 +281,6 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 	log_debug("agent endpoint: %s", line);
 }
 
-static int bind_addr(const char *host, unsigned port, struct sockaddr_storage *ss, bool *ret_v6)
-{
-	struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	*ret_v6 = false;
-	if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
-		in4->sin_family = AF_INET;
-		in4->sin_port = htons((uint16_t)port);
-		return 0;
-	}
-	if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons((uint16_t)port);
-		*ret_v6 = true;
-		return 0;
-	}
-	return -EINVAL;
-}
-
 void agent_server_stop(struct agent_server *s)
 {
 	uint64_t one = 1;
@@ -329,7 +307,7 @@ static int start_daemon(struct agent_server *s, const struct agent_server_config
 	struct sockaddr_storage ss;
 	bool v6;
 
-	if (bind_addr(cfg->address, cfg->port, &ss, &v6) < 0)
+	if (sockaddr_from_ip(cfg->address, cfg->port, &ss, NULL, &v6) < 0)
 		return log_error_errno(-EINVAL, "agent endpoint: --address %s is no numeric IP address", cfg->address);
 	if (v6)
 		flags |= MHD_USE_IPv6;
