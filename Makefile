@@ -175,7 +175,7 @@ vmtest: deps $(BPF_OBJS) $(REL_BINS) $(addprefix $(ASAN)/tests/unit/test_agent_,
 	$(filter $(ASAN)/tests/unit/test_bpf_lb%,$(UNIT_BINS))
 	@BUILD=$(BUILD) vmtest/run.sh
 
-bench: deps $(REL_BINS) $(BENCH_BINS)
+bench: deps $(REL_BINS) $(BENCH_BINS) $(E2E_TOOLS) $(FUZZ_BINS)
 	@tests/bench/run.sh $(REL)
 
 # libFuzzer harnesses (tests/fuzz/fuzz_*.c) over the control plane built with clang; make fuzz runs
