@@ -49,6 +49,8 @@ lc_probes() {
 		"readinessProbe":{"httpGet":{"path":"/nothing","port":8080},"periodSeconds":1}}'
 	lc_pod life-live '{"name":"c","image":"e2e-busybox","command":["sleep","3600"],
 		"livenessProbe":{"tcpSocket":{"port":8080},"periodSeconds":1,"failureThreshold":2}}'
+	lc_pod life-exec '{"name":"c","image":"e2e-busybox","command":["sh","-c","sleep 3; touch /tmp/ready; exec sleep 3600"],
+		"readinessProbe":{"exec":{"command":["test","-f","/tmp/ready"]},"periodSeconds":1}}'
 
 	lc_ready() { [ "$(k get pod life-ready -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>&1)" == True ]; }
 	if ag_until 150 lc_ready; then pass "lifecycle: a passing readiness probe makes the pod Ready"; else
@@ -77,6 +79,21 @@ lc_probes() {
 		"$(k get pod life-notready -o jsonpath='{.status.conditions[?(@.type=="Ready")].status} {.status.conditions[?(@.type=="ContainersReady")].status}' 2>&1)"
 	check_match "lifecycle: kubectl describe shows the Unhealthy event" 'Warning +Unhealthy .*Readiness probe failed' \
 		"$(k describe pod life-notready 2>&1)"
+	lc_counted() {
+		[[ "$(k get events --field-selector involvedObject.name=life-notready,reason=Unhealthy \
+			-o jsonpath='{range .items[*]}{.count}{" "}{end}' 2>&1)" =~ ^([2-9]|[1-9][0-9]+)\ $ ]]
+	}
+	if ag_until 100 lc_counted; then pass "lifecycle: repeats count up one Unhealthy Event"; else
+		fail "lifecycle: repeats count up one Unhealthy Event" \
+			"$(k get events --field-selector involvedObject.name=life-notready,reason=Unhealthy 2>&1)"
+	fi
+
+	lc_exec_ready() { [ "$(k get pod life-exec -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>&1)" == True ]; }
+	if ag_until 150 lc_exec_ready; then pass "lifecycle: an exec readiness probe makes the pod Ready once it passes"; else
+		fail "lifecycle: an exec readiness probe makes the pod Ready once it passes" "$(lc_events life-exec)"
+	fi
+	check_contains "lifecycle: the exec probe's failures before that" \
+		'Unhealthy|Readiness probe failed: command "test" exited with 1' "$(lc_events life-exec)"
 
 	lc_live_restarted() {
 		[ "$(k get pod life-live -o jsonpath='{.status.containerStatuses[0].restartCount}' 2>&1)" -ge 1 ] 2>/dev/null
