@@ -204,22 +204,21 @@ static _Noreturn void child_main(const struct exec_child *x)
 	_exit(126);
 }
 
-/* Waits for the child (SIGKILL past timeout_ms, then -ETIMEDOUT); its exit code as a shell
- * gives it. */
-static int wait_child(pid_t pid, int timeout_ms, int *ret_code)
+/* Waits for the child: SIGKILL past timeout_ms (-ETIMEDOUT) or once cancel_fd is readable
+ * (-ECANCELED); else its exit code as a shell gives it. */
+static int wait_child(pid_t pid, int timeout_ms, int cancel_fd, int *ret_code)
 {
 	_cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	struct pollfd p[2] = { { .fd = pidfd, .events = POLLIN }, { .fd = cancel_fd, .events = POLLIN } };
 	int status, r = 0;
 
-	if (timeout_ms > 0 && pidfd >= 0) {
-		struct pollfd p = { .fd = pidfd, .events = POLLIN };
-
+	if ((timeout_ms > 0 || cancel_fd >= 0) && pidfd >= 0) {
 		do
-			r = poll(&p, 1, timeout_ms);
+			r = poll(p, 2, timeout_ms > 0 ? timeout_ms : -1);
 		while (r < 0 && errno == EINTR);
-		if (r == 0) {
+		if (r == 0 || (r > 0 && !p[0].revents)) {
 			kill(pid, SIGKILL);
-			r = -ETIMEDOUT;
+			r = r == 0 ? -ETIMEDOUT : -ECANCELED;
 		} else {
 			r = 0;
 		}
@@ -234,7 +233,7 @@ static int wait_child(pid_t pid, int timeout_ms, int *ret_code)
 }
 
 /* Forks into the container, places the child in its cgroup, lets it go, and waits. */
-static int spawn_and_wait(struct exec_child *x, int cgroup_procs, int timeout_ms, int *ret_code)
+static int spawn_and_wait(struct exec_child *x, int cgroup_procs, int timeout_ms, int cancel_fd, int *ret_code)
 {
 	int syncp[2] = { -1, -1 }, errp[2] = { -1, -1 }, err = 0, r;
 	char buf[32];
@@ -267,7 +266,7 @@ static int spawn_and_wait(struct exec_child *x, int cgroup_procs, int timeout_ms
 		goto out;
 	}
 	close(TAKE_FD(syncp[1]));
-	r = wait_child(pid, timeout_ms, ret_code);
+	r = wait_child(pid, timeout_ms, cancel_fd, ret_code);
 	/* An errno from the child: it failed before exec. */
 	if (r >= 0 && read(errp[0], &err, sizeof(err)) == (ssize_t)sizeof(err) && err > 0)
 		r = -err;
@@ -306,6 +305,13 @@ static int build_spec(struct pod_runtime *rt, json_object *state, json_object *c
 int pod_exec_run(struct pod_runtime *rt, const char *uid, const char *container, char *const argv[], int stdin_fd,
 		 int stdout_fd, int stderr_fd, int timeout_ms, int *ret_exit_code)
 {
+	return pod_exec_run_cancel(rt, uid, container, argv, stdin_fd, stdout_fd, stderr_fd, timeout_ms, -1,
+				   ret_exit_code);
+}
+
+int pod_exec_run_cancel(struct pod_runtime *rt, const char *uid, const char *container, char *const argv[],
+			int stdin_fd, int stdout_fd, int stderr_fd, int timeout_ms, int cancel_fd, int *ret_exit_code)
+{
 	_cleanup_json_ json_object *state = NULL;
 	_cleanup_close_ int devnull = open("/dev/null", O_RDWR | O_CLOEXEC), procs = -1;
 	struct podspec_container pc = { 0 };
@@ -334,7 +340,7 @@ int pod_exec_run(struct pod_runtime *rt, const char *uid, const char *container,
 		x.stdio[0] = stdin_fd >= 0 ? stdin_fd : devnull;
 		x.stdio[1] = stdout_fd >= 0 ? stdout_fd : devnull;
 		x.stdio[2] = stderr_fd >= 0 ? stderr_fd : devnull;
-		r = spawn_and_wait(&x, procs, timeout_ms, &code);
+		r = spawn_and_wait(&x, procs, timeout_ms, cancel_fd, &code);
 	}
 	for (int i = 0; i < NS_COUNT; i++)
 		if (x.ns[i] >= 0)

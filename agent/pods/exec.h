@@ -17,6 +17,11 @@
 int pod_exec_run(struct pod_runtime *rt, const char *uid, const char *container, char *const argv[], int stdin_fd,
 		 int stdout_fd, int stderr_fd, int timeout_ms, int *ret_exit_code);
 
+/* pod_exec_run that also SIGKILLs the command (-ECANCELED) once cancel_fd (>= 0) is readable:
+ * for a client that went away. */
+int pod_exec_run_cancel(struct pod_runtime *rt, const char *uid, const char *container, char *const argv[],
+			int stdin_fd, int stdout_fd, int stderr_fd, int timeout_ms, int cancel_fd, int *ret_exit_code);
+
 /* The pod's runtime state (runtime_state.h's shape: "pod", "containers".<name>.{state,
  * restartCount, reason, ...}) as last saved, read under the runtime lock without reaping
  * anything: for the log and exec endpoints, which only look. -ENOENT for an unknown pod. */

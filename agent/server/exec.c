@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -29,6 +30,7 @@ struct exec_stream {
 	int stdin_fd;
 	int out[2], err[2]; /* pipes: [0] ours, [1] the command's */
 	int client_fd, stop_fd;
+	int cancel_fd; /* eventfd: kills the command when the client is gone */
 	pthread_t thread;
 	bool running;
 	int result, exit_code;
@@ -41,16 +43,16 @@ static void exec_stream_free(void *cls)
 
 	if (!x)
 		return;
-	/* A client that hung up: our read ends close first, so a command still writing gets
-	 * SIGPIPE; one that only runs on is waited for (this connection's thread only). */
-	for (int i = 0; i < 2 && x->running; i++) {
-		if (x->out[0] >= 0)
-			close(TAKE_FD(x->out[0]));
-		if (x->err[0] >= 0)
-			close(TAKE_FD(x->err[0]));
-	}
-	if (x->running)
+	/* The client hung up before the end: the command is killed. */
+	if (x->running) {
+		uint64_t one = 1;
+
+		if (write(x->cancel_fd, &one, sizeof(one)) < 0)
+			log_warn("exec: cannot cancel the command of pod %s: %m", x->pod);
 		pthread_join(x->thread, NULL);
+	}
+	if (x->cancel_fd >= 0)
+		close(x->cancel_fd);
 	for (int i = 0; i < 2; i++) {
 		if (x->out[i] >= 0)
 			close(x->out[i]);
@@ -72,8 +74,8 @@ static void *exec_thread(void *ud)
 {
 	struct exec_stream *x = ud;
 
-	x->result = pod_exec_run(x->rt, x->uid, x->container, x->argv, x->stdin_fd, x->out[1], x->err[1], 0,
-				 &x->exit_code);
+	x->result = pod_exec_run_cancel(x->rt, x->uid, x->container, x->argv, x->stdin_fd, x->out[1], x->err[1], 0,
+					x->cancel_fd, &x->exit_code);
 	/* Our copies of the write ends: EOF on the read ends once the command's are gone too. */
 	close(x->out[1]);
 	close(x->err[1]);
@@ -222,7 +224,8 @@ static int start(const struct agent_request *req, struct exec_stream *x)
 	if (x->argc == 0)
 		return -EINVAL;
 	x->stdin_fd = make_stdin(req);
-	if (pipe2(x->out, O_CLOEXEC) < 0 || pipe2(x->err, O_CLOEXEC) < 0)
+	x->cancel_fd = eventfd(0, EFD_CLOEXEC);
+	if (x->cancel_fd < 0 || pipe2(x->out, O_CLOEXEC) < 0 || pipe2(x->err, O_CLOEXEC) < 0)
 		return -errno;
 	if (pthread_create(&x->thread, NULL, exec_thread, x) != 0)
 		return -EAGAIN;
@@ -257,7 +260,7 @@ int agent_exec_serve(const struct agent_request *req, struct MHD_Response **ret_
 	if (!x)
 		return -ENOMEM;
 	*x = (struct exec_stream){ .rt = req->rt, .uid = strdup(req->uid), .container = strdup(req->container),
-				   .pod = strdup(req->pod), .stdin_fd = -1, .out = { -1, -1 }, .err = { -1, -1 },
+				   .pod = strdup(req->pod), .stdin_fd = -1, .cancel_fd = -1, .out = { -1, -1 }, .err = { -1, -1 },
 				   .client_fd = req->client_fd, .stop_fd = req->stop_fd };
 	r = x->uid && x->container && x->pod ? start(req, x) : -ENOMEM;
 	if (r < 0) {

@@ -1,5 +1,5 @@
 /* pod_exec_run against real runtime pods: output and exit codes, the container's namespaces,
- * env, working dir, user and filesystem, stdin, timeouts, and unknown pods or containers. */
+ * env, working dir, user and filesystem, stdin, timeouts, cancelling, and unknown pods or containers. */
 #include <criterion/criterion.h>
 
 #include <errno.h>
@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -191,5 +192,20 @@ Test(agent_exec, unknown_pod_or_container)
 	cr_expect_eq(pod_exec_run(rt, uid, "nope", argv, -1, -1, -1, 1000, &code), -ENOENT);
 	cr_expect_eq(pod_exec_run(rt, "no-such-uid", "main", argv, -1, -1, -1, 1000, &code), -ENOENT);
 	cr_expect_eq(pod_exec_run(rt, "../x", "main", argv, -1, -1, -1, 1000, &code), -ENOENT);
+	cr_expect_eq(code, -1);
+}
+
+Test(agent_exec, cancel_kills)
+{
+	char *const argv[] = { "sleep", "30", NULL };
+	_cleanup_close_ int efd = eventfd(0, EFD_CLOEXEC);
+	uint64_t one = 1;
+	int code = -1;
+
+	start_pod();
+	cr_assert(efd >= 0);
+	/* Already cancelled: the command is killed as soon as it runs, long before its 30 s. */
+	cr_assert_eq(write(efd, &one, sizeof(one)), (ssize_t)sizeof(one));
+	cr_expect_eq(pod_exec_run_cancel(rt, uid, "main", argv, -1, -1, -1, 20000, efd, &code), -ECANCELED);
 	cr_expect_eq(code, -1);
 }
