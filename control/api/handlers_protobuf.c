@@ -1,7 +1,8 @@
-/* The few protobuf request bodies kubectl's typed client sends (`kubectl create namespace`):
- * the runtime.Unknown envelope ("k8s\0" + TypeMeta + raw) and, inside it, a Namespace's
- * metadata and finalizers, turned into the JSON object the registry takes. Any other kind
- * is refused with 415 so the caller can send JSON instead. */
+/* The few protobuf request bodies kubectl's typed client sends (`kubectl create namespace`,
+ * `kubectl create service ...`): the runtime.Unknown envelope ("k8s\0" + TypeMeta + raw) and,
+ * inside it, a Namespace or a Service, turned into the JSON object the registry takes. Field
+ * numbers are those of k8s.io/api/core/v1/generated.proto; proto2 sends unset strings as
+ * empty ones, which are left out. Any other kind is refused with 415. */
 #include "api/handlers.h"
 
 #include <errno.h>
@@ -109,7 +110,7 @@ static int pb_object_meta(struct pb b, json_object *meta)
 	while ((r = pb_next(&b, &f)) > 0) {
 		if (f.wire != 2)
 			continue;
-		if (f.num >= 1 && f.num <= 3)
+		if (f.num >= 1 && f.num <= 3 && f.sub.end > f.sub.p)
 			json_object_object_add(meta, strings[f.num], pb_string(&f.sub));
 		else if ((f.num == 11 || f.num == 12) &&
 			 pb_map_entry(f.sub, json_ensure_object(meta, f.num == 11 ? "labels" : "annotations")) < 0)
@@ -149,12 +150,106 @@ static int pb_namespace(struct pb b, json_object *obj)
 	return r;
 }
 
+static void add_nonempty(json_object *obj, const char *key, const struct pb *b)
+{
+	if (b->end > b->p)
+		json_object_object_add(obj, key, pb_string(b));
+}
+
+static void append_string(json_object *obj, const char *key, const struct pb *b)
+{
+	json_object_array_add(json_ensure_array(obj, key), pb_string(b));
+}
+
+/* IntOrString: type = 1 (0 int, 1 string), intVal = 2, strVal = 3. */
+static json_object *pb_int_or_string(struct pb b)
+{
+	struct pb_field f;
+	uint64_t type = 0, ival = 0;
+	struct pb sval = { NULL, NULL };
+
+	while (pb_next(&b, &f) > 0) {
+		if (f.wire == 0 && f.num == 1)
+			type = f.varint;
+		else if (f.wire == 0 && f.num == 2)
+			ival = f.varint;
+		else if (f.wire == 2 && f.num == 3)
+			sval = f.sub;
+	}
+	return type == 1 && sval.p ? pb_string(&sval) : json_object_new_int((int32_t)ival);
+}
+
+/* ServicePort: name = 1, protocol = 2, port = 3, targetPort = 4, nodePort = 5, appProtocol = 6. */
+static int pb_service_port(struct pb b, json_object *ports)
+{
+	json_object *port = json_object_new_object();
+	struct pb_field f;
+	int r;
+
+	json_object_array_add(ports, port);
+	while ((r = pb_next(&b, &f)) > 0) {
+		if (f.wire == 2 && f.num == 1)
+			add_nonempty(port, "name", &f.sub);
+		else if (f.wire == 2 && f.num == 2)
+			add_nonempty(port, "protocol", &f.sub);
+		else if (f.wire == 0 && f.num == 3)
+			json_object_object_add(port, "port", json_object_new_int((int32_t)f.varint));
+		else if (f.wire == 2 && f.num == 4)
+			json_object_object_add(port, "targetPort", pb_int_or_string(f.sub));
+		else if (f.wire == 0 && f.num == 5 && f.varint)
+			json_object_object_add(port, "nodePort", json_object_new_int((int32_t)f.varint));
+		else if (f.wire == 2 && f.num == 6)
+			add_nonempty(port, "appProtocol", &f.sub);
+	}
+	return r;
+}
+
+/* ServiceSpec: the fields `kubectl create service` and typed clients set. */
+static int pb_service_spec(struct pb b, json_object *spec)
+{
+	static const char *const strings[] = { [3] = "clusterIP", [4] = "type", [7] = "sessionAffinity",
+					       [10] = "externalName", [11] = "externalTrafficPolicy",
+					       [17] = "ipFamilyPolicy", [22] = "internalTrafficPolicy" };
+	struct pb_field f;
+	int r;
+
+	while ((r = pb_next(&b, &f)) > 0) {
+		if (f.wire == 2 && f.num == 1 && pb_service_port(f.sub, json_ensure_array(spec, "ports")) < 0)
+			return -EINVAL;
+		if (f.wire == 2 && f.num == 2 && pb_map_entry(f.sub, json_ensure_object(spec, "selector")) < 0)
+			return -EINVAL;
+		if (f.wire == 2 && (f.num == 5 || f.num == 18))
+			append_string(spec, f.num == 5 ? "externalIPs" : "clusterIPs", &f.sub);
+		else if (f.wire == 2 && f.num < sizeof(strings) / sizeof(strings[0]) && strings[f.num])
+			add_nonempty(spec, strings[f.num], &f.sub);
+		else if (f.wire == 0 && f.num == 13 && f.varint)
+			json_object_object_add(spec, "publishNotReadyAddresses", json_object_new_boolean(1));
+	}
+	return r;
+}
+
+/* Service: metadata = 1, spec = 2 (status = 3 is the server's). */
+static int pb_service(struct pb b, json_object *obj)
+{
+	struct pb_field f;
+	int r;
+
+	while ((r = pb_next(&b, &f)) > 0) {
+		if (f.wire == 2 && f.num == 1 && pb_object_meta(f.sub, json_ensure_object(obj, "metadata")) < 0)
+			return -EINVAL;
+		if (f.wire == 2 && f.num == 2 && pb_service_spec(f.sub, json_ensure_object(obj, "spec")) < 0)
+			return -EINVAL;
+	}
+	return r;
+}
+
 /* runtime.Unknown: typeMeta = 1 (apiVersion = 1, kind = 2), raw = 2. */
 int handlers_decode_protobuf(const char *body, size_t len, json_object **ret, struct api_status *st)
 {
 	struct pb b = { (const uint8_t *)body + 4, (const uint8_t *)body + len }, raw = { NULL, NULL };
 	_cleanup_json_ json_object *obj = json_object_new_object();
 	struct pb_field f, g;
+	const char *kind;
 	int r;
 
 	if (len < 4 || memcmp(body, "k8s\0", 4) != 0)
@@ -173,13 +268,14 @@ int handlers_decode_protobuf(const char *body, size_t len, json_object **ret, st
 	}
 	if (r < 0 || !raw.p)
 		goto bad;
-	if (!json_get_string(obj, "kind") || strcmp(json_get_string(obj, "kind"), "Namespace") != 0) {
+	kind = json_get_string(obj, "kind");
+	if (!kind || (strcmp(kind, "Namespace") != 0 && strcmp(kind, "Service") != 0)) {
 		api_status_set(st, 415, "UnsupportedMediaType",
 			       "the body of the request was in an unknown format - accepted media types include: "
 			       "application/json, application/yaml");
 		return -EOPNOTSUPP;
 	}
-	if (pb_namespace(raw, obj) < 0)
+	if ((strcmp(kind, "Namespace") == 0 ? pb_namespace(raw, obj) : pb_service(raw, obj)) < 0)
 		goto bad;
 	*ret = TAKE_PTR(obj);
 	return 0;

@@ -53,6 +53,19 @@ json_object *json_ensure_object(json_object *obj, const char *key)
 	return v;
 }
 
+json_object *json_ensure_array(json_object *obj, const char *key)
+{
+	json_object *v = json_member(obj, key, json_type_array);
+
+	if (v || !obj)
+		return v;
+	v = json_object_new_array();
+	if (!v)
+		return NULL;
+	json_object_object_add(obj, key, v);
+	return v;
+}
+
 json_object *json_clone(json_object *obj)
 {
 	json_object *copy = NULL;

@@ -23,6 +23,8 @@ json_object *json_member(json_object *o, const char *key, json_type type);
 /* Returns the object at key, creating an empty object there when missing (or not an object).
  * NULL when obj is NULL. Borrowed. */
 json_object *json_ensure_object(json_object *obj, const char *key);
+/* The same for an array. */
+json_object *json_ensure_array(json_object *obj, const char *key);
 /* Deep copy; NULL on allocation failure. */
 json_object *json_clone(json_object *obj);
 /* Parses a whole buffer; NULL with *ret_err (static text) on failure. */

@@ -28,4 +28,20 @@ scenario_services() {
 	check_eq "services: ClusterIP kept on update" "$(k get svc svc-a -o jsonpath='{.spec.clusterIP}' 2>&1)" \
 		"$(k label svc svc-a touched=yes >/dev/null 2>&1; k get svc svc-a -o jsonpath='{.spec.clusterIP}' 2>&1)"
 	k delete -f "$(fixture services.yaml)" >/dev/null 2>&1
+	svc_create_commands
+}
+
+# kubectl create service sends protobuf bodies: each kind of it lands as the JSON one would.
+svc_create_commands() {
+	check_ok "services: kubectl create service nodeport" k create service nodeport cs-web --tcp=80:8080
+	check_eq "services: ... its port, targetPort, selector and type" "80 8080 cs-web NodePort" \
+		"$(k get svc cs-web -o jsonpath='{.spec.ports[0].port} {.spec.ports[0].targetPort} {.spec.selector.app} {.spec.type}' 2>&1)"
+	check_ok "services: kubectl create service clusterip --clusterip=None" k create service clusterip cs-headless --clusterip=None
+	check_eq "services: ... headless" "None" "$(k get svc cs-headless -o jsonpath='{.spec.clusterIP}' 2>&1)"
+	check_ok "services: kubectl create service clusterip with two ports" k create service clusterip cs-multi --tcp=53:53 --tcp=443:8443
+	check_eq "services: ... both ports" "53 443" "$(k get svc cs-multi -o jsonpath='{.spec.ports[*].port}' 2>&1)"
+	check_ok "services: kubectl create service externalname" k create service externalname cs-ext --external-name=example.com
+	check_eq "services: ... its externalName" "ExternalName example.com" \
+		"$(k get svc cs-ext -o jsonpath='{.spec.type} {.spec.externalName}' 2>&1)"
+	k delete svc cs-web cs-headless cs-multi cs-ext >/dev/null 2>&1
 }
