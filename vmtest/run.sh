@@ -11,8 +11,11 @@ TIMEOUT=${VMTEST_TIMEOUT:-780} # stays under the 15 minutes make vmtest is allow
 # VMTEST_ONLY: an ERE over the case file names, to run some cases only (no spaces: it rides on
 # the kernel command line).
 ONLY=${VMTEST_ONLY:-}
-# crc32c_generic: libcrc32c (nf_tables, nf_conntrack) soft-depends on it.
-MODULES="crc32c_generic 9p 9pnet_virtio virtio_pci veth bridge overlay nf_tables nft_chain_nat nft_masq nf_nat"
+# crc32c_generic: libcrc32c (nf_tables, nf_conntrack) soft-depends on it. The guest cannot
+# autoload (no modprobe, no modules.dep in it): the nft expressions of the agent's nftables
+# Service path (nat, numgen, fib, reject) are loaded up front.
+MODULES="crc32c_generic 9p 9pnet_virtio virtio_pci veth bridge overlay nf_tables nft_chain_nat nft_masq nf_nat
+	nft_nat nft_numgen nft_fib_ipv4 nft_reject_ipv4"
 start=$(date +%s)
 
 die() { echo "vmtest: $*" >&2; exit 1; }
