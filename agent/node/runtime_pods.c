@@ -223,6 +223,11 @@ static int op_stop(void *ud, const char *uid, int grace_seconds)
 
 	if (r < 0)
 		return r;
+	/* The runtime's teardown hook runs only while the pause lives; a pod whose grace period ran
+	 * out was cgroup-killed, pause included, so its veth went with its namespace but its address
+	 * is freed here. */
+	if (ar->net && (r = pod_network_pod_teardown(ar->net, uid)) < 0)
+		log_warn_errno(r, "pod %s: removing its network: %m", uid);
 	return gpu_release_pod(ar->alloc, uid);
 }
 
