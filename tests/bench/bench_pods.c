@@ -2,6 +2,10 @@
  * outside, and the kernel's own floor (unshare + chroot + /bin/true) for comparison. Prints one
  * key=value line that tests/bench/section_pods.sh turns into its table.
  *   bench_pods --mode floor --rootfs DIR [--count N]
+ *   bench_pods --mode cmd [--count N] -- COMMAND ARG...       (any command, timed fork to exit)
+ *   bench_pods --mode runtime --image NAME [--count N] -- AGENT-FLAGS...
+ *              (the agent's runtime alone, as skiff-agent assembles it from those flags: a pod
+ *              running /bin/true started, run to its exit, stopped)
  *   bench_pods --mode single|burst --url URL --ca FILE --token-file FILE --image NAME --ts-dir DIR
  *              [--count N] [--clients N] [--agent-pid PID] [--prefix P]
  * "proc" = the container's own first command (`: > /ts/NAME`) created its file in the hostPath
@@ -30,6 +34,8 @@
 #include "api/client.h"
 #include "api/kubeconfig.h"
 #include "api/watch.h"
+#include "node/config.h"
+#include "node/runtime_pods.h"
 
 #define WAIT_ALL_MS 120000
 
@@ -85,7 +91,7 @@ static double percentile(double *v, size_t n, double p)
 
 /* ---- the floor: what the kernel alone needs for the same namespaces and rootfs ---- */
 
-static int floor_once(const char *rootfs, double *ret_ms)
+static int time_argv(char **argv, double *ret_ms)
 {
 	double t0 = now_ms();
 	int status;
@@ -94,8 +100,7 @@ static int floor_once(const char *rootfs, double *ret_ms)
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
-		execlp("unshare", "unshare", "--fork", "--pid", "--mount", "--net", "--uts", "--ipc", "chroot", rootfs,
-		       "/bin/true", (char *)NULL);
+		execvp(argv[0], argv);
 		_exit(127);
 	}
 	if (waitpid(pid, &status, 0) < 0)
@@ -104,23 +109,120 @@ static int floor_once(const char *rootfs, double *ret_ms)
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -ECHILD;
 }
 
-static int run_floor(const struct opts *o)
+/* Runs argv count times; prints mode=NAME n= p50_ms= p99_ms=. */
+static int run_argv(const char *mode, int count, char **argv)
 {
-	_cleanup_free_ double *v = calloc(o->count, sizeof(*v));
+	_cleanup_free_ double *v = calloc(count, sizeof(*v));
 	int r;
 
-	if (!v || !o->rootfs)
-		return -EINVAL;
-	for (int i = 0; i < o->count; i++) {
-		r = floor_once(o->rootfs, &v[i]);
+	if (!v)
+		return -ENOMEM;
+	for (int i = 0; i < count; i++) {
+		r = time_argv(argv, &v[i]);
 		if (r < 0) {
-			fprintf(stderr, "bench_pods: unshare ... chroot %s /bin/true failed\n", o->rootfs);
+			fprintf(stderr, "bench_pods: %s ... failed (run %d)\n", argv[0], i);
 			return r;
 		}
 	}
-	printf("mode=floor n=%d p50_ms=%.2f p99_ms=%.2f\n", o->count, percentile(v, o->count, 0.5),
-	       percentile(v, o->count, 0.99));
+	printf("mode=%s n=%d p50_ms=%.2f p99_ms=%.2f\n", mode, count, percentile(v, count, 0.5),
+	       percentile(v, count, 0.99));
 	return 0;
+}
+
+static int run_floor(const struct opts *o)
+{
+	char *argv[] = { "unshare", "--fork", "--pid", "--mount", "--net", "--uts", "--ipc", "chroot",
+			 (char *)o->rootfs, "/bin/true", NULL };
+
+	return run_argv("floor", o->count, argv);
+}
+
+/* ---- the runtime alone ---- */
+
+static json_object *runtime_pod(const char *image, int i)
+{
+	char buf[1024];
+
+	snprintf(buf, sizeof(buf),
+		 "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"rt-%d\",\"namespace\":\"default\","
+		 "\"uid\":\"00000000-0000-4000-8000-%012d\"},\"spec\":{\"restartPolicy\":\"Never\",\"containers\":"
+		 "[{\"name\":\"c\",\"image\":\"%s\",\"imagePullPolicy\":\"Never\",\"command\":[\"/bin/true\"]}]}}",
+		 i, i, image);
+	return json_tokener_parse(buf);
+}
+
+/* Until the runtime reports the container terminated with exit code 0 (polled each ms, 10 s). */
+static int wait_exited(const struct reconcile_runtime *ops, const char *uid)
+{
+	for (int k = 0; k < 10000; k++) {
+		_cleanup_json_ json_object *st = NULL;
+		json_object *cs;
+
+		if (ops->status(ops->rt, uid, &st) < 0)
+			return -EIO;
+		cs = json_object_array_get_idx(json_get_path(st, "containerStatuses"), 0);
+		if (cs && json_get_path(cs, "state.terminated"))
+			return json_object_get_int(json_get_path(cs, "state.terminated.exitCode")) == 0 ? 0 : -ECHILD;
+		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+	}
+	return -ETIMEDOUT;
+}
+
+/* One pod: start (sandbox + container exec'd), run to its exit, stop; the three ends in ms. */
+static int runtime_cycle(const struct reconcile_runtime *ops, const char *image, int i, double ret[3])
+{
+	_cleanup_json_ json_object *pod = runtime_pod(image, i);
+	const char *uid = json_get_string(pod, "metadata.uid");
+	double t0 = now_ms();
+	int r = pod ? ops->start(ops->rt, pod) : -ENOMEM;
+
+	ret[0] = now_ms() - t0;
+	if (r >= 0)
+		r = wait_exited(ops, uid);
+	ret[1] = now_ms() - t0;
+	if (pod && ops->stop(ops->rt, uid, 0) < 0 && r >= 0)
+		r = -EIO;
+	ret[2] = now_ms() - t0;
+	if (r < 0)
+		fprintf(stderr, "bench_pods: runtime pod %d: %s\n", i, strerror(-r));
+	return r;
+}
+
+static int run_runtime(const struct opts *o, int argc, char **argv)
+{
+	struct agent_config c;
+	struct agent_runtime *ar = NULL;
+	struct reconcile_runtime ops;
+	_cleanup_free_ double *v = calloc(3 * (size_t)o->count, sizeof(*v));
+	_cleanup_free_ char *err = NULL;
+	const char *key[3] = { "start", "exited", "cycle" };
+	int r = v ? agent_config_init(&c) : -ENOMEM;
+
+	if (r < 0)
+		return r;
+	r = agent_config_load(&c, argc, argv, stderr, &err);
+	if (r == 0 && !(ar = agent_runtime_new(&c, c.pause_binary, "127.0.0.1")))
+		r = -errno;
+	if (r != 0)
+		fprintf(stderr, "bench_pods: the runtime from the agent flags: %s\n", err ? err : strerror(-r));
+	for (int i = 0; ar && i < o->count && r >= 0; i++) {
+		double t[3];
+
+		agent_runtime_ops(ar, &ops);
+		r = runtime_cycle(&ops, o->image, i, t);
+		for (int k = 0; k < 3; k++)
+			v[k * o->count + i] = t[k];
+	}
+	if (ar && r >= 0) {
+		printf("mode=runtime n=%d", o->count);
+		for (int k = 0; k < 3; k++)
+			printf(" %s_p50_ms=%.2f %s_p99_ms=%.2f", key[k], percentile(v + k * o->count, o->count, 0.5), key[k],
+			       percentile(v + k * o->count, o->count, 0.99));
+		printf("\n");
+	}
+	agent_runtime_free(ar);
+	agent_config_done(&c);
+	return r < 0 ? r : 0;
 }
 
 /* ---- observers: the watch (status) and inotify (the container's own write) ---- */
@@ -504,6 +606,10 @@ static int parse(int argc, char **argv, struct opts *o)
 		return -EINVAL;
 	if (strcmp(o->mode, "floor") == 0)
 		return o->rootfs ? 0 : -EINVAL;
+	if (strcmp(o->mode, "cmd") == 0)
+		return optind < argc ? 0 : -EINVAL;
+	if (strcmp(o->mode, "runtime") == 0)
+		return o->image ? 0 : -EINVAL;
 	return (strcmp(o->mode, "single") == 0 || strcmp(o->mode, "burst") == 0) && o->url && o->ca &&
 			       o->token_file && o->image && o->ts_dir ? 0 : -EINVAL;
 }
@@ -515,11 +621,21 @@ int main(int argc, char **argv)
 
 	if (parse(argc, argv, &b.o) < 0) {
 		fprintf(stderr, "usage: bench_pods --mode floor --rootfs DIR [--count N]\n"
+				"       bench_pods --mode cmd [--count N] -- COMMAND ARG...\n"
+				"       bench_pods --mode runtime --image NAME [--count N] -- AGENT-FLAGS...\n"
 				"       bench_pods --mode single|burst --url URL --ca FILE --token-file FILE --image NAME\n"
 				"                  --ts-dir DIR [--count N] [--clients N] [--agent-pid PID] [--prefix P]\n");
 		return 2;
 	}
-	r = strcmp(b.o.mode, "floor") == 0 ? run_floor(&b.o) : run_pods(&b);
+	if (strcmp(b.o.mode, "floor") == 0)
+		r = run_floor(&b.o);
+	else if (strcmp(b.o.mode, "cmd") == 0)
+		r = run_argv("cmd", b.o.count, argv + optind);
+	else if (strcmp(b.o.mode, "runtime") == 0) {
+		/* The agent's flags parse as its own command line: argv[optind - 1] stands for argv[0]. */
+		r = run_runtime(&b.o, argc - optind + 1, argv + optind - 1);
+	} else
+		r = run_pods(&b);
 	free(b.t);
 	free(b.ca_pem);
 	free(b.token);

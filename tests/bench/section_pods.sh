@@ -194,8 +194,8 @@ A fresh release skiff-control and one release skiff-agent (no pod network, its o
 dirs, cgroup parent under the cgroup2 mount, heartbeat 1 s, log level info) on this machine;
 image: busybox imported with skiffctl. bench_pods (libcurl, tests/bench/bench_pods.c) creates
 each pod without a nodeName, so the path is API -> scheduler -> agent watch -> sandbox -> container.
-"Container process running" = the container's command (\`/bin/sh -c ': > /ts/NAME; exec sleep 3600'\`)
-created its file in a hostPath directory, seen by inotify in bench_pods, measured from the moment
+"Container process running" = the container's command (\`/bin/sh -c "trap 'exit 0' TERM; : > /ts/NAME;
+sleep 3600 & wait"\`; the trap because the container is PID 1 of its PID namespace) created its file in a hostPath directory, seen by inotify in bench_pods, measured from the moment
 the create request was sent. "Running in a watch" / "Ready" = the first pod watch event with the
 container running / the Ready condition True. One pod at a time: created, up, deleted and gone
 before the next. The floor runs the same busybox rootfs in fresh namespaces with unshare(1), timed
