@@ -110,6 +110,34 @@ lc_probes() {
 		"Unhealthy|Liveness probe failed: dial tcp 127.0.0.1:8080: connect: Connection refused" "$(lc_events life-live)"
 }
 
+# Readiness drives Endpoints: two hostNetwork pods (they have an IP without pod networking; exec
+# probes send no packet) behind one Service, the passing one in addresses, the failing one in
+# notReadyAddresses.
+lc_endpoints() {
+	local p
+	for p in ok:true bad:false; do
+		k create -f - >/dev/null 2>&1 <<EOF
+{"apiVersion":"v1","kind":"Pod","metadata":{"name":"life-ep-${p%%:*}","labels":{"e2e":"agent","app":"life-ep"}},
+ "spec":{"nodeName":"$AG_NODE","hostNetwork":true,"terminationGracePeriodSeconds":1,
+  "containers":[{"name":"c","image":"e2e-busybox","command":["sleep","3600"],
+   "readinessProbe":{"exec":{"command":["${p#*:}"]},"periodSeconds":1}}]}}
+EOF
+	done
+	k create -f - >/dev/null 2>&1 <<'EOF'
+{"apiVersion":"v1","kind":"Service","metadata":{"name":"life-ep"},
+ "spec":{"selector":{"app":"life-ep"},"ports":[{"port":80,"targetPort":8080}]}}
+EOF
+	lc_ep() {
+		[ "$(k get endpoints life-ep -o jsonpath='{.subsets[0].addresses[*].targetRef.name}|{.subsets[0].notReadyAddresses[*].targetRef.name}' 2>&1)" == "life-ep-ok|life-ep-bad" ]
+	}
+	if ag_until 150 lc_ep; then pass "lifecycle: Endpoints list the ready pod and the unready one in notReadyAddresses"; else
+		fail "lifecycle: Endpoints list the ready pod and the unready one in notReadyAddresses" \
+			"$(k get endpoints life-ep -o jsonpath='{.subsets}' 2>&1)"
+	fi
+	k delete service life-ep >/dev/null 2>&1
+	k delete pod life-ep-ok life-ep-bad --timeout=30s >/dev/null 2>&1
+}
+
 lc_epoch() {
 	date -d "$1" +%s 2>/dev/null || echo 0
 }
@@ -224,6 +252,7 @@ EOF
 		return
 	fi
 	lc_probes
+	lc_endpoints
 	lc_crashloop
 	lc_delete_cleans
 	lc_gpu
