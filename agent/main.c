@@ -33,6 +33,7 @@ struct agent {
 	struct agent_config cfg;
 	struct api_client *api;    /* pods: watch, status posts, deletes */
 	struct api_client *hb_api; /* heartbeats: never queued behind pod traffic */
+	struct api_client *ev_api; /* pod events: pod traffic never queues behind them */
 	struct heartbeat hb;
 	struct reconciler *rec;
 	char *pause_path;
@@ -85,7 +86,9 @@ static int connect_api(struct agent *a)
 		a->ca_pem = strdup(ca ? ca : k.ca_pem);
 	if (a->api)
 		a->hb_api = api_client_new(server, ca ? ca : k.ca_pem, token);
-	r = a->api && a->hb_api ? 0 : -errno;
+	if (a->hb_api)
+		a->ev_api = api_client_new(server, ca ? ca : k.ca_pem, token);
+	r = a->api && a->hb_api && a->ev_api ? 0 : -errno;
 	if (r < 0)
 		log_error_errno(r, "API client for %s: %m", server ? server : "(no server)");
 	kubeconfig_done(&k);
@@ -169,7 +172,7 @@ static int setup(struct agent *a)
 	a->runtime = agent_runtime_new(&a->cfg, a->pause_path, a->hb.facts.internal_ip);
 	if (a->runtime) {
 		agent_runtime_ops(a->runtime, &ops);
-		a->events = event_recorder_new(a->api, a->cfg.node_name);
+		a->events = event_recorder_new(a->ev_api, a->cfg.node_name);
 		if (!a->events)
 			return log_error_errno(-errno, "starting the event recorder: %m");
 		agent_runtime_set_events(a->runtime, a->events);
@@ -280,6 +283,7 @@ static void agent_done(struct agent *a)
 	heartbeat_done(&a->hb);
 	api_client_free(a->api);
 	api_client_free(a->hb_api);
+	api_client_free(a->ev_api);
 	free(a->pause_path);
 	free(a->pods_query);
 	json_object_put(a->taints);
