@@ -171,11 +171,11 @@ Test(agent_probe_runtime, http_readiness_passes)
 		"web", "{\"containers\":[{\"name\":\"web\",\"image\":\"busybox\"," HTTPD ","
 		       "\"ports\":[{\"name\":\"http\",\"containerPort\":8080}],"
 		       "\"readinessProbe\":{\"httpGet\":{\"path\":\"/healthz\",\"port\":\"http\"},\"periodSeconds\":1,"
-		       "\"initialDelaySeconds\":1}}]}");
+		       "\"initialDelaySeconds\":2}}]}");
 	_cleanup_json_ json_object *first = NULL, *st = NULL;
 
 	first = drive_until(pod, is_running, "running");
-	cr_expect(!is_ready(first), "running but not ready before its first probe (1 s initial delay)");
+	cr_expect(!is_ready(first), "running but not ready before its first probe (2 s initial delay)");
 	st = drive_until(pod, is_ready, "ready");
 	cr_expect(has_event("Normal Pulled spec.containers{web}: Container image \"busybox\" already present on machine"));
 	cr_expect(has_event("Normal Created spec.containers{web}: Created container web"));
@@ -226,7 +226,7 @@ Test(agent_probe_runtime, exec_readiness)
 {
 	_cleanup_json_ json_object *pod = make_pod(
 		"execready", "{\"containers\":[{\"name\":\"c\",\"image\":\"busybox\","
-			     "\"command\":[\"sh\",\"-c\",\"sleep 2; touch /tmp/ready; exec sleep 3600\"],"
+			     "\"command\":[\"sh\",\"-c\",\"sleep 5; touch /tmp/ready; exec sleep 3600\"],"
 			     "\"readinessProbe\":{\"exec\":{\"command\":[\"test\",\"-f\",\"/tmp/ready\"]},"
 			     "\"periodSeconds\":1}}]}");
 	_cleanup_json_ json_object *st = NULL;

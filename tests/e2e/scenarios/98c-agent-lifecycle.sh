@@ -49,7 +49,7 @@ lc_probes() {
 		"readinessProbe":{"httpGet":{"path":"/nothing","port":8080},"periodSeconds":1}}'
 	lc_pod life-live '{"name":"c","image":"e2e-busybox","command":["sleep","3600"],
 		"livenessProbe":{"tcpSocket":{"port":8080},"periodSeconds":1,"failureThreshold":2}}'
-	lc_pod life-exec '{"name":"c","image":"e2e-busybox","command":["sh","-c","sleep 3; touch /tmp/ready; exec sleep 3600"],
+	lc_pod life-exec '{"name":"c","image":"e2e-busybox","command":["sh","-c","sleep 5; touch /tmp/ready; exec sleep 3600"],
 		"readinessProbe":{"exec":{"command":["test","-f","/tmp/ready"]},"periodSeconds":1}}'
 
 	lc_ready() { [ "$(k get pod life-ready -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>&1)" == True ]; }
