@@ -98,3 +98,23 @@ int gpu_container_prepare(void *allocator, const char *cgroup_dir, json_object *
 	gpu_devices_free(devs, n);
 	return r;
 }
+
+int gpu_container_rules(void *allocator, json_object *container, struct device_rule *ret, size_t cap,
+			size_t *ret_n)
+{
+	const struct gpu_set *set = gpu_allocator_set(allocator);
+	size_t want = 0, n = 0;
+	int r = gpu_container_request(container, &want);
+
+	*ret_n = 0;
+	if (r < 0 || want == 0)
+		return r < 0 ? r : 0;
+	if (set->n_gpus + set->n_controls > cap)
+		return -E2BIG;
+	for (size_t i = 0; i < set->n_gpus; i++)
+		ret[n++] = (struct device_rule){ 'c', set->gpus[i].major, set->gpus[i].minor };
+	for (size_t i = 0; i < set->n_controls; i++)
+		ret[n++] = (struct device_rule){ 'c', set->controls[i].major, set->controls[i].minor };
+	*ret_n = n;
+	return 0;
+}

@@ -98,6 +98,25 @@ void agent_runtime_free(struct agent_runtime *ar)
 }
 
 /* --network bridge: pods on the node's bridge, in this process's network namespace. */
+/* Before a container's first process enters its cgroup: the default device policy unless it is
+ * privileged (its GPUs' nodes added), then the filter that narrows GPUs to its own. */
+static int container_prepare(void *ud, const char *cgroup_dir, json_object *pod, json_object *container)
+{
+	struct agent_runtime *ar = ud;
+	struct device_rule gpus[32];
+	size_t n = 0;
+	int r;
+
+	if (!json_object_get_boolean(json_get_path(container, "securityContext.privileged"))) {
+		r = gpu_container_rules(ar->alloc, container, gpus, sizeof(gpus) / sizeof(gpus[0]), &n);
+		if (r >= 0)
+			r = device_policy_attach(cgroup_dir, gpus, n);
+		if (r < 0)
+			return log_error_errno(r, "device policy on %s: %m", cgroup_dir);
+	}
+	return gpu_container_prepare(ar->alloc, cgroup_dir, pod, container);
+}
+
 static int open_network(struct agent_runtime *ar, const struct agent_config *c, struct runtime_network_hooks *ret)
 {
 	_cleanup_free_ char *state = NULL;
@@ -164,7 +183,7 @@ static int open_parts(struct agent_runtime *ar, const struct agent_config *c, co
 	ar->alloc = gpu_allocator_new(c->root_dir, &ar->gpus);
 	if (!ar->alloc)
 		return log_error_errno(-errno, "GPU allocations in %s: %m", c->root_dir);
-	cgroup_manager_set_container_prepare(ar->cgroups, gpu_container_prepare, ar->alloc);
+	cgroup_manager_set_container_prepare(ar->cgroups, container_prepare, ar);
 	if (asprintf(&ar->run_dir, "%s/%s", c->run_dir, c->node_name) < 0 ||
 	    asprintf(&ar->log_dir, "%s/logs", c->root_dir) < 0)
 		return -ENOMEM;
