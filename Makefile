@@ -172,7 +172,7 @@ test: deps
 # Debian's kernel under QEMU with a full cgroup v2 hierarchy: limits, BPF on 6.1 (vmtest/README.md).
 .PHONY: vmtest
 vmtest: deps $(BPF_OBJS) $(REL_BINS) $(addprefix $(ASAN)/tests/unit/test_agent_,cgroup gpu sandbox container) \
-	$(filter $(ASAN)/tests/unit/test_bpf_lb%,$(UNIT_BINS))
+	$(filter $(ASAN)/tests/unit/test_bpf_lb%,$(UNIT_BINS)) $(REL)/tests/bench/bench_pods
 	@BUILD=$(BUILD) vmtest/run.sh
 
 bench: deps $(REL_BINS) $(BENCH_BINS) $(E2E_TOOLS) $(FUZZ_BINS)
