@@ -78,8 +78,12 @@ ag_cleanup() {
 		find "$mnt/$AG_CGROUP" -mindepth 1 -maxdepth 1 -type d -exec sh -c 'echo 1 > "$1/cgroup.kill"' _ {} \; 2>/dev/null
 		ag_cgroups_empty() { ! find "$mnt/$AG_CGROUP" -name cgroup.procs -exec cat {} + 2>/dev/null | grep -q .; }
 		ag_until 50 ag_cgroups_empty
-		find "$mnt/$AG_CGROUP" -mindepth 1 -depth -type d -exec rmdir {} + 2>/dev/null
-		rmdir "$mnt/$AG_CGROUP" || fail "agent: cgroup $mnt/$AG_CGROUP removed"
+		# A cgroup whose last task is still being released answers EBUSY for a moment: retry.
+		ag_cgroups_gone() {
+			find "$mnt/$AG_CGROUP" -depth -type d -exec rmdir {} + 2>/dev/null
+			[ ! -d "$mnt/$AG_CGROUP" ]
+		}
+		ag_until 50 ag_cgroups_gone || fail "agent: cgroup $mnt/$AG_CGROUP removed" "$(find "$mnt/$AG_CGROUP" -name cgroup.procs -exec cat {} + 2>&1 | head -3)"
 	fi
 	# Mounts the runtime left below our dirs (overlays, /proc of a container), deepest first.
 	awk -v d="$AG_DIR/" 'index($5, d) == 1 { print $5 }' /proc/self/mountinfo | sort -r | while read -r m; do
