@@ -11,6 +11,8 @@
 
 #define CLUSTER_STATE_ROOT "/run/skiff/cluster"
 #define CLUSTER_BPF_ROOT "/sys/fs/bpf/skiff"
+/* Exists while <cgroup2>/skiff is there because a cluster up made it: the last down removes it. */
+#define CLUSTER_CGROUP_ROOT_MARK CLUSTER_STATE_ROOT "/.made-cgroup-root"
 #define CLUSTER_NAME_MAX 11 /* "skc-<name>", the host's veth, fits IFNAMSIZ */
 #define CLUSTER_MAX_NODES 32
 #define CLUSTER_MAX_IMAGES 16
@@ -36,8 +38,9 @@ struct cluster {
 	char *bin_dir;            /* skiff-control, skiff-agent, skiff-pause */
 	char *proxy_mode;         /* --proxy-mode for the agents, NULL: their default */
 	char *log_dir;            /* the daemons' logs: <state_dir>/log unless --log-dir (kept by down) */
+	char *pin_root;           /* node i pins in <pin_root>/node-<i>: CLUSTER_BPF_ROOT/<name>, or a
+	                           * bpffs of our own at <state_dir>/bpf when /sys/fs/bpf is none */
 	char *cgroup_mount;       /* the cgroup2 mount, NULL when none */
-	bool made_cgroup_root;    /* we created <mount>/skiff (so down removes it) */
 	struct cluster_proc control;
 	struct cluster_proc agents[CLUSTER_MAX_NODES];
 };

@@ -121,9 +121,9 @@ static int rmdir_cb(const char *path, const struct stat *st, int flag, struct FT
 	return 0;
 }
 
-/* cgroup.kill takes the whole subtree: every pod of every node at once. Without a state file we
- * cannot know whether up made <mount>/skiff: it goes if empty (an rmdir refuses otherwise). */
-static int remove_cgroups(struct cluster *c, bool had_state)
+/* cgroup.kill takes the whole subtree: every pod of every node at once. <mount>/skiff goes too
+ * when a cluster up made it and nothing else is left in it (an rmdir refuses otherwise). */
+static int remove_cgroups(struct cluster *c)
 {
 	_cleanup_free_ char *dir = cluster_cgroup_dir(c), *kill_path = NULL, *root = NULL;
 	_cleanup_close_ int fd = -1;
@@ -141,9 +141,13 @@ static int remove_cgroups(struct cluster *c, bool had_state)
 	if (populated > 0)
 		log_warn("cgroup %s: still populated %d ms after cgroup.kill", dir, CGROUP_EMPTY_MS);
 	nftw(dir, rmdir_cb, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
-	if ((c->made_cgroup_root || !had_state) && asprintf(&root, "%s/" CGROUP_DEFAULT_PARENT, c->cgroup_mount) >= 0 &&
-	    rmdir(root) < 0 && errno != ENOTEMPTY && errno != EBUSY && errno != ENOENT)
-		log_warn_errno(-errno, "rmdir %s: %m", root);
+	if (access(CLUSTER_CGROUP_ROOT_MARK, F_OK) == 0 &&
+	    asprintf(&root, "%s/" CGROUP_DEFAULT_PARENT, c->cgroup_mount) >= 0) {
+		if (rmdir(root) == 0 || errno == ENOENT)
+			unlink(CLUSTER_CGROUP_ROOT_MARK);
+		else if (errno != ENOTEMPTY && errno != EBUSY)
+			log_warn_errno(-errno, "rmdir %s: %m", root);
+	}
 	return access(dir, F_OK) == 0 ? -ENOTEMPTY : 0;
 }
 
@@ -203,6 +207,8 @@ static int rm_rf(const char *path)
 	return access(path, F_OK) == 0 ? -ENOTEMPTY : 0;
 }
 
+/* Pins in a bpffs of the cluster's own went with its unmount; those below /sys/fs/bpf stay
+ * until unlinked. */
 static int remove_pins(const struct cluster *c)
 {
 	_cleanup_free_ char *dir = NULL;
@@ -239,7 +245,7 @@ int cluster_down(struct cluster *c)
 		log_warn_errno(r, "cluster %s: state %s/state.json unreadable (%m): going by names", c->name, c->state_dir);
 	stop_agents(c);
 	each_netns(c, "node-", kill_in_netns, NULL);
-	failed |= remove_cgroups(c, had_state) < 0;
+	failed |= remove_cgroups(c) < 0;
 	if (proc_stop(&c->control, CONTROL_STOP_MS) < 0)
 		failed = 1;
 	each_netns(c, NULL, kill_in_netns, NULL);

@@ -1,5 +1,6 @@
-/* Named network namespaces the way `ip netns` keeps them (a bind mount of the namespace on
- * /run/netns/<name>), so `ip netns exec` and nsenter reach them; no propagation changes to /run. */
+/* Named network namespaces exactly as `ip netns add` keeps them (a bind mount of the namespace
+ * on /run/netns/<name>, inside /run/netns made a shared mount of itself), so `ip netns exec`
+ * and nsenter reach them and a later `ip netns add` never stacks a mount over ours. */
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -23,6 +24,22 @@ static int netns_path(const char *name, char *buf, size_t len)
 	return 0;
 }
 
+/* iproute2's convention: /run/netns is a mount point with shared propagation, made once and
+ * kept (ip netns never removes it either). Without it, the first `ip netns add` of anyone
+ * binds /run/netns over itself and hides the namespaces mounted there before. */
+static int netns_dir_prepare(void)
+{
+	if (mkdir(NETNS_DIR, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	if (mount("", NETNS_DIR, "none", MS_SHARED | MS_REC, NULL) == 0)
+		return 0;
+	if (errno != EINVAL)
+		return -errno;
+	if (mount(NETNS_DIR, NETNS_DIR, "none", MS_BIND | MS_REC, NULL) < 0)
+		return -errno;
+	return mount("", NETNS_DIR, "none", MS_SHARED | MS_REC, NULL) < 0 ? -errno : 0;
+}
+
 int netns_open(const char *name)
 {
 	char path[256];
@@ -44,8 +61,9 @@ int netns_create(const char *name)
 
 	if (r < 0)
 		return r;
-	if (mkdir(NETNS_DIR, 0755) < 0 && errno != EEXIST)
-		return -errno;
+	r = netns_dir_prepare();
+	if (r < 0)
+		return r;
 	fd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
 	if (fd < 0)
 		return -errno;

@@ -143,8 +143,8 @@ static int agent_args(struct cluster *c, unsigned i, struct args *a)
 		r |= args_add(a, "--service-cidr=" SERVICE_CIDR);
 	if (c->proxy_mode && agent_has_flag(c, "--proxy-mode"))
 		r |= args_addf(a, "--proxy-mode=%s", c->proxy_mode);
-	if (agent_has_flag(c, "--bpf-pin-dir"))
-		r |= args_addf(a, "--bpf-pin-dir=" CLUSTER_BPF_ROOT "/%s/node-%u", c->name, i);
+	if (c->pin_root && agent_has_flag(c, "--bpf-pin-dir"))
+		r |= args_addf(a, "--bpf-pin-dir=%s/node-%u", c->pin_root, i);
 	return r < 0 ? -ENOMEM : 0;
 }
 

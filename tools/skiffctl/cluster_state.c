@@ -51,6 +51,7 @@ void cluster_done(struct cluster *c)
 	free(c->bin_dir);
 	free(c->proxy_mode);
 	free(c->log_dir);
+	free(c->pin_root);
 	free(c->cgroup_mount);
 	memset(c, 0, sizeof(*c));
 }
@@ -142,7 +143,7 @@ static json_object *state_to_json(const struct cluster *c)
 	json_object_object_add(o, "binDir", c->bin_dir ? json_object_new_string(c->bin_dir) : NULL);
 	json_object_object_add(o, "proxyMode", c->proxy_mode ? json_object_new_string(c->proxy_mode) : NULL);
 	json_object_object_add(o, "logDir", c->log_dir ? json_object_new_string(c->log_dir) : NULL);
-	json_object_object_add(o, "madeCgroupRoot", json_object_new_boolean(c->made_cgroup_root));
+	json_object_object_add(o, "pinRoot", c->pin_root ? json_object_new_string(c->pin_root) : NULL);
 	json_object_object_add(o, "control", proc_to_json(&c->control));
 	for (unsigned i = 0; i < c->nodes && i < CLUSTER_MAX_NODES; i++)
 		json_object_array_add(agents, proc_to_json(&c->agents[i]));
@@ -202,7 +203,8 @@ int cluster_state_load(struct cluster *c)
 	c->proxy_mode = string_member(o, "proxyMode");
 	free(c->log_dir);
 	c->log_dir = string_member(o, "logDir");
-	c->made_cgroup_root = json_object_get_boolean(json_member(o, "madeCgroupRoot", json_type_boolean));
+	free(c->pin_root);
+	c->pin_root = string_member(o, "pinRoot");
 	proc_from_json(json_member(o, "control", json_type_object), &c->control);
 	agents = json_member(o, "agents", json_type_array);
 	for (unsigned i = 0; i < c->nodes && i < json_object_array_length(agents); i++)

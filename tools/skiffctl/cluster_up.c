@@ -6,7 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <skiff/cleanup.h>
@@ -205,7 +208,8 @@ static int make_network(const struct cluster *c)
 	return r;
 }
 
-/* <mount>/skiff/<name>: the agents' parents go below it, so down removes one tree. */
+/* <mount>/skiff/<name>: the agents' parents go below it, so down removes one tree. A <mount>/skiff
+ * made here is marked (outside any one cluster's state) so the last down removes it too. */
 static int make_cgroup(struct cluster *c)
 {
 	_cleanup_free_ char *root = NULL, *dir = cluster_cgroup_dir(c);
@@ -214,12 +218,44 @@ static int make_cgroup(struct cluster *c)
 		return log_error_errno(-ENOENT, "cluster %s: no cgroup2 mount in /proc/self/mountinfo", c->name);
 	if (!dir || asprintf(&root, "%s/" CGROUP_DEFAULT_PARENT, c->cgroup_mount) < 0)
 		return -ENOMEM;
-	if (mkdir(root, 0755) == 0)
-		c->made_cgroup_root = true;
-	else if (errno != EEXIST)
+	if (mkdir(root, 0755) == 0) {
+		_cleanup_close_ int fd = open(CLUSTER_CGROUP_ROOT_MARK, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+
+		if (fd < 0)
+			return log_error_errno(-errno, "%s: %m", CLUSTER_CGROUP_ROOT_MARK);
+	} else if (errno != EEXIST) {
 		return log_error_errno(-errno, "cgroup %s: %m", root);
+	}
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
 		return log_error_errno(-errno, "cgroup %s: %m", dir);
+	return 0;
+}
+
+/* Pins need a bpf filesystem. Where the host has none at /sys/fs/bpf (and mounting one there
+ * would change the host's mounts), the cluster mounts its own below the state dir. */
+static int make_pin_root(struct cluster *c)
+{
+	struct statfs sfs;
+	char *dir;
+
+	if (statfs("/sys/fs/bpf", &sfs) == 0 && sfs.f_type == BPF_FS_MAGIC) {
+		if (asprintf(&dir, CLUSTER_BPF_ROOT "/%s", c->name) < 0)
+			return -ENOMEM;
+		c->pin_root = dir;
+		return 0;
+	}
+	dir = cluster_path(c, "bpf");
+	if (!dir)
+		return -ENOMEM;
+	if ((mkdir(dir, 0700) < 0 && errno != EEXIST) ||
+	    mount("bpf", dir, "bpf", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700") < 0) {
+		int r = -errno;
+
+		free(dir);
+		return log_error_errno(r, "cluster %s: a bpf filesystem for the pins at %s/bpf: %m", c->name,
+				       c->state_dir);
+	}
+	c->pin_root = dir;
 	return 0;
 }
 
@@ -276,6 +312,8 @@ int cluster_up(struct cluster *c, const struct cluster_image *images, size_t n_i
 	r = cluster_state_save(c);
 	if (r >= 0)
 		r = make_cgroup(c);
+	if (r >= 0)
+		r = make_pin_root(c);
 	if (r >= 0)
 		r = cluster_state_save(c);
 	if (r >= 0)
