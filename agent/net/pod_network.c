@@ -29,6 +29,7 @@ struct pod_network {
 	char *node, *bridge, *service_cidr, *ipam_dir, *cidr_file, *cidr;
 	struct net_ipam *ipam; /* NULL until the podCIDR is known */
 	int bridge_index;
+	bool cidr_warned; /* a changed podCIDR is logged once */
 	struct net_node_routes *routes;
 };
 
@@ -158,17 +159,38 @@ static int start_locked(struct pod_network *n, const char *cidr)
 	return 0;
 }
 
+/* The bridge's address of the old podCIDR goes; the new one's is added by start_locked. */
+static void forget_cidr_locked(struct pod_network *n)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct in_addr net, gw;
+	int len;
+
+	net_ipam_network(n->ipam, &net, &len, &gw);
+	nl_talk(&n->nl, nl_msg_addr(buf, RTM_DELADDR, n->bridge_index, gw, len));
+	net_ipam_free(n->ipam);
+	n->ipam = NULL;
+	free(n->cidr);
+	n->cidr = NULL;
+}
+
 int pod_network_set_pod_cidr(struct pod_network *n, const char *cidr)
 {
 	int r = 0;
 
 	pthread_mutex_lock(&n->lock);
-	if (n->cidr && strcmp(n->cidr, cidr) != 0)
-		r = log_error_errno(-EBUSY, "node %s: podCIDR changed from %s to %s: pods keep %s until the agent "
-				    "restarts", n->node, n->cidr, cidr, n->cidr);
-	else if (!n->cidr) {
-		net_ipam_free(n->ipam);
-		n->ipam = NULL;
+	if (n->cidr && strcmp(n->cidr, cidr) != 0 && net_ipam_count(n->ipam) == 0) {
+		log_info("node %s: podCIDR now %s (was %s, no pod had an address from it)", n->node, cidr, n->cidr);
+		forget_cidr_locked(n);
+	}
+	if (n->cidr && strcmp(n->cidr, cidr) != 0) {
+		r = -EBUSY;
+		if (!n->cidr_warned)
+			log_error("node %s: podCIDR changed from %s to %s: new pods wait until the %zu pod(s) with "
+				  "addresses from %s are gone", n->node, n->cidr, cidr, net_ipam_count(n->ipam), n->cidr);
+		n->cidr_warned = true;
+	} else if (!n->cidr) {
+		n->cidr_warned = false;
 		r = start_locked(n, cidr);
 		if (r < 0) {
 			net_ipam_free(n->ipam);

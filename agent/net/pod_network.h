@@ -29,8 +29,9 @@ struct pod_network *pod_network_new(const struct pod_network_config *c);
 void pod_network_free(struct pod_network *n);
 
 /* The node's podCIDR ("10.244.1.0/24"), once known: loads the IPAM, makes the bridge, turns
- * forwarding on and adds the Service CIDR's unreachable route. Idempotent; a different CIDR
- * later is refused (-EBUSY, logged): pods already have addresses from the first. */
+ * forwarding on and adds the Service CIDR's unreachable route. Idempotent. A different CIDR
+ * later (the Node was made again) replaces the first once no pod has an address from it; until
+ * then it is refused (-EBUSY, logged once). */
 int pod_network_set_pod_cidr(struct pod_network *n, const char *cidr);
 bool pod_network_ready(struct pod_network *n);
 

@@ -182,9 +182,26 @@ Test(agent_net, bridge_forwarding_and_service_route)
 	cr_assert_str_eq(out, "1\n");
 	sh(-1, "ip route show proto 115", out, sizeof(out));
 	cr_assert(strstr(out, "unreachable 10.96.0.0/12"), "service route: %s", out);
-	/* Idempotent, and a second CIDR is refused rather than renumbering running pods. */
+	/* Idempotent; with no pod addressed yet, a new CIDR replaces the first. */
 	cr_assert_eq(pod_network_set_pod_cidr(pn, "10.244.1.0/24"), 0);
+	cr_assert_eq(pod_network_set_pod_cidr(pn, "10.244.7.0/24"), 0);
+	sh(-1, "ip -o -4 addr show dev skiff0", out, sizeof(out));
+	cr_assert(strstr(out, "inet 10.244.7.1/24") && !strstr(out, "10.244.1.1"), "bridge renumbered: %s", out);
+}
+
+Test(agent_net, pod_cidr_kept_while_pods_have_addresses)
+{
+	int pod = netns_new();
+
+	start_network("10.244.1.0/24");
+	pod_up(UID_A, pod);
+	/* A second CIDR is refused rather than renumbering a running pod... */
 	cr_assert_eq(pod_network_set_pod_cidr(pn, "10.244.7.0/24"), -EBUSY);
+	cr_assert_eq(pod_network_pod_teardown(pn, UID_A), 0);
+	/* ...and taken once it is gone. */
+	cr_assert_eq(pod_network_set_pod_cidr(pn, "10.244.7.0/24"), 0);
+	cr_assert_str_eq(text(pod_up(UID_B, pod)), "10.244.7.2");
+	close(pod);
 }
 
 Test(agent_net, service_cidr_fails_at_once)
