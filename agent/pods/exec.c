@@ -31,6 +31,7 @@
 #include "pods/runtime_internal.h"
 #include "pods/runtime_state.h"
 #include "pods/sandbox.h"
+#include "pods/seccomp.h"
 
 extern char **environ;
 
@@ -44,6 +45,7 @@ struct exec_child {
 	const struct podspec_container *pc;
 	char *const *argv;
 	int syncfd, errfd;
+	const struct sock_fprog *filter; /* the container's seccomp filter; NULL: none */
 };
 
 static json_object *find_container(json_object *pod, const char *name)
@@ -193,6 +195,9 @@ static _Noreturn void child_main(const struct exec_child *x)
 		child_fail(x->errfd, 126);
 	if (!pc->privileged && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		child_fail(x->errfd, 126);
+	/* The same filter as the container's own processes, or exec would be a way around it. */
+	if (x->filter && seccomp_install(x->filter) < 0)
+		child_fail(x->errfd, 126);
 	/* execvpe searches the PATH of environ: the container's. */
 	environ = pc->envp;
 	execvpe(x->argv[0], x->argv, pc->envp);
@@ -336,6 +341,9 @@ int pod_exec_run_cancel(struct pod_runtime *rt, const char *uid, const char *con
 	}
 	if (r >= 0)
 		r = open_cgroup_procs(id.pid, &procs);
+	/* Built before the fork: libseccomp allocates, and the agent has other threads. */
+	if (r >= 0 && !pc.privileged && !pc.seccomp_unconfined)
+		r = seccomp_default_program(&x.filter);
 	if (r >= 0) {
 		x.stdio[0] = stdin_fd >= 0 ? stdin_fd : devnull;
 		x.stdio[1] = stdout_fd >= 0 ? stdout_fd : devnull;
