@@ -6,35 +6,14 @@
 # NODE_NS[i] is node i's network namespace (i = 1..NODES), NODE_NAME[i] its Node, NODE_IP[i] its
 # InternalIP on the fabric.
 
-PASSED=0
-FAILED=0
-SCENARIO=""
-
-pass() {
-	PASSED=$((PASSED + 1))
-	printf '  ok   %s\n' "$1"
-}
-
-fail() {
-	FAILED=$((FAILED + 1))
-	printf '  FAIL %s [%s]\n' "$1" "$SCENARIO"
-	shift
-	local line
-	for line in "$@"; do printf '       %s\n' "$line"; done
-}
+# pass, fail, check_eq, check_ok, check_contains, check_match, k and the counters E2E_PASSED /
+# E2E_FAILED (scenario name in E2E_SCENARIO) are the e2e suite's.
+# shellcheck source=../e2e/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../e2e/lib.sh"
 
 # check NAME CMD...: passes when CMD exits 0; its output (stdout+stderr) lands in $OUT.
 check() {
-	local name=$1 rc=0
-	shift
-	OUT=$("$@" 2>&1) || rc=$?
-	if [ "$rc" -eq 0 ]; then pass "$name"; else fail "$name" "command: $*" "exit $rc: $(printf '%s' "$OUT" | tail -n 5)"; fi
-	return "$rc"
-}
-
-# check_eq NAME EXPECTED GOT
-check_eq() {
-	if [ "$2" == "$3" ]; then pass "$1"; else fail "$1" "expected: $2" "got:      $3"; fi
+	check_ok "$@"
 }
 
 # until_ok TRIES CMD...: runs CMD every 0.2 s until it exits 0 or TRIES runs out (`until` itself
@@ -49,11 +28,6 @@ until_ok() {
 		sleep 0.2
 	done
 	return "$rc"
-}
-
-# kubectl on the cluster, bounded so a hung server fails a check instead of the suite.
-k() {
-	timeout 60 kubectl --request-timeout=30s "$@"
 }
 
 # in_node I CMD...: runs CMD in node I's network namespace (host mounts, node network).

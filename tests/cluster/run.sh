@@ -13,7 +13,7 @@ SUITE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 die() {
 	echo "cluster: $*" >&2
-	echo "cluster: $PASSED passed, $((FAILED + 1)) failed"
+	echo "cluster: $E2E_PASSED passed, $((E2E_FAILED + 1)) failed"
 	exit 1
 }
 
@@ -72,7 +72,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 bad_flags() {
-	SCENARIO=flags
+	E2E_SCENARIO=flags
 	local out rc
 	for args in "up --nodes 0" "up --nodes x" "up --bogus" "up --name Bad_Name" "up --image noequals" \
 		"down --name" "restart-agent --name $CLUSTER" "frob"; do
@@ -90,7 +90,7 @@ bad_flags() {
 # A cluster whose agents never get Ready (a stand-in agent that sleeps), kept by
 # --keep-on-failure, its state.json deleted: down must still find and remove it all by names.
 half_up() {
-	SCENARIO=half-up
+	E2E_SCENARIO=half-up
 	local fake=$WORK/fakebin name=${CLUSTER}h
 	mkdir -p "$fake"
 	ln -s "$BINDIR/skiff-control" "$fake/skiff-control"
@@ -113,7 +113,7 @@ half_up() {
 
 sanitizer_check() {
 	local hits
-	SCENARIO=sanitizers
+	E2E_SCENARIO=sanitizers
 	hits=$(grep -nE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$LOGS/$CLUSTER"/*.log 2>/dev/null)
 	if [ -z "$hits" ]; then pass "daemon logs have no ASan/LSan/UBSan report"; else
 		fail "daemon logs have no ASan/LSan/UBSan report" "$(printf '%s\n' "$hits" | head -n 5)"
@@ -132,7 +132,7 @@ show_logs() {
 bad_flags
 snapshot >"$WORK/before"
 
-SCENARIO=up
+E2E_SCENARIO=up
 echo "== up ($NODES nodes, name $CLUSTER)"
 UP=1
 if check "cluster up --nodes $NODES" timeout 300 "$SKIFFCTL" cluster up --nodes "$NODES" --name "$CLUSTER" \
@@ -153,25 +153,25 @@ if check "cluster up --nodes $NODES" timeout 300 "$SKIFFCTL" cluster up --nodes 
 	done
 	for s in "${SCENARIOS[@]}"; do
 		[ -n "$ONLY" ] && ! [[ "$s" =~ $ONLY ]] && continue
-		SCENARIO=$s
+		E2E_SCENARIO=$s
 		echo "== $s"
 		"scenario_$s"
 	done
 	k delete pods -l cluster-test=1 --wait=false >/dev/null 2>&1
 fi
 
-[ "$FAILED" -ne 0 ] && show_logs
-SCENARIO=down
+[ "$E2E_FAILED" -ne 0 ] && show_logs
+E2E_SCENARIO=down
 echo "== down"
 check "cluster down" "$SKIFFCTL" cluster down --name "$CLUSTER" && UP=0
 check "cluster down again (nothing to remove)" "$SKIFFCTL" cluster down --name "$CLUSTER"
 sanitizer_check
 half_up
 
-SCENARIO=leftovers
+E2E_SCENARIO=leftovers
 snapshot >"$WORK/after"
 left=$(diff "$WORK/before" "$WORK/after" | grep -E '^[<>] ' | ours)
 check_eq "namespaces, host links, cgroups, BPF pins, mounts and processes as before up" "" "$left"
 
-echo "cluster: $PASSED passed, $FAILED failed"
-[ "$FAILED" -eq 0 ]
+echo "cluster: $E2E_PASSED passed, $E2E_FAILED failed"
+[ "$E2E_FAILED" -eq 0 ]

@@ -89,11 +89,11 @@ fail:
 	_exit(127);
 }
 
-int proc_spawn(int ns_fd, char *const argv[], const char *log_path, struct cluster_proc *ret)
+/* A child with a CLOEXEC pipe between us: the pid (0 in the child), or -errno. */
+static pid_t fork_with_pipe(int pipefd[2])
 {
-	int pipefd[2], err = 0, r;
-	ssize_t n;
 	pid_t pid;
+	int r;
 
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
 		return -errno;
@@ -104,6 +104,18 @@ int proc_spawn(int ns_fd, char *const argv[], const char *log_path, struct clust
 		close(pipefd[1]);
 		return r;
 	}
+	return pid;
+}
+
+int proc_spawn(int ns_fd, char *const argv[], const char *log_path, struct cluster_proc *ret)
+{
+	int pipefd[2], err = 0;
+	ssize_t n;
+	pid_t pid;
+
+	pid = fork_with_pipe(pipefd);
+	if (pid < 0)
+		return pid;
 	if (pid == 0) {
 		close(pipefd[0]);
 		child_exec(ns_fd, argv, log_path, pipefd[1]);
@@ -204,15 +216,9 @@ int proc_capture(char *const argv[], char **ret_out)
 	int pipefd[2], status, r = 0;
 	pid_t pid;
 
-	if (pipe2(pipefd, O_CLOEXEC) < 0)
-		return -errno;
-	pid = fork();
-	if (pid < 0) {
-		r = -errno;
-		close(pipefd[0]);
-		close(pipefd[1]);
-		return r;
-	}
+	pid = fork_with_pipe(pipefd);
+	if (pid < 0)
+		return pid;
 	if (pid == 0) {
 		if (dup2(pipefd[1], STDOUT_FILENO) >= 0)
 			execv(argv[0], argv);
