@@ -419,6 +419,8 @@ int pod_runtime_stop(struct pod_runtime *rt, const char *uid, int grace_seconds)
 	}
 	state = rstate_load(rt->run_dir, uid);
 	rt_stop_events(rt, state);
+	/* A terminating pod is probed no more (its failures would be no news). */
+	probe_manager_forget(rt->probes, uid);
 	/* The grace period is spent without the lock, so other pods' calls go on meanwhile; the
 	 * pod is marked stopping so nobody starts it again under our feet. */
 	if (state && grace_seconds > 0 && stopping_add(rt, uid) >= 0) {
