@@ -318,6 +318,10 @@ static _Noreturn void child_main(const struct container_spec *s, const char *ove
 	if (dup2(devnull, STDIN_FILENO) < 0 || dup2(outfd, STDOUT_FILENO) < 0 || dup2(errlogfd, STDERR_FILENO) < 0)
 		child_fail(errfd, STEP_STDIO);
 	syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+	/* Before the capabilities go: without no_new_privs only CAP_SYS_ADMIN may install a filter.
+	 * The steps left (capset, setres[ug]id) are ones the filter allows. */
+	if (filter && seccomp_install(filter) < 0)
+		child_fail(errfd, STEP_SECCOMP);
 	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0 || child_caps(s->privileged, s->caps) < 0)
 		child_fail(errfd, STEP_CAPS);
 	if (s->set_gid && (setgroups(1, &s->gid) < 0 || setresgid(s->gid, s->gid, s->gid) < 0))
@@ -325,11 +329,8 @@ static _Noreturn void child_main(const struct container_spec *s, const char *ove
 	/* Changing to a non-zero uid clears the effective and permitted sets, as for Docker. */
 	if (s->set_uid && setresuid(s->uid, s->uid, s->uid) < 0)
 		child_fail(errfd, STEP_IDS);
-	if (!s->privileged && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+	if (!s->privileged && !s->allow_privilege_escalation && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		child_fail(errfd, STEP_NNP);
-	/* Last: the filter forbids mount, setns and the like that the steps above needed. */
-	if (filter && seccomp_install(filter) < 0)
-		child_fail(errfd, STEP_SECCOMP);
 	child_exec(s);
 	child_fail(errfd, STEP_EXEC);
 }

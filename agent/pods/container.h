@@ -33,6 +33,7 @@ struct container_spec {
 	unsigned long long caps;     /* bounding/effective/permitted set when not privileged */
 	bool readonly_rootfs;
 	bool seccomp_unconfined;     /* securityContext.seccompProfile Unconfined: no default filter */
+	bool allow_privilege_escalation; /* no no_new_privs (setuid binaries work) */
 	int netns, ipcns, utsns; /* the sandbox's, opened O_CLOEXEC */
 	int pidns;               /* the sandbox's to share it; < 0: a new one (the container is PID 1) */
 	const struct container_mount *mounts;

@@ -187,16 +187,17 @@ static _Noreturn void child_main(const struct exec_child *x)
 		if (dup2(x->stdio[i], i) < 0)
 			child_fail(x->errfd, 126);
 	syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+	/* The container's own filter (or exec would be a way around it), installed while
+	 * CAP_SYS_ADMIN is still held, as in container.c. */
+	if (x->filter && seccomp_install(x->filter) < 0)
+		child_fail(x->errfd, 126);
 	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0 || child_caps(pc->privileged, pc->caps) < 0)
 		child_fail(x->errfd, 126);
 	if (pc->set_gid && (setgroups(1, &pc->gid) < 0 || setresgid(pc->gid, pc->gid, pc->gid) < 0))
 		child_fail(x->errfd, 126);
 	if (pc->set_uid && setresuid(pc->uid, pc->uid, pc->uid) < 0)
 		child_fail(x->errfd, 126);
-	if (!pc->privileged && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		child_fail(x->errfd, 126);
-	/* The same filter as the container's own processes, or exec would be a way around it. */
-	if (x->filter && seccomp_install(x->filter) < 0)
+	if (!pc->privileged && !pc->allow_privilege_escalation && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		child_fail(x->errfd, 126);
 	/* execvpe searches the PATH of environ: the container's. */
 	environ = pc->envp;

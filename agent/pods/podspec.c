@@ -358,6 +358,8 @@ static int check_security(json_object *pod, json_object *c, struct podspec_conta
 	if (non_root && json_object_get_boolean(non_root) && !out->set_uid)
 		return spec_error(ret_err, "container has runAsNonRoot and image will run as root (pod: \"%s/%s\", container: %s)",
 				  ns, pod_name, name);
+	/* Unset means no_new_privs here: the default container is the hardened one. */
+	out->allow_privilege_escalation = json_object_get_boolean(security_field(pod, c, "allowPrivilegeEscalation"));
 	if (profile && strcmp(profile, "Unconfined") == 0)
 		out->seccomp_unconfined = true;
 	else if (profile && strcmp(profile, "RuntimeDefault") != 0)

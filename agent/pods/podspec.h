@@ -22,6 +22,7 @@ struct podspec_container {
 	char **argv, **envp; /* NULL-terminated */
 	char *path_env, *cwd;
 	bool set_uid, set_gid, privileged, readonly_rootfs, seccomp_unconfined;
+	bool allow_privilege_escalation; /* securityContext.allowPrivilegeEscalation: true said outright */
 	unsigned long long caps; /* the default set with securityContext.capabilities drop/add */
 	uid_t uid;
 	gid_t gid;

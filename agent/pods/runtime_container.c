@@ -387,6 +387,7 @@ int rt_container_start(struct pod_runtime *rt, json_object *state, json_object *
 		.path_env = pc.path_env, .cwd = pc.cwd, .set_uid = pc.set_uid, .set_gid = pc.set_gid,
 		.uid = pc.uid, .gid = pc.gid, .privileged = pc.privileged,
 		.caps = pc.caps, .readonly_rootfs = pc.readonly_rootfs, .seccomp_unconfined = pc.seccomp_unconfined,
+		.allow_privilege_escalation = pc.allow_privilege_escalation,
 		.netns = ns[0], .ipcns = ns[1], .utsns = ns[2], .pidns = ns[3],
 		.mounts = dx.mounts ? dx.mounts : pc.mounts, .n_mounts = dx.mounts ? dx.n_mounts : pc.n_mounts,
 		.stdout_fifo = out, .stderr_fifo = errf,

@@ -642,7 +642,9 @@ Test(agent_container, seccomp_default_and_run_as_non_root)
 			   " unshare -U true 2>/dev/null && echo userns-ok || echo userns-denied;"
 			   " mkdir -p /m; mount -t tmpfs t /m 2>/dev/null && echo mount-ok || echo mount-denied\"]},"
 			   "{\"name\":\"unconf\",\"image\":\"busybox\",\"securityContext\":{\"seccompProfile\":{\"type\":\"Unconfined\"}},"
-			   "\"command\":[\"sh\",\"-c\",\"grep '^Seccomp:' /proc/self/status\"]}]}");
+			   "\"command\":[\"sh\",\"-c\",\"grep '^Seccomp:' /proc/self/status\"]},"
+			   "{\"name\":\"esc\",\"image\":\"busybox\",\"securityContext\":{\"allowPrivilegeEscalation\":true},"
+			   "\"command\":[\"sh\",\"-c\",\"grep -E '^(NoNewPrivs|Seccomp):' /proc/self/status\"]}]}");
 	_cleanup_json_ json_object *bad = make_pod(
 		"nonroot", "{\"restartPolicy\":\"Never\",\"securityContext\":{\"runAsNonRoot\":true},\"containers\":["
 			   "{\"name\":\"c\",\"image\":\"busybox\",\"command\":[\"true\"]}]}");
@@ -656,6 +658,10 @@ Test(agent_container, seccomp_default_and_run_as_non_root)
 	cr_expect_str_eq(a, "stdout Seccomp:\t2\nstdout userns-denied\nstdout mount-denied\n");
 	b = read_log(pod, "unconf");
 	cr_expect_str_eq(b, "stdout Seccomp:\t0\n");
+	free(b);
+	/* allowPrivilegeEscalation: true keeps setuid binaries working (no no_new_privs), the filter stays. */
+	b = read_log(pod, "esc");
+	cr_expect_str_eq(b, "stdout NoNewPrivs:\t0\nstdout Seccomp:\t2\n");
 
 	cr_assert_eq(pod_runtime_start(rt, bad), 0);
 	for (int i = 0; i < 200 && !reason; i++) {
