@@ -1,6 +1,7 @@
 /* Probes: core/v1 Probe parsing (defaults, named ports, handlers that cannot run), the result
- * state machine, and tcpSocket/httpGet probes run for real inside a network namespace the
- * test makes (a forked child with its own netns serving on 127.0.0.1 there only). */
+ * state machine, tcpSocket/httpGet probes run for real inside a network namespace the test
+ * makes (a forked child with its own netns serving on 127.0.0.1 there only), and the prober
+ * driving them: readiness per run, a kill after liveness failures, Unhealthy events. */
 #include <criterion/criterion.h>
 
 #include <arpa/inet.h>
@@ -20,6 +21,7 @@
 #include <skiff/json.h>
 
 #include "pods/probe.h"
+#include "pods/probe_manager.h"
 #include "pods/sandbox.h"
 
 static json_object *parse(const char *s)
@@ -230,4 +232,105 @@ Test(agent_probe, no_netns_is_an_error)
 
 	cr_expect_lt(probe_run(&s, &(struct probe_target){ .netns_fd = -1 }, msg, sizeof(msg)), 0);
 	cr_expect(strstr(msg, "network namespace"), "%s", msg);
+}
+
+/* --- the prober: runs, results, kills ------------------------------------------------------ */
+
+static int unhealthy_count;
+static char last_unhealthy[512];
+
+static void count_event(void *ud, const struct runtime_event *ev)
+{
+	cr_assert_eq(ud, &unhealthy_count);
+	if (strcmp(ev->reason, "Unhealthy") == 0) {
+		__atomic_add_fetch(&unhealthy_count, 1, __ATOMIC_SEQ_CST);
+		snprintf(last_unhealthy, sizeof(last_unhealthy), "%s %s", ev->field_path, ev->message);
+	}
+}
+
+static const struct runtime_event_hooks count_hooks = { .userdata = &unhealthy_count, .emit = count_event };
+
+/* Steps the container every 50 ms (the agent does it every second) until want() holds; bounded. */
+static bool step_until(struct probe_manager *pm, const struct probe_container *c, bool (*want)(struct probe_manager *,
+						const struct probe_container *, bool), bool *ret_kill)
+{
+	bool kill = false;
+
+	for (int i = 0; i < 200; i++) {
+		kill = probe_manager_step(pm, c);
+		if (want(pm, c, kill)) {
+			if (ret_kill)
+				*ret_kill = kill;
+			return true;
+		}
+		usleep(50 * 1000);
+	}
+	return false;
+}
+
+static bool ready_now(struct probe_manager *pm, const struct probe_container *c, bool kill)
+{
+	(void)kill;
+	return probe_manager_ready(pm, c->uid, c->spec, c->run);
+}
+
+static bool kill_now(struct probe_manager *pm, const struct probe_container *c, bool kill)
+{
+	(void)pm;
+	(void)c;
+	return kill;
+}
+
+Test(agent_probe, manager_readiness_runs_and_resets, .init = netns_setup, .fini = netns_teardown)
+{
+	_cleanup_json_ json_object *spec = parse("{\"name\":\"web\",\"readinessProbe\":{\"tcpSocket\":{\"port\":8080},"
+						 "\"periodSeconds\":1}}");
+	_cleanup_json_ json_object *plain = parse("{\"name\":\"web\"}");
+	struct probe_manager *pm = probe_manager_new(NULL, &count_hooks);
+	struct proc_id sb;
+	struct probe_container c = { .ns = "ns1", .pod_name = "p", .uid = "u1", .name = "web", .pod_ip = "",
+				     .spec = spec, .run = "1:100", .sandbox = &sb };
+
+	cr_assert_not_null(pm);
+	cr_assert_eq(proc_id_get(server_pid, &sb), 0);
+	cr_expect(!probe_manager_ready(pm, "u1", spec, "1:100"), "unready before the manager has seen the run");
+	cr_expect(!probe_manager_step(pm, &c), "readiness never kills");
+	cr_expect(step_until(pm, &c, ready_now, NULL), "ready once the tcp probe passed");
+	cr_expect(!probe_manager_ready(pm, "u1", spec, "2:200"), "another run is not the ready one");
+	c.run = "2:200";
+	probe_manager_step(pm, &c);
+	cr_expect(!probe_manager_ready(pm, "u1", spec, "2:200"), "a new run starts unready");
+	cr_expect(step_until(pm, &c, ready_now, NULL), "and gets ready by its own probe");
+	cr_expect(probe_manager_ready(pm, "u1", plain, "9:9"), "a container without readiness probe is ready");
+	probe_manager_forget(pm, "u1");
+	cr_expect(!probe_manager_ready(pm, "u1", spec, "2:200"), "forgotten");
+	cr_expect_eq(unhealthy_count, 0, "%s", last_unhealthy);
+	probe_manager_free(pm);
+}
+
+Test(agent_probe, manager_liveness_asks_for_a_kill, .init = netns_setup, .fini = netns_teardown)
+{
+	_cleanup_json_ json_object *spec = parse("{\"name\":\"c\",\"livenessProbe\":{\"tcpSocket\":{\"port\":8081},"
+						 "\"periodSeconds\":1,\"failureThreshold\":2}}");
+	struct probe_manager *pm = probe_manager_new(NULL, &count_hooks);
+	struct proc_id sb;
+	struct probe_container c = { .ns = "ns1", .pod_name = "p", .uid = "u2", .name = "c", .pod_ip = "",
+				     .spec = spec, .run = "1:100", .sandbox = &sb };
+	bool kill = false;
+
+	cr_assert_not_null(pm);
+	cr_assert_eq(proc_id_get(server_pid, &sb), 0);
+	unhealthy_count = 0;
+	cr_expect(step_until(pm, &c, kill_now, &kill) && kill, "a kill after two failures in a row");
+	cr_expect_geq(unhealthy_count, 2, "one Unhealthy event per failure");
+	cr_expect_str_eq(last_unhealthy, "spec.containers{c} Liveness probe failed: dial tcp 127.0.0.1:8081: connect: "
+					 "Connection refused");
+	cr_expect(!probe_manager_step(pm, &c), "the kill is asked for once per run");
+	c.run = NULL;
+	cr_expect(!probe_manager_step(pm, &c), "nothing while it is not running");
+	/* Forgotten with a probe possibly in flight: the worker drops its result; free waits for it. */
+	c.run = "2:200";
+	probe_manager_step(pm, &c);
+	probe_manager_forget(pm, "u2");
+	probe_manager_free(pm);
 }
