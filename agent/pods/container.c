@@ -224,7 +224,7 @@ static int child_proc_protect(void)
 	return 0;
 }
 
-static int child_caps(bool privileged, unsigned long long keep)
+int container_drop_caps(bool privileged, unsigned long long keep)
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct data[2] = { { 0 } };
@@ -322,7 +322,7 @@ static _Noreturn void child_main(const struct container_spec *s, const char *ove
 	 * The steps left (capset, setres[ug]id) are ones the filter allows. */
 	if (filter && seccomp_install(filter) < 0)
 		child_fail(errfd, STEP_SECCOMP);
-	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0 || child_caps(s->privileged, s->caps) < 0)
+	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0 || container_drop_caps(s->privileged, s->caps) < 0)
 		child_fail(errfd, STEP_CAPS);
 	if (s->set_gid && (setgroups(1, &s->gid) < 0 || setresgid(s->gid, s->gid, s->gid) < 0))
 		child_fail(errfd, STEP_IDS);

@@ -51,6 +51,9 @@ int container_spawn(const struct container_spec *spec, struct proc_id *ret, cons
 
 /* The capabilities every unprivileged container keeps (Docker's default 14), as a bitmask. */
 unsigned long long container_default_caps(void);
+/* In a container's child before exec: the bounding set cut to keep and keep made the effective
+ * and permitted sets (nothing when privileged). Async-signal-safe; -1 with errno. */
+int container_drop_caps(bool privileged, unsigned long long keep);
 /* A capability's number from its name ("NET_ADMIN" or "CAP_NET_ADMIN", any case); -EINVAL. */
 int container_cap_from_name(const char *name);
 

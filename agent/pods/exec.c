@@ -147,21 +147,6 @@ static _Noreturn void child_fail(int errfd, int code)
 	_exit(code);
 }
 
-static int child_caps(bool privileged, unsigned long long keep)
-{
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct data[2] = { { 0 } };
-
-	if (privileged)
-		return 0;
-	for (int cap = 0; cap < 64; cap++)
-		if (!(keep & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
-			return -1;
-	data[0].effective = data[0].permitted = (uint32_t)keep;
-	data[1].effective = data[1].permitted = (uint32_t)(keep >> 32);
-	return (int)syscall(SYS_capset, &hdr, data);
-}
-
 static void child_say(int fd, const char *a, const char *b, const char *c)
 {
 	if (write(fd, a, strlen(a)) < 0 || write(fd, b, strlen(b)) < 0 || write(fd, c, strlen(c)) < 0)
@@ -191,7 +176,7 @@ static _Noreturn void child_main(const struct exec_child *x)
 	 * CAP_SYS_ADMIN is still held, as in container.c. */
 	if (x->filter && seccomp_install(x->filter) < 0)
 		child_fail(x->errfd, 126);
-	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0 || child_caps(pc->privileged, pc->caps) < 0)
+	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0 || container_drop_caps(pc->privileged, pc->caps) < 0)
 		child_fail(x->errfd, 126);
 	if (pc->set_gid && (setgroups(1, &pc->gid) < 0 || setresgid(pc->gid, pc->gid, pc->gid) < 0))
 		child_fail(x->errfd, 126);
