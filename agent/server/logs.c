@@ -1,7 +1,7 @@
 /* GET /containerLogs/NS/POD/CONTAINER: a container's CRI log files (pods/logs.h) as kubectl
  * logs shows them — messages only, or with their timestamps; tailLines, sinceSeconds/sinceTime,
- * previous (the run before the current one), and follow, which streams what the container
- * writes until it exits or the client goes. */
+ * limitBytes, previous (the run before the current one), and follow, which streams what the
+ * container writes until it exits or the client goes. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +29,8 @@ struct log_stream {
 	int run; /* restartCount of the run being read */
 	bool follow, timestamps, finished;
 	time_t dead_since; /* monotonic seconds: when the process was first seen gone */
+	long long limit;   /* limitBytes: the most bytes sent (< 0: no limit) */
+	long long sent;
 	char since[TS_LEN + 1]; /* "" or the oldest timestamp to show */
 	FILE *f;
 	char *out; /* formatted output not sent yet */
@@ -204,8 +206,14 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 
 	(void)pos;
 	for (;;) {
+		if (ls->limit >= 0 && ls->sent >= ls->limit)
+			return MHD_CONTENT_READER_END_OF_STREAM;
 		if (ls->out_off < ls->out_len) {
 			size_t n = ls->out_len - ls->out_off < max ? ls->out_len - ls->out_off : max;
+
+			if (ls->limit >= 0 && (long long)n > ls->limit - ls->sent)
+				n = (size_t)(ls->limit - ls->sent);
+			ls->sent += (long long)n;
 
 			memcpy(buf, ls->out + ls->out_off, n);
 			ls->out_off += n;
@@ -301,7 +309,7 @@ static int pick_run(const struct agent_request *req, json_object *state, struct 
 static int setup_stream(const struct agent_request *req, json_object *state, struct log_stream *ls,
 			struct MHD_Response **ret_resp, unsigned *ret_code)
 {
-	const char *tail_s = agent_query(req, "tailLines");
+	const char *tail_s = agent_query(req, "tailLines"), *limit_s = agent_query(req, "limitBytes");
 	long tail = -1;
 	char *end;
 	int r;
@@ -311,10 +319,16 @@ static int setup_stream(const struct agent_request *req, json_object *state, str
 		if (*end)
 			tail = -2;
 	}
+	ls->limit = -1;
+	if (limit_s && *limit_s) {
+		ls->limit = strtoll(limit_s, &end, 10);
+		if (*end || ls->limit <= 0)
+			tail = -2;
+	}
 	if (tail < -1 || parse_since(req, ls->since) < 0) {
 		*ret_code = 400;
-		*ret_resp = agent_status_response(400, "BadRequest", "tailLines and sinceSeconds must be numbers, "
-								     "sinceTime RFC 3339");
+		*ret_resp = agent_status_response(400, "BadRequest", "tailLines, sinceSeconds and limitBytes must be "
+								     "numbers, sinceTime RFC 3339");
 		return -EINVAL;
 	}
 	r = pick_run(req, state, ls, ret_resp, ret_code);

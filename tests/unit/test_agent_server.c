@@ -225,7 +225,7 @@ Test(agent_server, logs_tail_since_timestamps)
 	_cleanup_json_ json_object *pod = start_pod("lp", "Never",
 		"[{\"name\":\"c\",\"image\":\"busybox\",\"command\":[\"true\"]},"
 		"{\"name\":\"d\",\"image\":\"busybox\",\"command\":[\"true\"]}]");
-	_cleanup_free_ char *path = NULL, *all = NULL, *tail = NULL, *since = NULL, *ts = NULL, *bad = NULL;
+	_cleanup_free_ char *path = NULL, *all = NULL, *tail = NULL, *since = NULL, *ts = NULL, *bad = NULL, *limited = NULL;
 	char old[32], now[32], url[256];
 	time_t t = time(NULL);
 	struct tm tm;
@@ -256,6 +256,9 @@ Test(agent_server, logs_tail_since_timestamps)
 	ts = get(url, 200);
 	snprintf(url, sizeof(url), "%s.500000000Z new-2\n", now);
 	cr_expect_str_eq(ts, url);
+	snprintf(url, sizeof(url), "/containerLogs/ns1/lp/c?uid=%s&limitBytes=8", uids[0]);
+	limited = get(url, 200);
+	cr_expect_str_eq(limited, "old-1\nol");
 	snprintf(url, sizeof(url), "/containerLogs/ns1/lp/nope?uid=%s", uids[0]);
 	bad = get(url, 400);
 	cr_expect(strstr(bad, "container nope is not valid for pod lp"), "%s", bad);
