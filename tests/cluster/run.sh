@@ -135,8 +135,10 @@ snapshot >"$WORK/before"
 E2E_SCENARIO=up
 echo "== up ($NODES nodes, name $CLUSTER)"
 UP=1
+# --image: a second image, a plain directory, imported on every node beside busybox.
+mkdir -p "$WORK/extra-image/etc" && echo extra >"$WORK/extra-image/etc/extra"
 if check "cluster up --nodes $NODES" timeout 300 "$SKIFFCTL" cluster up --nodes "$NODES" --name "$CLUSTER" \
-	--log-dir "$LOGS/$CLUSTER" --timeout 120 "${UP_FLAGS[@]}"; then
+	--log-dir "$LOGS/$CLUSTER" --timeout 120 --image "extra=$WORK/extra-image" "${UP_FLAGS[@]}"; then
 	check_eq "up prints the KUBECONFIG line" "export KUBECONFIG=$KUBECONFIG" "$(printf '%s\n' "$OUT" | grep '^export ')"
 	check_eq "every node is Ready" "$(printf 'True\n%.0s' $(seq "$NODES"))" \
 		"$(k get nodes -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}')"
@@ -144,6 +146,7 @@ if check "cluster up --nodes $NODES" timeout 300 "$SKIFFCTL" cluster up --nodes 
 		NODE_IP[i]=$(k get node "${NODE_NAME[i]}" -o jsonpath='{.status.addresses[?(@.type=="InternalIP")].address}')
 	done
 	check "the busybox image is on every node" test "$(ls -d "$STATE"/node-*/root/images/busybox | wc -l)" -eq "$NODES"
+	check "the --image one is on every node" test "$(cat "$STATE"/node-*/root/images/extra/rootfs/etc/extra | grep -c extra)" -eq "$NODES"
 	check "the second up of the same name is refused" bash -c "! '$SKIFFCTL' cluster up --name $CLUSTER"
 
 	SCENARIOS=()
