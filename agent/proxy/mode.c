@@ -94,17 +94,36 @@ static const struct lb_ops pair_ops = {
 	.close = pair_close,
 };
 
-static int open_bpf(const char *pin_dir, const char *cgroup_path, struct proxy_dp *ret)
+/* nftables' side of either mode: the whole data path or (external_only) NodePorts. */
+static struct nft_lb *nft_open(bool external_only, const char *service_cidr)
+{
+	struct nft_lb *lb = nft_lb_new(external_only);
+	int r;
+
+	if (!lb)
+		return NULL;
+	r = nft_lb_set_service_cidr(lb, service_cidr);
+	if (r < 0) {
+		log_error("proxy: service range \"%s\" is not an IPv4 CIDR", service_cidr);
+		nft_lb_ops.close(lb);
+		errno = -r;
+		return NULL;
+	}
+	return lb;
+}
+
+static int open_bpf(const char *pin_dir, const char *cgroup_path, const char *service_cidr, struct proxy_dp *ret)
 {
 	struct pair *p = calloc(1, sizeof(*p));
 	int r;
 
 	if (!p)
 		return -ENOMEM;
-	p->nft = nft_lb_new(true);
+	p->nft = nft_open(true, service_cidr);
 	if (!p->nft) {
+		r = -errno;
 		free(p);
-		return -ENOMEM;
+		return r;
 	}
 	r = bpf_lb_open(pin_dir, cgroup_path, &p->bpf);
 	if (r < 0) {
@@ -117,7 +136,7 @@ static int open_bpf(const char *pin_dir, const char *cgroup_path, struct proxy_d
 	return 0;
 }
 
-static int open_nft(const char *pin_dir, const char *cgroup_path, struct proxy_dp *ret)
+static int open_nft(const char *pin_dir, const char *cgroup_path, const char *service_cidr, struct proxy_dp *ret)
 {
 	struct nft_lb *lb;
 	int r;
@@ -126,9 +145,9 @@ static int open_nft(const char *pin_dir, const char *cgroup_path, struct proxy_d
 	r = bpf_lb_detach(pin_dir, cgroup_path);
 	if (r < 0)
 		log_warn_errno(r, "proxy mode nftables: clearing the BPF hooks pinned in %s: %m", pin_dir);
-	lb = nft_lb_new(false);
+	lb = nft_open(false, service_cidr);
 	if (!lb)
-		return -ENOMEM;
+		return -errno;
 	*ret = (struct proxy_dp){ PROXY_MODE_NFTABLES, &nft_lb_ops, lb };
 	return 0;
 }
@@ -164,13 +183,14 @@ static enum proxy_mode pick(const char *pin_dir, const char *cgroup_path)
 	return PROXY_MODE_BPF;
 }
 
-int proxy_dp_open(enum proxy_mode want, const char *pin_dir, const char *cgroup_path, struct proxy_dp *ret)
+int proxy_dp_open(enum proxy_mode want, const char *pin_dir, const char *cgroup_path, const char *service_cidr,
+		  struct proxy_dp *ret)
 {
 	if (want == PROXY_MODE_AUTO)
 		want = pick(pin_dir, cgroup_path);
 	if (want == PROXY_MODE_BPF)
-		return open_bpf(pin_dir, cgroup_path, ret);
-	return open_nft(pin_dir, cgroup_path, ret);
+		return open_bpf(pin_dir, cgroup_path, service_cidr, ret);
+	return open_nft(pin_dir, cgroup_path, service_cidr, ret);
 }
 
 void proxy_dp_close(struct proxy_dp *p)

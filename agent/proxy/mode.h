@@ -24,10 +24,13 @@ struct proxy_dp {
 	void *dp;
 };
 
-/* want AUTO: bpf when bpf_lb_supported(cgroup_path), else nftables. nftables mode detaches
- * and unpins what a BPF run left under pin_dir; BPF mode's first commit rebuilds table ip
- * skiff with only its NodePort part. Acts in the calling thread's network namespace. */
-int proxy_dp_open(enum proxy_mode want, const char *pin_dir, const char *cgroup_path, struct proxy_dp *ret);
+/* want AUTO: bpf when pin_dir is on a bpffs and bpf_lb_supported(cgroup_path), else nftables.
+ * nftables mode detaches and unpins what a BPF run left under pin_dir; BPF mode's first commit
+ * rebuilds table ip skiff with only its NodePort part. service_cidr (or NULL): packets for
+ * unknown VIPs are refused at once (nft_lb_set_service_cidr). Acts in the calling thread's
+ * network namespace. */
+int proxy_dp_open(enum proxy_mode want, const char *pin_dir, const char *cgroup_path, const char *service_cidr,
+		  struct proxy_dp *ret);
 void proxy_dp_close(struct proxy_dp *p);
 
 #endif

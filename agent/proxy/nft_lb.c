@@ -15,6 +15,7 @@
 
 struct nft_lb {
 	bool external_only;
+	uint32_t svc_net, svc_mask; /* the Service range, network order; mask 0: none */
 	bool built;    /* the table holds cur (a first commit rebuilds it) */
 	bool in_batch; /* next is live */
 	struct nft_fe *cur, *next;
@@ -28,6 +29,25 @@ struct nft_lb *nft_lb_new(bool external_only)
 	if (lb)
 		lb->external_only = external_only;
 	return lb;
+}
+
+int nft_lb_set_service_cidr(struct nft_lb *lb, const char *cidr)
+{
+	char addr[INET_ADDRSTRLEN];
+	struct in_addr a;
+	unsigned prefix;
+	int n = 0;
+
+	if (!cidr || !*cidr) {
+		lb->svc_mask = 0;
+		return 0;
+	}
+	if (sscanf(cidr, "%15[0-9.]/%u%n", addr, &prefix, &n) != 2 || cidr[n] || prefix < 1 || prefix > 32 ||
+	    inet_pton(AF_INET, addr, &a) != 1)
+		return -EINVAL;
+	lb->svc_mask = htonl(prefix == 32 ? 0xffffffffu : ~(0xffffffffu >> prefix));
+	lb->svc_net = a.s_addr & lb->svc_mask;
+	return 0;
 }
 
 static void fe_done(struct nft_fe *fe)
@@ -220,7 +240,7 @@ static void eps_minus(struct nft_tx *tx, const struct lb_backend *a, size_t na, 
 
 static void write_full(struct nft_lb *lb, struct nft_tx *tx, const struct lb_backend *eps, size_t n_eps)
 {
-	nft_tx_base(tx, lb->external_only);
+	nft_tx_base(tx, lb->external_only, lb->svc_net, lb->svc_mask);
 	for (size_t i = 0; i < n_eps; i++)
 		nft_tx_ep_add(tx, &eps[i]);
 	for (size_t i = 0; i < lb->n_next; i++)

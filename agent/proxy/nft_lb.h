@@ -16,6 +16,11 @@ struct nft_lb;
  * the first commit, whose batch replaces whatever table ip skiff held. NULL with errno. */
 struct nft_lb *nft_lb_new(bool external_only);
 
+/* The Service range ("10.96.0.0/12"; NULL or "": none), before the first commit: packets still
+ * headed there after DNAT (an unknown VIP) get a TCP reset / ICMP port unreachable at once.
+ * -EINVAL on a malformed range. */
+int nft_lb_set_service_cidr(struct nft_lb *lb, const char *cidr);
+
 /* dp: a struct nft_lb. close frees it and leaves the table in place. */
 extern const struct lb_ops nft_lb_ops;
 

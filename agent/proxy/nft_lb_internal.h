@@ -24,7 +24,8 @@ struct nft_fe {
 void nft_ep_chain_name(char buf[NFT_EP_CHAIN_MAX], const struct lb_backend *b);
 
 /* The base: table (created fresh: any older one is deleted in the same batch), maps, hooks. */
-void nft_tx_base(struct nft_tx *tx, bool external_only);
+/* svc_mask 0: no Service range (no catch-all reject). */
+void nft_tx_base(struct nft_tx *tx, bool external_only, uint32_t svc_net, uint32_t svc_mask);
 void nft_tx_ep_add(struct nft_tx *tx, const struct lb_backend *b);
 void nft_tx_ep_del(struct nft_tx *tx, const struct lb_backend *b);
 /* A frontend's chain, its rules and its map element. */

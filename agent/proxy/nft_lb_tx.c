@@ -18,6 +18,7 @@
 /* Before DNAT (-100) so a frontend without endpoints is refused, not routed. */
 #define PRIO_FILTER (-110)
 #define PRIO_DSTNAT (-100)
+#define PRIO_AFTER_DSTNAT (-90)
 #define PRIO_SRCNAT 100
 
 #define NEW (NLM_F_CREATE)
@@ -74,7 +75,7 @@ void nft_tx_table_del(struct nft_tx *tx)
 	table(tx, NFT_MSG_DELTABLE);
 }
 
-void nft_tx_base(struct nft_tx *tx, bool external_only)
+void nft_tx_base(struct nft_tx *tx, bool external_only, uint32_t svc_net, uint32_t svc_mask)
 {
 	nft_tx_table_del(tx);
 	table(tx, NFT_MSG_NEWTABLE);
@@ -88,13 +89,20 @@ void nft_tx_base(struct nft_tx *tx, bool external_only)
 	rule(tx, nft_rule_jump("nat-prerouting", NFT_LB_CHAIN_SERVICES));
 	chain(tx, NFT_MSG_NEWCHAIN, "nat-postrouting", NF_INET_POST_ROUTING, PRIO_SRCNAT, "nat");
 	rule(tx, nft_rule_masquerade("nat-postrouting"));
+	chain(tx, NFT_MSG_NEWCHAIN, NFT_LB_CHAIN_REJECT, -1, 0, NULL);
+	rule(tx, nft_rule_reject_tcp(NFT_LB_CHAIN_REJECT));
+	rule(tx, nft_rule_reject(NFT_LB_CHAIN_REJECT));
+	if (svc_mask) {
+		/* After DNAT: what still heads for the Service range has no frontend (or no endpoint).
+		 * A reset now beats the ICMP of the range's unreachable route, which is rate-limited. */
+		chain(tx, NFT_MSG_NEWCHAIN, "filter-unrouted", NF_INET_PRE_ROUTING, PRIO_AFTER_DSTNAT, "filter");
+		rule(tx, nft_rule_daddr_in_jump("filter-unrouted", svc_net, svc_mask, NFT_LB_CHAIN_REJECT));
+	}
 	if (external_only)
 		return;
 	chain(tx, NFT_MSG_NEWCHAIN, "nat-output", NF_INET_LOCAL_OUT, PRIO_DSTNAT, "nat");
 	rule(tx, nft_rule_jump("nat-output", NFT_LB_CHAIN_SERVICES));
 	vmap(tx, NFT_LB_MAP_NO_ENDPOINTS, 0);
-	chain(tx, NFT_MSG_NEWCHAIN, NFT_LB_CHAIN_REJECT, -1, 0, NULL);
-	rule(tx, nft_rule_reject(NFT_LB_CHAIN_REJECT));
 	/* Prerouting for pods: their packets to a VIP without endpoints would otherwise meet the
 	 * Service range's unreachable route (EHOSTUNREACH) before any forward hook. */
 	static const struct {

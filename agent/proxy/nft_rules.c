@@ -366,6 +366,48 @@ struct nftnl_rule *nft_rule_reject(const char *chain)
 	return rule_done(r, add(r, e));
 }
 
+struct nftnl_rule *nft_rule_reject_tcp(const char *chain)
+{
+	struct nftnl_rule *r = rule_new(chain);
+	struct nftnl_expr *e = nftnl_expr_alloc("reject");
+	uint8_t tcp = IPPROTO_TCP;
+
+	if (e)
+		nftnl_expr_set_u32(e, NFTNL_EXPR_REJECT_TYPE, NFT_REJECT_TCP_RST);
+	if (!r) {
+		nftnl_expr_free(e);
+		return NULL;
+	}
+	return rule_done(r, meta(r, NFT_META_L4PROTO, NFT_REG32_00, false) ?: cmp_eq(r, NFT_REG32_00, &tcp, 1) ?:
+				    add(r, e));
+}
+
+static int masked(struct nftnl_rule *r, uint32_t reg, uint32_t mask)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("bitwise");
+	uint32_t zero = 0;
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, reg);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, reg);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, 4);
+		nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, &mask, 4);
+		nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, &zero, 4);
+	}
+	return add(r, e);
+}
+
+struct nftnl_rule *nft_rule_daddr_in_jump(const char *chain, uint32_t net, uint32_t mask, const char *target)
+{
+	struct nftnl_rule *r = rule_new(chain);
+
+	if (!r)
+		return NULL;
+	return rule_done(r, payload(r, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, NFT_REG32_00) ?:
+				    masked(r, NFT_REG32_00, mask) ?: cmp_eq(r, NFT_REG32_00, &net, 4) ?:
+				    imm_verdict(r, NFT_JUMP, target));
+}
+
 struct nftnl_rule *nft_rule_hairpin(const char *chain, uint32_t addr)
 {
 	struct nftnl_rule *r = rule_new(chain);

@@ -43,7 +43,12 @@ struct nftnl_rule *nft_rule_goto(const char *chain, const char *target);
 struct nftnl_rule *nft_rule_mark(const char *chain);
 /* meta mark NFT_LB_MARK masquerade */
 struct nftnl_rule *nft_rule_masquerade(const char *chain);
+/* TCP: reject with tcp reset (no ICMP rate limit between the client and ECONNREFUSED); other
+ * protocols: ICMP port unreachable. */
+struct nftnl_rule *nft_rule_reject_tcp(const char *chain);
 struct nftnl_rule *nft_rule_reject(const char *chain);
+/* ip daddr & mask == net (network order) jump target */
+struct nftnl_rule *nft_rule_daddr_in_jump(const char *chain, uint32_t net, uint32_t mask, const char *target);
 /* ip saddr addr meta mark set NFT_LB_MARK (a backend reaching its own Service: hairpin) */
 struct nftnl_rule *nft_rule_hairpin(const char *chain, uint32_t addr);
 /* dnat to addr:port */

@@ -84,7 +84,7 @@ struct proxy_run *proxy_run_start(const struct proxy_run_options *o, struct api_
 		pin_dir = NULL;
 	r = p->node && (o->pin_dir || pin_dir) ? 0 : -ENOMEM;
 	if (r == 0)
-		r = proxy_dp_open(mode, o->pin_dir ? o->pin_dir : pin_dir, o->cgroup_path, &p->dp);
+		r = proxy_dp_open(mode, o->pin_dir ? o->pin_dir : pin_dir, o->cgroup_path, o->service_cidr, &p->dp);
 	free(pin_dir);
 	if (r < 0)
 		goto fail;

@@ -14,6 +14,7 @@ struct proxy_run_options {
 	const char *pin_dir;     /* NULL: /sys/fs/bpf/skiff/<node> */
 	const char *cgroup_path; /* where the BPF hooks attach: the pods' cgroup parent (absolute) */
 	const char *node;
+	const char *service_cidr; /* unknown VIPs in it are refused at once; NULL: none */
 };
 
 struct proxy_run;

@@ -102,7 +102,7 @@ Test(proxy_mode, bpf_pairs_hooks_with_a_nodeport_only_table_and_nftables_clears_
 	char *out;
 
 	cr_assert(bpf_lb_supported(cg_path), "this kernel cannot attach the skiff_lb programs to %s", cg_path);
-	cr_assert_eq(proxy_dp_open(PROXY_MODE_AUTO, pin_dir, cg_path, &dp), 0);
+	cr_assert_eq(proxy_dp_open(PROXY_MODE_AUTO, pin_dir, cg_path, "10.96.0.0/12", &dp), 0);
 	cr_assert_eq(dp.mode, PROXY_MODE_BPF, "auto picked %s though BPF works", proxy_mode_name(dp.mode));
 	cr_assert_eq(dp.ops->begin(dp.dp), 0);
 	cr_assert_eq(dp.ops->upsert(dp.dp, &s[0]), 0);
@@ -116,7 +116,7 @@ Test(proxy_mode, bpf_pairs_hooks_with_a_nodeport_only_table_and_nftables_clears_
 	proxy_dp_close(&dp);
 	cr_assert(pinned(pin_dir), "closing BPF mode must keep its pins (%s) for re-adoption", pin_dir);
 
-	cr_assert_eq(proxy_dp_open(PROXY_MODE_NFTABLES, pin_dir, cg_path, &dp), 0);
+	cr_assert_eq(proxy_dp_open(PROXY_MODE_NFTABLES, pin_dir, cg_path, NULL, &dp), 0);
 	cr_assert_eq(dp.mode, PROXY_MODE_NFTABLES);
 	cr_assert_not(pinned(pin_dir), "nftables mode left the BPF pins in %s", pin_dir);
 	cr_assert_eq(dp.ops->begin(dp.dp), 0);

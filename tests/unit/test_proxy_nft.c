@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <skiff/log.h>
@@ -341,5 +343,74 @@ Test(proxy_nft, external_only_has_no_clusterip_path)
 	cr_assert(strstr(out, "tcp . 30080 : goto np-default-web-http"), "no NodePort element:\n%s", out);
 	cr_assert(strstr(out, "hook prerouting"));
 	free(out);
+	nft_lb_ops.close(lb);
+}
+
+/* A "pod": a child in its own network namespace behind a veth, so its packets to VIPs take the
+ * prerouting path (DNAT, the no-endpoint reject, the Service range's catch-all) as pods' do.
+ * Returns the child's exit status: each check is one bit. */
+static int pod_client(void)
+{
+	int go[2], ready[2];
+	char c = 0;
+	pid_t pid;
+	int st;
+
+	cr_assert_eq(pipe2(go, O_CLOEXEC), 0);
+	cr_assert_eq(pipe2(ready, O_CLOEXEC), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		int bad = 0;
+
+		if (unshare(CLONE_NEWNET) < 0 || write(ready[1], "r", 1) != 1 || read(go[0], &c, 1) != 1)
+			_exit(64);
+		if (system("ip link set lo up && ip addr add 10.95.0.2/24 dev skc1 && ip link set skc1 up && "
+			   "ip route add default via 10.95.0.1") != 0)
+			_exit(65);
+		if (tcp_connect("10.96.0.10", 80, NULL) != 0)
+			bad |= 1;
+		if (tcp_connect("10.96.0.11", 80, NULL) != -ECONNREFUSED)
+			bad |= 2;
+		if (tcp_connect("10.97.0.1", 80, NULL) != -ECONNREFUSED)
+			bad |= 4;
+		_exit(bad);
+	}
+	cr_assert_eq(read(ready[0], &c, 1), 1, "the client namespace did not come up");
+	char cmd[256];
+	snprintf(cmd, sizeof(cmd),
+		 "ip link add skc0 type veth peer name skc1 netns %d && ip addr add 10.95.0.1/24 dev skc0 && "
+		 "ip link set skc0 up && sysctl -qw net.ipv4.ip_forward=1 && ip route add unreachable 10.96.0.0/15",
+		 (int)pid);
+	sh(cmd);
+	cr_assert_eq(write(go[1], "g", 1), 1);
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	close(go[0]);
+	close(go[1]);
+	close(ready[0]);
+	close(ready[1]);
+	cr_assert(WIFEXITED(st), "client died: status %d", st);
+	return WEXITSTATUS(st);
+}
+
+Test(proxy_nft, pods_reach_vips_and_are_refused_at_once_without_endpoints_or_frontend)
+{
+	struct nft_lb *lb = nft_lb_new(false);
+	struct lb_service s[2] = { web(1), web(0) };
+	int fd = listener("10.99.0.2", 8080, SOCK_STREAM), r;
+
+	s[1].vip = ip4("10.96.0.11");
+	s[1].name = "default/empty:http";
+	cr_assert_eq(nft_lb_set_service_cidr(lb, "10.96.0.0/12"), 0);
+	cr_assert_eq(nft_lb_set_service_cidr(lb, "10.96.0.0/33"), -EINVAL);
+	/* The backends (10.99.0.x) must lie outside the range, as pods' addresses do. */
+	cr_assert_eq(nft_lb_set_service_cidr(lb, "10.96.0.0/15"), 0);
+	commit_all(lb, s, 2, true);
+	r = pod_client();
+	cr_assert_eq(r & 1, 0, "a pod's connect to a VIP with an endpoint failed");
+	cr_assert_eq(r & 2, 0, "a pod's connect to a VIP without endpoints was not refused (ECONNREFUSED)");
+	cr_assert_eq(r & 4, 0, "a pod's connect to an unknown VIP was not refused (ECONNREFUSED, a reset)");
+	cr_assert_eq(r & ~7, 0, "client setup failed (%d)", r);
+	cr_assert_eq(accepted_by(&fd, 1), 0);
 	nft_lb_ops.close(lb);
 }
