@@ -197,7 +197,7 @@ static void start_proxy(struct agent *a)
 {
 	_cleanup_free_ char *mnt = NULL, *cg = NULL;
 	struct proxy_run_options o = { .mode = a->cfg.proxy_mode, .pin_dir = a->cfg.bpf_pin_dir,
-				       .node = a->cfg.node_name };
+				       .node = a->cfg.node_name, .service_cidr = a->cfg.service_cidr };
 
 	if (cgroup_find_mount(&mnt) < 0 || asprintf(&cg, "%s/%s", mnt, a->cfg.cgroup_parent) < 0) {
 		log_error("proxy: no cgroup2 mount for the Service hooks; Services are not routed on this node");
