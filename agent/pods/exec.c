@@ -308,7 +308,7 @@ int pod_exec_run_cancel(struct pod_runtime *rt, const char *uid, const char *con
 	struct exec_child x = { .argv = argv, .pc = &pc };
 	json_object *spec;
 	struct proc_id id;
-	int r, code;
+	int r, code = 0;
 
 	for (int i = 0; i < NS_COUNT; i++)
 		x.ns[i] = -1;
