@@ -17,6 +17,7 @@
 
 #include "cluster.h"
 #include "pods/cgroup.h"
+#include "pods/mounts.h"
 
 #define AGENT_STOP_MS 10000
 #define CONTROL_STOP_MS 15000
@@ -190,21 +191,14 @@ static int unmount_below(const char *dir)
 	return r;
 }
 
-static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	if ((flag == FTW_DP ? rmdir(path) : unlink(path)) < 0 && errno != ENOENT)
-		log_warn_errno(-errno, "remove %s: %m", path);
-	return 0;
-}
-
+/* fs_rm_rf never descends into a mount: whatever is still mounted below is reported, not lost. */
 static int rm_rf(const char *path)
 {
-	if (access(path, F_OK) < 0)
-		return 0;
-	nftw(path, rm_cb, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
-	return access(path, F_OK) == 0 ? -ENOTEMPTY : 0;
+	int r = fs_rm_rf(path);
+
+	if (r < 0)
+		log_warn_errno(r, "remove %s: %m", path);
+	return r;
 }
 
 /* Pins in a bpffs of the cluster's own went with its unmount; those below /sys/fs/bpf stay

@@ -17,28 +17,12 @@
 
 #include "cluster.h"
 #include "pods/cgroup.h"
+#include "pods/mounts.h"
 
 #define FABRIC_BRIDGE "br0"
 #define CONTROL_START_S 30
 
 #define _cleanup_nl_ _cleanup_(nl_close)
-
-static int mkdir_p(const char *path, mode_t mode)
-{
-	_cleanup_free_ char *copy = strdup(path);
-
-	if (!copy)
-		return -ENOMEM;
-	for (char *p = copy + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(copy, mode) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	return mkdir(copy, mode) < 0 && errno != EEXIST ? -errno : 0;
-}
 
 /* Another cluster's state.json naming subnet k. */
 static bool subnet_taken(unsigned k)
@@ -261,19 +245,19 @@ static int make_pin_root(struct cluster *c)
 
 static int make_dirs(const struct cluster *c)
 {
-	int r = mkdir_p(c->state_dir, 0700);
+	int r = fs_mkdir_p(c->state_dir, 0700);
 
 	for (unsigned i = 1; r >= 0 && i <= c->nodes; i++) {
 		_cleanup_free_ char *root = cluster_path(c, "node-%u/root", i), *run = cluster_path(c, "node-%u/run", i);
 
-		r = root && run ? mkdir_p(root, 0700) : -ENOMEM;
+		r = root && run ? fs_mkdir_p(root, 0700) : -ENOMEM;
 		if (r >= 0)
-			r = mkdir_p(run, 0700);
+			r = fs_mkdir_p(run, 0700);
 	}
 	if (r >= 0) {
 		_cleanup_free_ char *log = c->log_dir ? strdup(c->log_dir) : cluster_path(c, "log");
 
-		r = log ? mkdir_p(log, 0755) : -ENOMEM;
+		r = log ? fs_mkdir_p(log, 0755) : -ENOMEM;
 	}
 	return r < 0 ? log_error_errno(r, "cluster %s: dirs under %s: %m", c->name, c->state_dir) : 0;
 }

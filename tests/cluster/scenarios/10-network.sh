@@ -35,9 +35,9 @@ net_node_ips() {
 	node_httpd 1
 	node_httpd 2
 	# httpd is listening once a local wget gets its page.
+	_node_httpd_up() { in_node "$1" busybox wget -q -O /dev/null "http://${NODE_IP[$1]}:18080/index.html" 2>/dev/null; }
 	for i in 1 2; do
-		until_ok 50 in_node "$i" busybox wget -q -O /dev/null "http://${NODE_IP[i]}:18080/index.html" ||
-			fail "network: httpd in node $i's namespace answers"
+		until_ok 50 _node_httpd_up "$i" || fail "network: httpd in node $i's namespace answers"
 	done
 	for i in 1 2; do
 		ip=${NODE_IP[i]}
