@@ -17,9 +17,11 @@
 
 #include "pods/probe.h"
 
-enum { LIVE, READY, N_PROBES };
-static const char *const probe_keys[N_PROBES] = { "livenessProbe", "readinessProbe" };
-static const char *const probe_words[N_PROBES] = { "Liveness", "Readiness" };
+/* A startup probe, while it has not passed, holds the other two back (as in Kubernetes). */
+enum { LIVE, READY, STARTUP, N_PROBES };
+static const char *const probe_keys[N_PROBES] = { "livenessProbe", "readinessProbe", "startupProbe" };
+static const char *const probe_words[N_PROBES] = { "Liveness", "Readiness", "Startup" };
+static const char *const kill_words[N_PROBES] = { "liveness", NULL, "startup" };
 
 struct probe_entry {
 	struct probe_entry *next;
@@ -29,7 +31,8 @@ struct probe_entry {
 	struct probe_state st[N_PROBES];
 	bool in_flight[N_PROBES];
 	unsigned gen;                /* bumped with every new run */
-	bool kill, gone;
+	const char *kill;            /* the probe whose failures ask for a kill ("liveness") */
+	bool gone;
 };
 
 struct probe_manager {
@@ -119,18 +122,48 @@ static void emit_unhealthy(struct probe_manager *pm, const struct probe_entry *e
 						 .message = text });
 }
 
-/* One result of run gen, lock held. A liveness probe that turns to failure asks for a kill. */
+static bool has_probe(const struct probe_entry *e, int which)
+{
+	return e->spec[which].kind != PROBE_NONE || e->spec_err[which];
+}
+
+/* Liveness and readiness start once the startup probe (if any) has passed. */
+static bool startup_done(const struct probe_entry *e)
+{
+	return !has_probe(e, STARTUP) || e->st[STARTUP].ok;
+}
+
+/* One result of run gen, lock held. A liveness or startup probe that turns to failure asks for
+ * a kill; a startup probe that passes lets the other two begin. */
 static void record(struct probe_manager *pm, struct probe_entry *e, int which, unsigned gen, bool ok, const char *msg)
 {
+	int64_t now = mono_ms();
+
+	bool flipped;
+
 	if (e->gone || gen != e->gen)
 		return;
-	if (probe_state_record(&e->st[which], &e->spec[which], ok, mono_ms()) && which == LIVE && !e->st[LIVE].ok) {
-		log_info("pod %s/%s: container %s failed its liveness probe %d times: %s", e->ns, e->pod_name, e->name,
-			 e->spec[LIVE].failure_threshold, msg);
-		e->kill = true;
+	flipped = probe_state_record(&e->st[which], &e->spec[which], ok, now);
+	/* Liveness starts ok and flips; startup starts failed, so its threshold is what counts. */
+	if (kill_words[which] && (which == STARTUP ? e->st[which].failures == e->spec[which].failure_threshold
+						   : flipped && !e->st[which].ok)) {
+		log_info("pod %s/%s: container %s failed its %s probe %d times: %s", e->ns, e->pod_name, e->name,
+			 kill_words[which], e->spec[which].failure_threshold, msg);
+		e->kill = kill_words[which];
+	} else if (which == STARTUP && flipped && e->st[STARTUP].ok) {
+		probe_state_init(&e->st[LIVE], &e->spec[LIVE], true, now);
+		probe_state_init(&e->st[READY], &e->spec[READY], false, now);
 	}
 	if (!ok)
 		emit_unhealthy(pm, e, which, msg);
+}
+
+static bool any_in_flight(const struct probe_entry *e)
+{
+	for (int i = 0; i < N_PROBES; i++)
+		if (e->in_flight[i])
+			return true;
+	return false;
 }
 
 static void unlink_entry(struct probe_manager *pm, struct probe_entry *e)
@@ -161,7 +194,7 @@ static void *worker(void *ud)
 	pthread_mutex_lock(&pm->lock);
 	record(pm, e, j->which, j->gen, r > 0, msg[0] ? msg : "probe error");
 	e->in_flight[j->which] = false;
-	if (e->gone && !e->in_flight[LIVE] && !e->in_flight[READY])
+	if (e->gone && !any_in_flight(e))
 		entry_free(e);
 	if (--pm->workers == 0)
 		pthread_cond_broadcast(&pm->idle);
@@ -231,11 +264,6 @@ static struct probe_entry *entry_new(const struct probe_container *c)
 	return e;
 }
 
-static bool has_probe(const struct probe_entry *e, int which)
-{
-	return e->spec[which].kind != PROBE_NONE || e->spec_err[which];
-}
-
 /* A new run of the container: everything starts over. */
 static void new_run(struct probe_entry *e, const char *run)
 {
@@ -244,7 +272,7 @@ static void new_run(struct probe_entry *e, const char *run)
 	free(e->run);
 	e->run = run ? strdup(run) : NULL;
 	e->gen++;
-	e->kill = false;
+	e->kill = NULL;
 	for (int i = 0; i < N_PROBES; i++)
 		probe_state_init(&e->st[i], &e->spec[i], i == LIVE, now);
 }
@@ -256,18 +284,20 @@ static bool same_run(const char *a, const char *b)
 
 static bool has_probes(json_object *spec)
 {
-	return json_object_object_get_ex(spec, probe_keys[LIVE], NULL) ||
-	       json_object_object_get_ex(spec, probe_keys[READY], NULL);
+	for (int i = 0; i < N_PROBES; i++)
+		if (json_object_object_get_ex(spec, probe_keys[i], NULL))
+			return true;
+	return false;
 }
 
-bool probe_manager_step(struct probe_manager *pm, const struct probe_container *c)
+const char *probe_manager_step(struct probe_manager *pm, const struct probe_container *c)
 {
 	struct probe_entry *e;
 	int64_t now = mono_ms();
-	bool kill;
+	const char *kill;
 
 	if (!has_probes(c->spec))
-		return false;
+		return NULL;
 	pthread_mutex_lock(&pm->lock);
 	e = find(pm, c->uid, c->name);
 	if (!e && (e = entry_new(c))) {
@@ -279,16 +309,26 @@ bool probe_manager_step(struct probe_manager *pm, const struct probe_container *
 	for (int i = 0; e && c->run && i < N_PROBES; i++) {
 		if (!has_probe(e, i) || e->in_flight[i] || !probe_due(&e->st[i], now))
 			continue;
+		if (i == STARTUP ? startup_done(e) : !startup_done(e))
+			continue;
 		if (e->spec_err[i])
 			record(pm, e, i, e->gen, false, e->spec_err[i]);
 		else
 			launch(pm, e, i, c->sandbox);
 	}
-	kill = e && c->run && e->kill;
-	if (kill)
-		e->kill = false;
+	kill = e && c->run ? e->kill : NULL;
+	if (e)
+		e->kill = NULL;
 	pthread_mutex_unlock(&pm->lock);
 	return kill;
+}
+
+/* The run's entry, or NULL; lock held. */
+static struct probe_entry *find_run(struct probe_manager *pm, const char *uid, json_object *spec, const char *run)
+{
+	struct probe_entry *e = find(pm, uid, json_object_get_string(json_object_object_get(spec, "name")) ?: "");
+
+	return e && run && same_run(run, e->run) ? e : NULL;
 }
 
 bool probe_manager_ready(struct probe_manager *pm, const char *uid, json_object *spec, const char *run)
@@ -296,13 +336,28 @@ bool probe_manager_ready(struct probe_manager *pm, const char *uid, json_object 
 	struct probe_entry *e;
 	bool ready;
 
-	if (!json_object_object_get_ex(spec, probe_keys[READY], NULL))
+	if (!json_object_object_get_ex(spec, probe_keys[READY], NULL) &&
+	    !json_object_object_get_ex(spec, probe_keys[STARTUP], NULL))
 		return true;
 	pthread_mutex_lock(&pm->lock);
-	e = find(pm, uid, json_object_get_string(json_object_object_get(spec, "name")) ?: "");
-	ready = e && same_run(run, e->run) && run && e->st[READY].ok;
+	e = find_run(pm, uid, spec, run);
+	ready = e && startup_done(e) && (!has_probe(e, READY) || e->st[READY].ok);
 	pthread_mutex_unlock(&pm->lock);
 	return ready;
+}
+
+bool probe_manager_started(struct probe_manager *pm, const char *uid, json_object *spec, const char *run)
+{
+	struct probe_entry *e;
+	bool started;
+
+	if (!json_object_object_get_ex(spec, probe_keys[STARTUP], NULL))
+		return true;
+	pthread_mutex_lock(&pm->lock);
+	e = find_run(pm, uid, spec, run);
+	started = e && startup_done(e);
+	pthread_mutex_unlock(&pm->lock);
+	return started;
 }
 
 void probe_manager_forget(struct probe_manager *pm, const char *uid)
@@ -315,7 +370,7 @@ void probe_manager_forget(struct probe_manager *pm, const char *uid)
 		if (strcmp(e->uid, uid) != 0)
 			continue;
 		unlink_entry(pm, e);
-		if (e->in_flight[LIVE] || e->in_flight[READY])
+		if (any_in_flight(e))
 			e->gone = true; /* the last worker frees it */
 		else
 			entry_free(e);

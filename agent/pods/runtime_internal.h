@@ -48,8 +48,9 @@ void rt_event(struct pod_runtime *rt, json_object *pod, const char *name, const 
 	      const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
 /* runtime_probes.c: rstate_should_start with a BackOff event when it enters a back-off; one
- * probe step for every app container (a failed liveness probe kills its run); "ready": false
- * on running containers their readiness probe does not pass (before a status is built);
+ * probe step for every app container (a failed liveness or startup probe kills its run);
+ * "ready"/"started": false on running containers their readiness/startup probe does not pass
+ * yet (before a status is built);
  * Killing events for the running containers of a pod being stopped. */
 bool rt_should_start(struct pod_runtime *rt, json_object *pod, json_object *c, json_object *cs, const char *policy);
 void rt_probe_containers(struct pod_runtime *rt, json_object *state, json_object *pod, const char *uid);

@@ -1,5 +1,6 @@
 /* The runtime's probes (see probe_manager.h) and the lifecycle events it emits around them:
- * BackOff when a container enters a back-off, Killing for a failed liveness probe and a stop. */
+ * BackOff when a container enters a back-off, Killing for a failed liveness or startup probe
+ * and for a stop. */
 #include "pods/runtime_internal.h"
 
 #include <signal.h>
@@ -37,21 +38,24 @@ static bool run_id(json_object *cs, char buf[64])
 	return true;
 }
 
-/* Kills a run whose liveness probe failed: SIGTERM now, SIGKILL once the grace period (the
- * probe's terminationGracePeriodSeconds, else the pod's, else 30 s) is over; the restart
- * follows from the restartPolicy when it has exited. */
-static void liveness_kill(struct pod_runtime *rt, json_object *pod, json_object *c, json_object *cs, bool kill)
+/* Kills a run whose liveness or startup probe (`failed`: "liveness", "startup") failed: SIGTERM
+ * now, SIGKILL once the grace period (the probe's terminationGracePeriodSeconds, else the
+ * pod's, else 30 s) is over; the restart follows from the restartPolicy when it has exited. */
+static void probe_kill(struct pod_runtime *rt, json_object *pod, json_object *c, json_object *cs, const char *failed)
 {
 	const char *name = json_get_string(c, "name") ?: "";
-	json_object *g = json_get_path(c, "livenessProbe.terminationGracePeriodSeconds"), *deadline;
+	json_object *g = NULL, *deadline;
 	struct proc_id id;
+	char key[64];
 
 	if (rstate_get_proc(cs, &id) < 0)
 		return;
-	if (kill) {
+	if (failed) {
+		snprintf(key, sizeof(key), "%sProbe.terminationGracePeriodSeconds", failed);
+		g = json_get_path(c, key);
 		if (!g)
 			g = json_get_path(pod, "spec.terminationGracePeriodSeconds");
-		rt_event(rt, pod, name, "Normal", "Killing", "Container %s failed liveness probe, will be restarted", name);
+		rt_event(rt, pod, name, "Normal", "Killing", "Container %s failed %s probe, will be restarted", name, failed);
 		proc_id_kill(&id, SIGTERM);
 		json_object_object_add(cs, "killDeadline",
 				       json_object_new_int64((int64_t)time(NULL) + (g ? json_object_get_int64(g) : 30)));
@@ -60,7 +64,7 @@ static void liveness_kill(struct pod_runtime *rt, json_object *pod, json_object 
 	}
 }
 
-/* Steps the probes of every app container; a failed liveness probe kills its run. */
+/* Steps the probes of every app container; a failed liveness or startup probe kills its run. */
 void rt_probe_containers(struct pod_runtime *rt, json_object *state, json_object *pod, const char *uid)
 {
 	json_object *specs = json_get_path(pod, "spec.containers");
@@ -71,7 +75,8 @@ void rt_probe_containers(struct pod_runtime *rt, json_object *state, json_object
 		json_object *c = json_object_array_get_idx(specs, i);
 		json_object *cs = rstate_container(state, json_get_string(c, "name") ?: "");
 		char run[64];
-		bool running = cs && run_id(cs, run), kill;
+		bool running = cs && run_id(cs, run);
+		const char *kill;
 
 		if (!cs)
 			continue;
@@ -81,11 +86,12 @@ void rt_probe_containers(struct pod_runtime *rt, json_object *state, json_object
 			.name = json_get_string(c, "name") ?: "", .pod_ip = json_get_string(state, "podIP"), .spec = c,
 			.run = running ? run : NULL, .sandbox = have_sb ? &sb : NULL });
 		if (running)
-			liveness_kill(rt, pod, c, cs, kill);
+			probe_kill(rt, pod, c, cs, kill);
 	}
 }
 
-/* Marks running containers that their readiness probe does not (yet) find ready. */
+/* Marks running containers their readiness probe does not (yet) find ready, and those whose
+ * startup probe has not passed yet as not started. */
 void rt_mark_unready(struct pod_runtime *rt, json_object *state, const char *uid)
 {
 	json_object *specs = json_get_path(state, "pod.spec.containers");
@@ -95,8 +101,11 @@ void rt_mark_unready(struct pod_runtime *rt, json_object *state, const char *uid
 		json_object *cs = json_get_path(json_get_path(state, "containers"), json_get_string(c, "name") ?: "");
 		char run[64];
 
-		if (cs && run_id(cs, run))
-			json_object_object_add(cs, "ready", json_object_new_boolean(probe_manager_ready(rt->probes, uid, c, run)));
+		if (!cs || !run_id(cs, run))
+			continue;
+		json_object_object_add(cs, "ready", json_object_new_boolean(probe_manager_ready(rt->probes, uid, c, run)));
+		json_object_object_add(cs, "started",
+				       json_object_new_boolean(probe_manager_started(rt->probes, uid, c, run)));
 	}
 }
 

@@ -127,6 +127,7 @@ void rstate_set_running(json_object *cs, const struct proc_id *id)
 	json_object_object_del(cs, "backoffUntil");
 	json_object_object_del(cs, "killDeadline");
 	json_object_object_del(cs, "ready");
+	json_object_object_del(cs, "started");
 	rstate_set_proc(cs, id);
 }
 
@@ -153,6 +154,7 @@ void rstate_set_exited(json_object *cs, int wait_status)
 	json_object_object_del(cs, "procStart");
 	json_object_object_del(cs, "killDeadline");
 	json_object_object_del(cs, "ready");
+	json_object_object_del(cs, "started");
 }
 
 bool rstate_container_refresh(json_object *cs)
@@ -278,7 +280,9 @@ static json_object *status_list(json_object *state, json_object *specs, struct p
 		json_object_object_add(o, "ready", json_object_new_boolean(strcmp(st, "running") == 0 &&
 									   (!json_object_object_get_ex(cs, "ready", &v) ||
 									    json_object_get_boolean(v))));
-		json_object_object_add(o, "started", json_object_new_boolean(strcmp(st, "running") == 0));
+		json_object_object_add(o, "started", json_object_new_boolean(strcmp(st, "running") == 0 &&
+									     (!json_object_object_get_ex(cs, "started", &v) ||
+									      json_object_get_boolean(v))));
 		json_object_object_add(o, "restartCount", json_object_new_int(restarts));
 		json_object_object_add(o, "state", cs ? container_state_json(cs) : json_object_new_object());
 		if (cs && json_object_object_get_ex(cs, "lastState", &v))

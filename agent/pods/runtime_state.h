@@ -3,7 +3,8 @@
  * "containers":{"<name>":{"state":"waiting|running|exited","reason","message","pid",
  * "procStart","startedAt","finishedAt","exitCode","restartCount","image","lastState",
  * "backoffUntil","killDeadline"}}}; while a status is built, "ready": false marks a running
- * container its readiness probe does not find ready. */
+ * container its readiness probe does not find ready, "started": false one whose startup probe
+ * has not passed yet. */
 #ifndef SKIFF_AGENT_PODS_RUNTIME_STATE_H
 #define SKIFF_AGENT_PODS_RUNTIME_STATE_H
 

@@ -251,10 +251,11 @@ static void count_event(void *ud, const struct runtime_event *ev)
 static const struct runtime_event_hooks count_hooks = { .userdata = &unhealthy_count, .emit = count_event };
 
 /* Steps the container every 50 ms (the agent does it every second) until want() holds; bounded. */
-static bool step_until(struct probe_manager *pm, const struct probe_container *c, bool (*want)(struct probe_manager *,
-						const struct probe_container *, bool), bool *ret_kill)
+static bool step_until(struct probe_manager *pm, const struct probe_container *c,
+		       bool (*want)(struct probe_manager *, const struct probe_container *, const char *),
+		       const char **ret_kill)
 {
-	bool kill = false;
+	const char *kill = NULL;
 
 	for (int i = 0; i < 200; i++) {
 		kill = probe_manager_step(pm, c);
@@ -268,17 +269,17 @@ static bool step_until(struct probe_manager *pm, const struct probe_container *c
 	return false;
 }
 
-static bool ready_now(struct probe_manager *pm, const struct probe_container *c, bool kill)
+static bool ready_now(struct probe_manager *pm, const struct probe_container *c, const char *kill)
 {
 	(void)kill;
 	return probe_manager_ready(pm, c->uid, c->spec, c->run);
 }
 
-static bool kill_now(struct probe_manager *pm, const struct probe_container *c, bool kill)
+static bool kill_now(struct probe_manager *pm, const struct probe_container *c, const char *kill)
 {
 	(void)pm;
 	(void)c;
-	return kill;
+	return kill != NULL;
 }
 
 Test(agent_probe, manager_readiness_runs_and_resets, .init = netns_setup, .fini = netns_teardown)
@@ -316,12 +317,13 @@ Test(agent_probe, manager_liveness_asks_for_a_kill, .init = netns_setup, .fini =
 	struct proc_id sb;
 	struct probe_container c = { .ns = "ns1", .pod_name = "p", .uid = "u2", .name = "c", .pod_ip = "",
 				     .spec = spec, .run = "1:100", .sandbox = &sb };
-	bool kill = false;
+	const char *kill = NULL;
 
 	cr_assert_not_null(pm);
 	cr_assert_eq(proc_id_get(server_pid, &sb), 0);
 	unhealthy_count = 0;
-	cr_expect(step_until(pm, &c, kill_now, &kill) && kill, "a kill after two failures in a row");
+	cr_expect(step_until(pm, &c, kill_now, &kill) && kill && strcmp(kill, "liveness") == 0,
+		  "a kill after two failures in a row");
 	cr_expect_geq(unhealthy_count, 2, "one Unhealthy event per failure");
 	cr_expect_str_eq(last_unhealthy, "spec.containers{c} Liveness probe failed: dial tcp 127.0.0.1:8081: connect: "
 					 "Connection refused");
@@ -332,5 +334,37 @@ Test(agent_probe, manager_liveness_asks_for_a_kill, .init = netns_setup, .fini =
 	c.run = "2:200";
 	probe_manager_step(pm, &c);
 	probe_manager_forget(pm, "u2");
+	probe_manager_free(pm);
+}
+
+Test(agent_probe, manager_startup_holds_the_others_back, .init = netns_setup, .fini = netns_teardown)
+{
+	_cleanup_json_ json_object *failing = parse(
+		"{\"name\":\"c\",\"startupProbe\":{\"tcpSocket\":{\"port\":8081},\"periodSeconds\":1,\"failureThreshold\":2},"
+		"\"readinessProbe\":{\"tcpSocket\":{\"port\":8080},\"periodSeconds\":1}}");
+	_cleanup_json_ json_object *passing = parse(
+		"{\"name\":\"d\",\"startupProbe\":{\"tcpSocket\":{\"port\":8080},\"periodSeconds\":1},"
+		"\"readinessProbe\":{\"tcpSocket\":{\"port\":8080},\"periodSeconds\":1}}");
+	struct probe_manager *pm = probe_manager_new(NULL, &count_hooks);
+	struct proc_id sb;
+	struct probe_container c = { .ns = "ns1", .pod_name = "p", .uid = "u3", .name = "c", .pod_ip = "",
+				     .spec = failing, .run = "1:100", .sandbox = &sb };
+	struct probe_container d = c;
+	const char *kill = NULL;
+
+	cr_assert_not_null(pm);
+	cr_assert_eq(proc_id_get(server_pid, &sb), 0);
+	d.name = "d";
+	d.spec = passing;
+	cr_expect(step_until(pm, &c, kill_now, &kill) && kill && strcmp(kill, "startup") == 0,
+		  "a failing startup probe asks for a kill");
+	cr_expect_str_eq(last_unhealthy, "spec.containers{c} Startup probe failed: dial tcp 127.0.0.1:8081: connect: "
+					 "Connection refused");
+	cr_expect(!probe_manager_started(pm, "u3", failing, "1:100"));
+	cr_expect(!probe_manager_ready(pm, "u3", failing, "1:100"),
+		  "not ready: its (passing) readiness probe never ran before startup passed");
+	cr_expect(!probe_manager_started(pm, "u3", passing, "1:100"), "not started before its first startup probe");
+	cr_expect(step_until(pm, &d, ready_now, NULL), "startup passes, then readiness runs and passes");
+	cr_expect(probe_manager_started(pm, "u3", passing, "1:100"));
 	probe_manager_free(pm);
 }

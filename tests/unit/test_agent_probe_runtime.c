@@ -311,3 +311,25 @@ Test(agent_probe_runtime, devices_hook_binds_nodes_and_env)
 	unlink(fake_dev);
 	free(fake_dev);
 }
+
+static bool is_started(json_object *st)
+{
+	return json_object_get_boolean(json_get_path(cstatus(st), "started"));
+}
+
+Test(agent_probe_runtime, startup_probe_gates_started_and_ready)
+{
+	_cleanup_json_ json_object *pod = make_pod(
+		"slow", "{\"containers\":[{\"name\":\"web\",\"image\":\"busybox\","
+			"\"command\":[\"sh\",\"-c\",\"sleep 3 && mkdir -p /www && exec httpd -f -p 8080 -h /www\"],"
+			"\"startupProbe\":{\"tcpSocket\":{\"port\":8080},\"periodSeconds\":1,\"failureThreshold\":30}}]}");
+	_cleanup_json_ json_object *first = NULL, *st = NULL;
+
+	first = drive_until(pod, is_running, "running");
+	cr_expect(!is_started(first) && !is_ready(first), "neither started nor ready before its startup probe passed: %s",
+		  json_object_to_json_string(first));
+	st = drive_until(pod, is_started, "started");
+	cr_expect(is_ready(st), "no readiness probe: ready with startup");
+	cr_expect(has_event("Warning Unhealthy spec.containers{web}: Startup probe failed: dial tcp 127.0.0.1:8080"),
+		  "failures while httpd sleeps");
+}
