@@ -52,14 +52,17 @@ snapshot() {
 		find "$CG" -type d 2>/dev/null | sed "s|^$CG|cgroup |"
 		find /sys/fs/bpf -mindepth 1 2>/dev/null | sed 's/^/pin /'
 		awk '{ print "mount " $5 }' /proc/self/mountinfo
-		ps -eo args= | grep -F -e "/run/skiff/cluster/$CLUSTER" -e "$WORK" | grep -v -e grep -e run.sh | sed 's/^/proc /'
+		ps -eo args= | grep -F -e "/run/skiff/cluster/$CLUSTER/" -e "/run/skiff/cluster/${CLUSTER}h/" -e "$WORK" | grep -v -e grep -e run.sh | sed 's/^/proc /'
 	} | sort
 }
 
 # The lines of a before/after diff that are this suite's (others' tests run on the same host).
 # /run/netns itself may become a mount: the shared mount `ip netns add` makes once and keeps.
+# The shared roots (<cgroup2>/skiff, /sys/fs/bpf/skiff) count only while no other cluster is up.
 ours() {
-	grep -E -e "$CLUSTER" -e '^[<>] (cgroup /skiff|pin /sys/fs/bpf/skiff)$' -e '^[<>] link skc-' -e '^[<>] proc '
+	local shared='^[<>] (cgroup /skiff|pin /sys/fs/bpf/skiff)$'
+	[ -n "$(ls /run/skiff/cluster 2>/dev/null)" ] && shared='^$'
+	grep -E -e "${CLUSTER}h?([-/ ]|$)" -e "$shared" -e "^[<>] link skc-${CLUSTER}h?$" -e '^[<>] proc '
 }
 
 UP=0
