@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/magic.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -66,6 +67,22 @@ static int pick_subnet(struct cluster *c)
 		}
 	}
 	return -EADDRINUSE;
+}
+
+/* Picks the subnet and records it under a lock, so two ups at once never pick the same one. */
+static int claim_subnet(struct cluster *c)
+{
+	_cleanup_close_ int lock = open(CLUSTER_STATE_ROOT "/.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	int r;
+
+	if (lock < 0 || flock(lock, LOCK_EX) < 0)
+		return log_error_errno(-errno, "lock " CLUSTER_STATE_ROOT "/.lock: %m");
+	r = pick_subnet(c);
+	if (r == -EADDRINUSE)
+		return log_error_errno(r, "cluster %s: no free 172.30.k.0/24 subnet", c->name);
+	if (r < 0)
+		return log_error_errno(r, "cluster %s: host routes: %m", c->name);
+	return cluster_state_save(c);
 }
 
 /* A veth from ns (named here) to the fabric (named peer there), on the bridge, addressed here. */
@@ -290,10 +307,7 @@ int cluster_up(struct cluster *c, const struct cluster_image *images, size_t n_i
 	/* The state goes down first, so a crash at any later step leaves what down needs. */
 	r = make_dirs(c);
 	if (r >= 0)
-		r = pick_subnet(c);
-	if (r < 0)
-		return r == -EADDRINUSE ? log_error_errno(r, "cluster %s: no free 172.30.k.0/24 subnet", c->name) : r;
-	r = cluster_state_save(c);
+		r = claim_subnet(c);
 	if (r >= 0)
 		r = make_cgroup(c);
 	if (r >= 0)
