@@ -84,7 +84,7 @@ int pod_exec_state(struct pod_runtime *rt, const char *uid, json_object **ret_st
 static int load_target(struct pod_runtime *rt, const char *uid, const char *container, json_object **ret_state,
 		       json_object **ret_spec, struct proc_id *ret_proc)
 {
-	json_object *state, *spec, *cs;
+	json_object *state = NULL, *spec, *cs;
 	struct proc_id id;
 	int r;
 
