@@ -36,6 +36,7 @@ struct ws_exec {
 	char *stdin_buf;
 	size_t stdin_len;
 	bool stdin_closed, client_closed;
+	int stop_fd; /* readable when the server shuts down: the session ends */
 };
 
 static void ws_exec_free(struct ws_exec *x)
@@ -165,16 +166,25 @@ static int read_client(struct ws_exec *x)
 
 /* --- the session --------------------------------------------------------------------------------- */
 
+static bool stopping(const struct ws_exec *x)
+{
+	struct pollfd p = { .fd = x->stop_fd, .events = POLLIN };
+
+	return x->stop_fd >= 0 && poll(&p, 1, 0) > 0;
+}
+
 /* kubectl -i: stdin up to its close, before the command starts. */
 static int collect_stdin(struct ws_exec *x)
 {
 	int r = 0;
 
 	while (r >= 0 && !x->stdin_closed && !x->client_closed) {
-		struct pollfd p = { .fd = x->sock, .events = POLLIN };
+		struct pollfd p[2] = { { .fd = x->sock, .events = POLLIN }, { .fd = x->stop_fd, .events = POLLIN } };
 
-		if (poll(&p, 1, -1) < 0 && errno != EINTR)
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
 			return -errno;
+		if (p[1].revents)
+			return -ESHUTDOWN;
 		r = read_client(x);
 	}
 	return r;
@@ -210,7 +220,7 @@ static void run_session(struct ws_exec *x)
 	int r;
 
 	r = proxy_stream_start(&ps, x->url, x->stdin_buf ? x->stdin_buf : "", x->stdin_len);
-	while (r >= 0 && !ps.done && !x->client_closed) {
+	while (r >= 0 && !ps.done && !x->client_closed && !stopping(x)) {
 		r = proxy_stream_pump(&ps, PUMP_MS, x->sock, &readable);
 		if (r >= 0 && readable)
 			r = read_client(x);
@@ -381,6 +391,7 @@ int handlers_pod_exec(const struct api_request *req, struct api_response *resp, 
 		return -ENOMEM;
 	}
 	x->sock = -1;
+	x->stop_fd = req->stop_fd;
 	x->want_stdin = in && (strcmp(in, "true") == 0 || strcmp(in, "1") == 0);
 	r = pod_proxy_resolve(req->reg, req->rt->ns, req->rt->name, handlers_query(req, "container"), &x->t, st);
 	if (r >= 0)
