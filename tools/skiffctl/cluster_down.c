@@ -75,13 +75,15 @@ static int kill_in_netns(const char *name, void *arg)
 	return 0;
 }
 
+/* arg: an int set to 1 when a removal fails. */
 static int remove_netns(const char *name, void *arg)
 {
 	int r = netns_remove(name);
 
-	(void)arg;
-	if (r < 0)
+	if (r < 0) {
 		log_warn_errno(r, "netns %s: remove: %m", name);
+		*(int *)arg = 1;
+	}
 	return r;
 }
 
@@ -232,7 +234,7 @@ static int remove_host_link(const struct cluster *c)
 
 int cluster_down(struct cluster *c)
 {
-	int r = cluster_state_load(c), failed = 0;
+	int r = cluster_state_load(c), failed = 0, found;
 	bool had_state = r == 0;
 
 	if (r < 0 && r != -ENOENT)
@@ -245,11 +247,12 @@ int cluster_down(struct cluster *c)
 	each_netns(c, NULL, kill_in_netns, NULL);
 	failed |= unmount_below(c->state_dir) < 0;
 	failed |= remove_host_link(c) < 0;
-	if (each_netns(c, NULL, remove_netns, NULL) == 0 && !had_state && access(c->state_dir, F_OK) < 0) {
+	failed |= remove_pins(c) < 0;
+	found = each_netns(c, NULL, remove_netns, &failed);
+	if (!found && !had_state && access(c->state_dir, F_OK) < 0 && !failed) {
 		log_info("cluster %s: nothing to remove", c->name);
 		return 0;
 	}
-	failed |= remove_pins(c) < 0;
 	failed |= rm_rf(c->state_dir) < 0;
 	if (failed)
 		return log_error_errno(-EBUSY, "cluster %s: some parts could not be removed (see above); run down again",
