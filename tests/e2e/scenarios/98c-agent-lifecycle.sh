@@ -79,9 +79,10 @@ lc_probes() {
 		"$(k get pod life-notready -o jsonpath='{.status.conditions[?(@.type=="Ready")].status} {.status.conditions[?(@.type=="ContainersReady")].status}' 2>&1)"
 	check_match "lifecycle: kubectl describe shows the Unhealthy event" 'Warning +Unhealthy .*Readiness probe failed' \
 		"$(k describe pod life-notready 2>&1)"
+	# One Event per message: the 404 one (a "Couldn't connect" one may come first, before httpd listens).
 	lc_counted() {
 		[[ "$(k get events --field-selector involvedObject.name=life-notready,reason=Unhealthy \
-			-o jsonpath='{range .items[*]}{.count}{" "}{end}' 2>&1)" =~ ^([2-9]|[1-9][0-9]+)\ $ ]]
+			-o jsonpath='{range .items[?(@.message=="Readiness probe failed: HTTP probe failed with statuscode: 404")]}{.count}{" "}{end}' 2>&1)" =~ ^([2-9]|[1-9][0-9]+)\ $ ]]
 	}
 	if ag_until 100 lc_counted; then pass "lifecycle: repeats count up one Unhealthy Event"; else
 		fail "lifecycle: repeats count up one Unhealthy Event" \
