@@ -2,10 +2,8 @@
  * dispatch to the handlers, and turning their answer into an HTTP response. */
 #include "api/server.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <microhttpd.h>
-#include <netinet/in.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +12,7 @@
 #include <unistd.h>
 
 #include <skiff/log.h>
+#include <skiff/sockaddr.h>
 
 #include "api/authz.h"
 #include "api/handlers.h"
@@ -299,31 +298,11 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 	log_debug("http: %s", line);
 }
 
-static int make_addr(const char *host, unsigned port, struct sockaddr_storage *ss, bool *ret_v6)
-{
-	struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
-		in4->sin_family = AF_INET;
-		in4->sin_port = htons((uint16_t)port);
-		*ret_v6 = false;
-		return 0;
-	}
-	if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons((uint16_t)port);
-		*ret_v6 = true;
-		return 0;
-	}
-	return -EINVAL;
-}
-
 struct server *server_start(const struct server_config *cfg)
 {
 	struct server *srv = calloc(1, sizeof(*srv));
 	struct sockaddr_storage ss;
+	socklen_t sslen;
 	/* poll(), not select(): 1,000 watchers mean socket numbers beyond FD_SETSIZE. */
 	unsigned flags = MHD_USE_TLS | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
 			 MHD_USE_POLL | MHD_USE_ERROR_LOG | MHD_ALLOW_UPGRADE; /* upgrade: pods/exec's WebSocket */
@@ -336,7 +315,7 @@ struct server *server_start(const struct server_config *cfg)
 	srv->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (srv->stop_fd < 0)
 		goto fail;
-	r = make_addr(cfg->host, cfg->port, &ss, &v6);
+	r = sockaddr_from_ip(cfg->host, cfg->port, &ss, &sslen, &v6);
 	if (r < 0) {
 		errno = -r;
 		goto fail;
