@@ -25,6 +25,7 @@ running() { [ "$(vc_cs "$1" "$2" '.state.running.startedAt')" != "" ]; }
 # --- limits.memory: the hog is OOM-killed, shown as OOMKilled and restarted; steady is untouched.
 oom_case() {
 	local uid steady0 reason
+	echo "  -- memory (at ${SECONDS}s)"
 	pod oom '{"name":"hog","image":"busybox","imagePullPolicy":"Never",
 	  "command":["/bin/busybox","dd","if=/dev/zero","of=/dev/null","bs=64M","count=1"],
 	  "resources":{"limits":{"memory":"32Mi"}}}' || { fail "memory: kubectl create pod oom"; return; }
@@ -50,6 +51,7 @@ oom_case() {
 # --- limits.cpu 200m: a busy loop gets 0.2 CPU +/- 20% and is throttled.
 cpu_case() {
 	local uid cg u0 u1 t0 t1 share thr
+	echo "  -- cpu (at ${SECONDS}s)"
 	pod spin '{"name":"spin","image":"busybox","imagePullPolicy":"Never",
 	  "command":["/bin/busybox","sh","-c","while :; do :; done"],
 	  "resources":{"limits":{"cpu":"200m"}}}' || { fail "cpu: kubectl create pod spin"; return; }
@@ -75,6 +77,7 @@ cpu_case() {
 # --- the pod's pids.max (the agent's per-pod limit) contains a fork bomb.
 pids_case() {
 	local uid pcg max cur nref
+	echo "  -- pids (at ${SECONDS}s)"
 	# The bomb's shell execs sleep (no fork needed) so the container itself stays up.
 	pod bomb '{"name":"bomb","image":"busybox","imagePullPolicy":"Never",
 	  "command":["/bin/busybox","sh","-c","b() { b | b & }; b; exec /bin/busybox sleep 3600"],
@@ -113,9 +116,11 @@ EOF
 	check_ok "pids: kubectl delete pod after" k delete pod after --timeout=60s
 }
 
+echo "  -- start"
 if vc_start; then
 	oom_case
 	cpu_case
 	pids_case
 fi
+echo "  -- done (at ${SECONDS}s)"
 vc_summary
