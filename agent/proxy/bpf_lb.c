@@ -164,6 +164,9 @@ static void bpf_lb_free(struct bpf_lb *lb)
 {
 	if (!lb)
 		return;
+	if (lb->skel && lb->be_ids.used)
+		bpf_lb_stale_purge(lb, true);
+	free(lb->stale);
 	/* Destroying a pinned link only closes our fd: the programs stay attached. */
 	skiff_lb__destroy(lb->skel);
 	bpf_lb_ids_free(&lb->be_ids);
@@ -188,9 +191,9 @@ static int lb_adopt(struct bpf_lb *lb)
 	lb->seen = calloc(SKIFF_LB4_REVNAT_MAX / 64, sizeof(uint64_t));
 	if (!lb->seen)
 		return -ENOMEM;
-	r = bpf_lb_ids_adopt(&lb->be_ids, lb->be_fd);
+	r = bpf_lb_ids_adopt(&lb->be_ids, lb->be_fd, sizeof(struct skiff_lb4_backend));
 	if (r == 0)
-		r = bpf_lb_ids_adopt(&lb->rnat_ids, lb->rnat_fd);
+		r = bpf_lb_ids_adopt(&lb->rnat_ids, lb->rnat_fd, sizeof(struct skiff_lb4_reverse_nat));
 	return r;
 }
 

@@ -64,15 +64,17 @@ uint32_t bpf_lb_ids_alloc(struct bpf_lb_ids *ids)
 	return 0;
 }
 
-int bpf_lb_ids_adopt(struct bpf_lb_ids *ids, int map_fd)
+int bpf_lb_ids_adopt(struct bpf_lb_ids *ids, int map_fd, size_t value_size)
 {
-	uint32_t key, next;
-	void *prev = NULL;
+	struct bpf_lb_dump d = { 0 };
+	int r = bpf_lb_dump(map_fd, sizeof(uint32_t), value_size, ids->max, &d);
 
-	while (bpf_map_get_next_key(map_fd, prev, &next) == 0) {
-		bpf_lb_ids_set(ids, next, true);
-		key = next;
-		prev = &key;
+	for (size_t i = 0; r == 0 && i < d.n; i++) {
+		uint32_t id;
+
+		memcpy(&id, d.keys + i * sizeof(id), sizeof(id));
+		bpf_lb_ids_set(ids, id, true);
 	}
-	return errno == ENOENT ? 0 : -errno;
+	bpf_lb_dump_free(&d);
+	return r;
 }

@@ -190,16 +190,15 @@ static int lb_publish(struct bpf_lb *lb, const struct lb_service *svc, uint32_t 
 		r = lb_update(lb->svc_fd, &key, &v0);
 	if (r < 0)
 		return r; /* what was written is unreferenced or still valid: prune collects it */
+	/* What the old slot 0 pointed to goes after a grace period (bpf_lb_stale.c); when even
+	 * that bookkeeping fails, prune collects them. */
 	for (uint32_t i = (uint32_t)svc->n_backends; i < old->n; i++) {
 		key.backend_slot = (uint16_t)(i + 1);
-		bpf_map_delete_elem(lb->svc_fd, &key);
+		bpf_lb_stale_push(lb, &key, 0);
 	}
-	for (uint32_t i = 0; i < old->n; i++) {
-		if (old->ids[i] && !old->kept[i]) {
-			bpf_map_delete_elem(lb->be_fd, &old->ids[i]);
-			bpf_lb_ids_set(&lb->be_ids, old->ids[i], false);
-		}
-	}
+	for (uint32_t i = 0; i < old->n; i++)
+		if (old->ids[i] && !old->kept[i])
+			bpf_lb_stale_push(lb, NULL, old->ids[i]);
 	return 0;
 }
 
@@ -214,6 +213,7 @@ static int lb_upsert(void *dp, const struct lb_service *svc)
 
 	if ((svc->proto != IPPROTO_TCP && svc->proto != IPPROTO_UDP) || svc->n_backends >= UINT16_MAX)
 		return -EINVAL;
+	bpf_lb_stale_purge(lb, false);
 	r = bpf_lb_lookup(lb->svc_fd, &key, &v0);
 	if (r == 0) {
 		rnat = v0.rev_nat_id;
@@ -264,6 +264,7 @@ static int lb_remove(void *dp, uint32_t vip, uint16_t port, uint8_t proto, bool 
 {
 	struct skiff_lb4_key key = lb_key(vip, port, proto, node_port, 0);
 
+	bpf_lb_stale_purge(dp, false);
 	return bpf_lb_remove_key(dp, &key);
 }
 
@@ -281,6 +282,7 @@ static int lb_commit(void *dp, bool prune)
 	struct bpf_lb *lb = dp;
 	int r = 0;
 
+	bpf_lb_stale_purge(lb, false);
 	/* Without a begin() there is no full picture to prune against. */
 	if (prune && lb->syncing)
 		r = bpf_lb_prune(lb);

@@ -9,63 +9,6 @@
 #include "proxy/bpf_lb_dp.h"
 #include "skiff/cleanup.h"
 
-#define LB_BATCH 4096
-
-struct lb_dump {
-	uint8_t *keys, *vals;
-	size_t n;
-};
-
-static void lb_dump_free(struct lb_dump *d)
-{
-	free(d->keys);
-	free(d->vals);
-}
-
-/* One by one, for kernels without batch lookups on hash maps. */
-static int lb_dump_slow(int fd, size_t ks, size_t vs, size_t max, struct lb_dump *d)
-{
-	void *prev = NULL;
-
-	d->n = 0;
-	while (d->n < max && bpf_map_get_next_key(fd, prev, d->keys + d->n * ks) == 0) {
-		prev = d->keys + d->n * ks;
-		if (bpf_map_lookup_elem(fd, prev, d->vals + d->n * vs) == 0)
-			d->n++;
-		else if (errno != ENOENT)
-			return -errno;
-	}
-	return errno == ENOENT || d->n == max ? 0 : -errno;
-}
-
-/* Every entry of a map (at most max): keys and values side by side. */
-static int lb_dump(int fd, size_t ks, size_t vs, size_t max, struct lb_dump *d)
-{
-	uint64_t token = 0;
-	void *in = NULL;
-
-	d->keys = malloc(max * ks);
-	d->vals = malloc(max * vs);
-	if (!d->keys || !d->vals)
-		return -ENOMEM;
-	d->n = 0;
-	for (;;) {
-		__u32 count = max - d->n < LB_BATCH ? (__u32)(max - d->n) : LB_BATCH;
-		int r = bpf_map_lookup_batch(fd, in, &token, d->keys + d->n * ks, d->vals + d->n * vs, &count, NULL);
-
-		d->n += count;
-		if (r == 0 && d->n < max) {
-			in = &token;
-			continue;
-		}
-		if (r == 0 || errno == ENOENT)
-			return 0;
-		if (errno == EINVAL || errno == ENOTSUP || errno == EOPNOTSUPP)
-			return lb_dump_slow(fd, ks, vs, max, d);
-		return -errno;
-	}
-}
-
 struct lb_entry {
 	struct skiff_lb4_key k;
 	struct skiff_lb4_service v;
@@ -92,11 +35,11 @@ static bool same_frontend(const struct skiff_lb4_key *x, const struct skiff_lb4_
 
 static int lb_entries(struct bpf_lb *lb, struct lb_entry **ret, size_t *ret_n)
 {
-	_cleanup_(lb_dump_free) struct lb_dump d = { 0 };
+	_cleanup_(bpf_lb_dump_free) struct bpf_lb_dump d = { 0 };
 	struct lb_entry *e;
 	int r;
 
-	r = lb_dump(lb->svc_fd, sizeof(e->k), sizeof(e->v), SKIFF_LB4_SVC_MAX, &d);
+	r = bpf_lb_dump(lb->svc_fd, sizeof(e->k), sizeof(e->v), SKIFF_LB4_SVC_MAX, &d);
 	if (r < 0)
 		return r;
 	e = calloc(d.n + 1, sizeof(*e));
@@ -144,10 +87,10 @@ static int lb_prune_frontends(struct bpf_lb *lb, uint64_t *live_be, uint64_t *li
 /* Deletes the entries of a __u32-keyed map whose key is not marked live, freeing the id. */
 static int lb_prune_ids(int fd, size_t value_size, size_t max, struct bpf_lb_ids *ids, const uint64_t *live)
 {
-	_cleanup_(lb_dump_free) struct lb_dump d = { 0 };
+	_cleanup_(bpf_lb_dump_free) struct bpf_lb_dump d = { 0 };
 	int r;
 
-	r = lb_dump(fd, sizeof(uint32_t), value_size, max, &d);
+	r = bpf_lb_dump(fd, sizeof(uint32_t), value_size, max, &d);
 	for (size_t i = 0; r == 0 && i < d.n; i++) {
 		uint32_t id;
 
@@ -168,6 +111,11 @@ int bpf_lb_prune(struct bpf_lb *lb)
 
 	if (!live_be || !live_rnat)
 		return -ENOMEM;
+	/* A backend waiting out its grace period keeps its id until then: freed now, it could be
+	 * handed out again and the deferred delete would hit the new owner. */
+	for (size_t i = 0; i < lb->n_stale; i++)
+		if (lb->stale[i].backend_id && lb->stale[i].backend_id < SKIFF_LB4_BACKEND_MAX)
+			bpf_lb_bit_set(live_be, lb->stale[i].backend_id);
 	r = lb_prune_frontends(lb, live_be, live_rnat);
 	if (r == 0)
 		r = lb_prune_ids(lb->be_fd, sizeof(struct skiff_lb4_backend), SKIFF_LB4_BACKEND_MAX, &lb->be_ids, live_be);

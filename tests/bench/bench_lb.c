@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -73,6 +74,7 @@ static int server_start(struct bench *b)
 	if (b->server < 0)
 		return -errno;
 	if (b->server == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlives the bench */
 		for (;;) {
 			int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
 

@@ -176,6 +176,9 @@ Test(bpf_lb, reopen_readopts_and_prune_removes_stale)
 	cr_assert_eq(bpf_lb_open(t.pin_dir, t.cg_path, &t.dp), 0, "re-open");
 	cr_expect_eq(lbt_attached(&t, BPF_CGROUP_INET4_CONNECT), 1, "re-open stacked a second connect4 program");
 	cr_expect_eq(lbt_map_count(&t, SKIFF_LB4_SVC_MAP), 6, "re-open lost or added slots");
+	/* Ids re-adopted from the maps: a new frontend must not take the old ones' backend ids. */
+	upsert(LBT_VIP2, 81, IPPROTO_TCP, tcp_be + 2, 1, 0, false);
+	cr_expect_eq(lbt_map_count(&t, SKIFF_LB4_BACKEND_MAP), 5, "a backend id was handed out twice");
 	out1 = lbt_in_cgroup(&t, &b);
 	tally(out1, counts, &errs);
 	cr_expect_eq(counts[2], 5, "after re-open 10.96.0.11 should still reach backend 2:\n%s", out1);
@@ -215,6 +218,10 @@ Test(bpf_lb, updates_never_show_a_half_written_service)
 	tally(out, counts, &errs);
 	cr_expect_eq(errs, 0, "%d failures in 3000 connects over %d update rounds:\n%.2000s", errs, rounds, out);
 	cr_expect_eq(counts[1] + counts[2] + counts[3], 3000);
+	/* Dropped slots and backends wait out a grace period; close() deletes them at once. */
+	bpf_lb_ops.close(t.dp);
+	t.dp = NULL;
+	cr_assert_eq(bpf_lb_open(t.pin_dir, t.cg_path, &t.dp), 0, "re-open");
 	cr_expect_eq(lbt_map_count(&t, SKIFF_LB4_SVC_MAP), 3, "slots left behind by the updates");
 	cr_expect_eq(lbt_map_count(&t, SKIFF_LB4_BACKEND_MAP), 2, "backends left behind by the updates");
 }

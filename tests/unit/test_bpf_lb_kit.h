@@ -17,7 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -108,22 +110,46 @@ static void lbt_start_servers(struct lbt *t)
 	}
 	t->server = fork();
 	cr_assert_geq(t->server, 0);
-	if (t->server == 0)
+	if (t->server == 0) {
+		/* A test that crashes runs no fini: the server must not outlive it. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		lbt_serve(fds, 2 * LBT_NBE);
+	}
 	for (int i = 0; i < 2 * LBT_NBE; i++)
 		close(fds[i]);
 }
 
+/* What a crashed test (no fini) left: its cgroup and its pin root, named by its pid. Its mounts
+ * and netns went with its namespaces. */
+static void lbt_sweep(const char *dir, const char *prefix)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char path[PATH_MAX];
+	int pid;
+
+	while (d && (e = readdir(d))) {
+		if (strncmp(e->d_name, prefix, strlen(prefix)) != 0 || sscanf(e->d_name + strlen(prefix), "%d", &pid) != 1)
+			continue;
+		if (pid <= 0 || kill(pid, 0) == 0 || errno != ESRCH)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		rmdir(path);
+	}
+	if (d)
+		closedir(d);
+}
+
 static void lbt_setup(struct lbt *t, const char *name)
 {
-	char *mnt = NULL;
+	char *mnt = NULL, prefix[64];
 
 	memset(t, 0, sizeof(*t));
 	t->server = -1;
 	cr_assert_eq(unshare(CLONE_NEWNS | CLONE_NEWNET), 0, "unshare mount+net namespaces (needs root): %s",
 		     strerror(errno));
 	cr_assert_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0, "make / private: %s", strerror(errno));
-	cr_assert(asprintf(&t->pin_root, "/tmp/skiff-test-%s-XXXXXX", name) > 0);
+	cr_assert(asprintf(&t->pin_root, "/tmp/skiff-test-%s-%d-XXXXXX", name, getpid()) > 0);
 	cr_assert(mkdtemp(t->pin_root), "mkdtemp: %s", strerror(errno));
 	cr_assert_eq(mount("bpf", t->pin_root, "bpf", 0, NULL), 0, "mount bpffs on %s: %s", t->pin_root,
 		     strerror(errno));
@@ -135,6 +161,9 @@ static void lbt_setup(struct lbt *t, const char *name)
 			    "ip addr add 10.200.0.3/24 dev skiffva"),
 		     0, "veth with 10.200.0.1-3 in the test netns (needs iproute2 and veth)");
 	cr_assert_eq(cgroup_find_mount(&mnt), 0, "no cgroup2 mount in /proc/self/mountinfo");
+	lbt_sweep(mnt, "skiff-test-lb-");
+	snprintf(prefix, sizeof(prefix), "skiff-test-%s-", name);
+	lbt_sweep("/tmp", prefix);
 	cr_assert(asprintf(&t->cg_path, "%s/skiff-test-lb-%d", mnt, getpid()) > 0);
 	free(mnt);
 	cr_assert_eq(mkdir(t->cg_path, 0755), 0, "mkdir %s: %s", t->cg_path, strerror(errno));
@@ -245,6 +274,7 @@ static int lbt_start_in_cgroup(const struct lbt *t, const struct lbt_client *c, 
 	pid = fork();
 	cr_assert_geq(pid, 0);
 	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		close(p[0]);
 		lbt_client_main(t, c, p[1]);
 	}
