@@ -296,7 +296,7 @@ static int bench_connect(struct bench *b, const char *mode, uint32_t n)
 static int bench_program(struct bench *b, uint32_t n, uint32_t e, uint32_t samples)
 {
 	struct lb_backend *be = calloc(e, sizeof(*be));
-	double *lat = calloc(samples, sizeof(double)), t0, cold;
+	double *lat = calloc(samples, sizeof(double)), t0, t1, cold, prune;
 	int r;
 
 	b->ops = &bpf_lb_ops;
@@ -311,9 +311,11 @@ static int bench_program(struct bench *b, uint32_t n, uint32_t e, uint32_t sampl
 			be[k] = (struct lb_backend){ htonl(0x0ac80000u + (i * e + k) % 65000 + 1), BACKEND_PORT };
 		r = b->ops->upsert(b->dp, &s);
 	}
+	t1 = now_s();
 	if (r == 0)
 		r = b->ops->commit(b->dp, true);
 	cold = now_s() - t0;
+	prune = now_s() - t1;
 	srandom(1);
 	for (uint32_t j = 0; r == 0 && j < samples; j++) {
 		uint32_t i = (uint32_t)random() % n;
@@ -328,8 +330,8 @@ static int bench_program(struct bench *b, uint32_t n, uint32_t e, uint32_t sampl
 	}
 	if (r == 0) {
 		qsort(lat, samples, sizeof(double), cmp_double);
-		printf("services=%u endpoints=%u cold_sync_s=%.3f update_p50_ms=%.3f update_p99_ms=%.3f samples=%u\n", n,
-		       e, cold, lat[samples / 2] * 1e3, lat[samples * 99 / 100] * 1e3, samples);
+		printf("services=%u endpoints=%u cold_sync_s=%.3f prune_s=%.3f update_p50_ms=%.3f update_p99_ms=%.3f "
+		       "samples=%u\n", n, e, cold, prune, lat[samples / 2] * 1e3, lat[samples * 99 / 100] * 1e3, samples);
 	}
 	free(be);
 	free(lat);

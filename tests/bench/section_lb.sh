@@ -8,6 +8,8 @@ set -uo pipefail
 REL=${1:?usage: tests/bench/section_lb.sh RELDIR}
 BL=$REL/tests/bench/bench_lb
 SIZES=${BENCH_LB_SIZES:-1 1000 10000 100000}
+# nft_lb needs over 15 minutes to load 100,000 Services (1,000 per commit): measured to 10,000.
+NFT_SIZES=${BENCH_LB_NFT_SIZES:-1 1000 10000}
 ROWS=()
 declare -A RATIO
 
@@ -35,9 +37,9 @@ run_bl() {
 	RESULT=$(grep -E '^(mode|services)=' <<<"$out" | tail -n 1)
 }
 
-connect_rows() { # MODE LABEL TARGET_RATIO
+connect_rows() { # MODE LABEL TARGET_RATIO SIZES
 	local n r
-	for n in $SIZES; do
+	for n in $4; do
 		if run_bl connect "$1" "$n"; then
 			r=$(kv ratio "$RESULT")
 			RATIO[$1.$n]=$r
@@ -51,10 +53,10 @@ connect_rows() { # MODE LABEL TARGET_RATIO
 	done
 }
 
-flat_row() { # MODE LABEL TARGET
+flat_row() { # MODE LABEL TARGET SIZES
 	local first last f
-	first=$(awk '{ print $1 }' <<<"$SIZES")
-	last=$(awk '{ print $NF }' <<<"$SIZES")
+	first=$(awk '{ print $1 }' <<<"$4")
+	last=$(awk '{ print $NF }' <<<"$4")
 	if [ -n "${RATIO[$1.$first]:-}" ] && [ -n "${RATIO[$1.$last]:-}" ]; then
 		f=$(awk -v a="${RATIO[$1.$first]}" -v b="${RATIO[$1.$last]}" 'BEGIN { printf "%.3f", b / a }')
 		row "$2: VIP/direct at $last Services over at $first" "${f}x" "<= $3x" "$(verdict "$f" "<=" "$3")"
@@ -67,17 +69,21 @@ if [ ! -x "$BL" ]; then
 	printf '### Service routing\n\nfailed: %s not built\n' "$BL"
 	exit 0
 fi
-connect_rows bpf "eBPF" 1.05
-flat_row bpf "eBPF flat" 1.05
-connect_rows nft "nftables" ""
-flat_row nft "nftables flat" 2
-connect_rows iptables "iptables-nft linear (kube-proxy style anchor)" ""
+connect_rows bpf "eBPF" 1.05 "$SIZES"
+flat_row bpf "eBPF flat" 1.05 "$SIZES"
+connect_rows nft "nftables" "" "$NFT_SIZES"
+for n in $SIZES; do
+	case " $NFT_SIZES " in *" $n "*) ;; *) row "connect()+close(), nftables, $n Services" \
+		"not measured: loading them through nft_lb (1,000 per commit) takes over 15 minutes" "" "-" ;; esac
+done
+flat_row nft "nftables flat" 2 "$NFT_SIZES"
+connect_rows iptables "iptables-nft linear (kube-proxy style anchor)" "" "$SIZES"
 if run_bl program 10000 10 1000; then
 	row "eBPF programming: one endpoint change at 10,000 Services (call to maps updated)" \
 		"p50 $(kv update_p50_ms "$RESULT") ms, p99 $(kv update_p99_ms "$RESULT") ms ($(kv samples "$RESULT") changes)" \
 		"p99 <= 10 ms" "$(verdict "$(kv update_p99_ms "$RESULT")" "<=" 10)"
 	row "eBPF cold sync: 10,000 Services x 10 endpoints (begin, upserts, commit with prune)" \
-		"$(kv cold_sync_s "$RESULT") s" "<= 1 s" "$(verdict "$(kv cold_sync_s "$RESULT")" "<=" 1)"
+		"$(kv cold_sync_s "$RESULT") s (prune $(kv prune_s "$RESULT") s of it)" "<= 1 s" "$(verdict "$(kv cold_sync_s "$RESULT")" "<=" 1)"
 else
 	row "eBPF programming at 10,000 Services x 10 endpoints" "failed ($FAILURE)" "p99 <= 10 ms, cold <= 1 s" \
 		"not met (failed)"
