@@ -439,16 +439,18 @@ static int wait_pods(struct bench *b, int from, int to, enum want w, double time
 	return 0;
 }
 
-static double rss_mb(long pid)
+/* A "KEY: N kB" line of /proc/PID/status in MB (VmRSS, RssAnon), -1 when missing. */
+static double status_mb(long pid, const char *key)
 {
 	char path[64], line[256];
 	_cleanup_fclose_ FILE *f = NULL;
+	size_t n = strlen(key);
 	long kb = -1;
 
 	snprintf(path, sizeof(path), "/proc/%ld/status", pid);
 	f = pid > 0 ? fopen(path, "re") : NULL;
 	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+		if (strncmp(line, key, n) == 0 && line[n] == ':' && sscanf(line + n + 1, "%ld", &kb) == 1)
 			break;
 	return kb < 0 ? -1 : kb / 1024.0;
 }
@@ -488,8 +490,8 @@ static void *creator(void *ud)
 	return NULL;
 }
 
-/* All pods created at once by --clients threads; *ret_rss is the agent's RSS with all up. */
-static int run_burst(struct bench *b, struct api_client *c, double *ret_rss)
+/* All pods created at once by --clients threads; ret_rss: the agent's VmRSS and RssAnon with all up. */
+static int run_burst(struct bench *b, struct api_client *c, double ret_rss[2])
 {
 	pthread_t th[64];
 	int n = b->o.clients < 64 ? b->o.clients : 64, r;
@@ -504,7 +506,8 @@ static int run_burst(struct bench *b, struct api_client *c, double *ret_rss)
 	if (r < 0)
 		fprintf(stderr, "bench_pods: not all %d pods running and Ready within %d s\n", b->o.count,
 			WAIT_ALL_MS / 1000);
-	*ret_rss = rss_mb(b->o.agent_pid);
+	ret_rss[0] = status_mb(b->o.agent_pid, "VmRSS");
+	ret_rss[1] = status_mb(b->o.agent_pid, "RssAnon");
 	for (int i = 0; i < b->o.count; i++)
 		delete_pod(b, c, i);
 	pthread_mutex_lock(&b->lock);
@@ -517,7 +520,7 @@ static int run_burst(struct bench *b, struct api_client *c, double *ret_rss)
 }
 
 /* Latencies of one field from each pod's create; the burst's span from the first create. */
-static void report(struct bench *b, double rss)
+static void report(struct bench *b, const double rss[2])
 {
 	size_t off[3] = { offsetof(struct pod_times, proc), offsetof(struct pod_times, running),
 			  offsetof(struct pod_times, ready) };
@@ -540,8 +543,10 @@ static void report(struct bench *b, double rss)
 		printf(" %s_p50_ms=%.1f %s_p99_ms=%.1f %s_all_ms=%.1f", key[k], percentile(v, b->o.count, 0.5), key[k],
 		       percentile(v, b->o.count, 0.99), key[k], last - first);
 	}
-	if (rss >= 0)
-		printf(" agent_rss_mb=%.1f", rss);
+	if (rss[0] >= 0)
+		printf(" agent_rss_mb=%.1f", rss[0]);
+	if (rss[1] >= 0)
+		printf(" agent_rss_anon_mb=%.1f", rss[1]);
 	printf("\n");
 }
 
@@ -549,7 +554,7 @@ static int run_pods(struct bench *b)
 {
 	pthread_t w, in;
 	struct api_client *c;
-	double rss = -1;
+	double rss[2] = { -1, -1 };
 	int r;
 
 	if (kubeconfig_read_file(b->o.ca, &b->ca_pem, NULL) < 0 || kubeconfig_read_file(b->o.token_file, &b->token, NULL) < 0)
@@ -565,7 +570,7 @@ static int run_pods(struct bench *b)
 	while (!b->listed)
 		pthread_cond_wait(&b->cond, &b->lock);
 	pthread_mutex_unlock(&b->lock);
-	r = strcmp(b->o.mode, "single") == 0 ? run_single(b, c) : run_burst(b, c, &rss);
+	r = strcmp(b->o.mode, "single") == 0 ? run_single(b, c) : run_burst(b, c, rss);
 	atomic_store(&b->stop, true);
 	pthread_join(w, NULL);
 	pthread_join(in, NULL);
