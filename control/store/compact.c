@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "store/etcd.h"
 #include "store/store_internal.h"
 
 /* Log rows deleted per statement, so writers never wait long behind a compaction. */
@@ -13,6 +14,8 @@ int store_compact(struct store *s, int64_t rev)
 {
 	int r = 0, changes;
 
+	if (s->etcd)
+		return etcd_compact(s, rev);
 	if (rev <= 0 || rev > store_revision(s))
 		return -EINVAL;
 	pthread_mutex_lock(&s->write_lock);

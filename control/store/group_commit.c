@@ -4,13 +4,14 @@
 #include <semaphore.h>
 #include <string.h>
 
+#include "store/etcd.h"
 #include "store/store_internal.h"
 
-static int txn_validate(const struct store_op *ops, size_t n)
+int store_txn_validate(const struct store_op *ops, size_t n, size_t max_ops)
 {
 	if (n == 0)
 		return -EINVAL;
-	if (n > STORE_TXN_MAX_OPS)
+	if (n > max_ops)
 		return -E2BIG;
 	for (size_t i = 0; i < n; i++) {
 		if (!ops[i].key || !ops[i].key[0])
@@ -122,9 +123,11 @@ int store_txn(struct store *s, const struct store_op *ops, size_t n, int64_t *re
 	struct txn_req req = { .ops = ops, .n = n };
 	int r;
 
-	r = txn_validate(ops, n);
+	r = store_txn_validate(ops, n, s->etcd ? ETCD_TXN_MAX_OPS : STORE_TXN_MAX_OPS);
 	if (r < 0)
 		return r;
+	if (s->etcd)
+		return etcd_txn(s, ops, n, ret_rev, ret_failed);
 	r = txn_submit(s, &req);
 	if (r < 0)
 		return r;

@@ -7,6 +7,7 @@
 
 #include <skiff/cleanup.h>
 
+#include "store/etcd.h"
 #include "store/store_internal.h"
 
 static const char schema_sql[] =
@@ -239,20 +240,16 @@ static void init_monotonic_cond(pthread_cond_t *c)
 	pthread_condattr_destroy(&attr);
 }
 
-struct store *store_open_sqlite(const char *path, const struct store_options *opts)
+struct store *store_alloc(const struct store_options *opts)
 {
 	struct store *s = calloc(1, sizeof(*s));
-	int r = -ENOMEM;
 
 	if (!s)
-		goto fail_nomem;
+		return NULL;
 	if (opts)
 		s->opts = *opts;
 	else
 		store_options_init(&s->opts);
-	s->path = strdup(path);
-	if (!s->path)
-		goto fail_nomem;
 	pthread_mutex_init(&s->write_lock, NULL);
 	pthread_mutex_init(&s->q_lock, NULL);
 	pthread_cond_init(&s->q_cond, NULL);
@@ -262,6 +259,19 @@ struct store *store_open_sqlite(const char *path, const struct store_options *op
 	pthread_mutex_init(&s->c_lock, NULL);
 	init_monotonic_cond(&s->c_cond);
 	bcast_init(&s->bc, 0);
+	return s;
+}
+
+struct store *store_open_sqlite(const char *path, const struct store_options *opts)
+{
+	struct store *s = store_alloc(opts);
+	int r = -ENOMEM;
+
+	if (!s)
+		goto fail_nomem;
+	s->path = strdup(path);
+	if (!s->path)
+		goto fail;
 
 	r = store_sql_open(path, &s->opts, 8192, &s->wdb);
 	if (r < 0)
@@ -295,7 +305,6 @@ fail:
 	errno = -r;
 	return NULL;
 fail_nomem:
-	free(s);
 	errno = ENOMEM;
 	return NULL;
 }
@@ -307,6 +316,8 @@ void store_close(struct store *s)
 	store_compactor_stop(s);
 	store_committer_stop(s);
 	store_checkpointer_stop(s);
+	if (s->etcd)
+		etcd_close(s);
 	while (s->pool) {
 		struct reader *r = s->pool;
 		s->pool = r->next;

@@ -6,6 +6,7 @@
 
 #include <skiff/cleanup.h>
 
+#include "store/etcd.h"
 #include "store/store_internal.h"
 
 static char *column_dup(sqlite3_stmt *st, int col, size_t *ret_len)
@@ -32,6 +33,8 @@ int store_get(struct store *s, const char *key, struct store_kv *ret)
 	struct reader *rd;
 	int r, rc;
 
+	if (s->etcd)
+		return etcd_get(s, key, ret);
 	r = store_reader_get(s, &rd);
 	if (r < 0)
 		return r;
@@ -62,6 +65,8 @@ int store_count(struct store *s, const char *prefix, size_t *ret)
 	struct reader *rd;
 	int r;
 
+	if (s->etcd)
+		return etcd_count(s, prefix, ret);
 	r = store_reader_get(s, &rd);
 	if (r < 0)
 		return r;
@@ -168,6 +173,8 @@ int store_list(struct store *s, const char *prefix, const char *start_after, siz
 
 	if (rev < 0)
 		return -EINVAL;
+	if (s->etcd)
+		return etcd_list(s, prefix, start_after, limit, rev, ret);
 	r = store_reader_get(s, &rd);
 	if (r < 0)
 		return r;

@@ -97,7 +97,14 @@ struct store {
 	pthread_t compactor;
 
 	struct bcast bc;
+
+	struct etcd *etcd; /* set: the etcd backend serves the calls (etcd*.c), the SQLite parts stay unused */
 };
+
+/* A store with its locks and ring set up and no backend yet. */
+struct store *store_alloc(const struct store_options *opts);
+/* store_txn's checks of the ops, with the backend's limit on their number. */
+int store_txn_validate(const struct store_op *ops, size_t n, size_t max_ops);
 
 /* sqlite_open.c */
 int store_sql_open(const char *path, const struct store_options *opts, int cache_kib, sqlite3 **ret);

@@ -1,4 +1,4 @@
-/* Store watches: a watcher replays older revisions from the SQLite log, then joins the
+/* Store watches: a watcher replays older revisions from the SQLite log (or etcd's history), then joins the
  * broadcaster's ring at the first revision it has not seen, and waits on an eventfd. */
 #include <errno.h>
 #include <poll.h>
@@ -10,6 +10,7 @@
 
 #include <skiff/cleanup.h>
 
+#include "store/etcd.h"
 #include "store/store_internal.h"
 
 /* Revisions read from the log per replay step; events taken from the ring per lock. */
@@ -185,6 +186,21 @@ out:
 	return r;
 }
 
+/* The etcd backend's replay: the next events after floor from etcd's history. */
+static int fetch_etcd(struct store_watch *w)
+{
+	struct sevent **evs;
+	size_t n;
+	int r;
+
+	r = etcd_replay(w->s, w->prefix, w->floor, &w->cancelled, &evs, &n, &w->floor);
+	for (size_t i = 0; i < n; i++)
+		if (r < 0 || (r = buf_push(w, evs[i])) < 0)
+			sevent_unref(evs[i]);
+	free(evs);
+	return r;
+}
+
 /* Fills the queue with the next events, if any; in replay, advances until it has some
  * or has joined the ring. */
 static int fetch(struct store_watch *w)
@@ -194,12 +210,13 @@ static int fetch(struct store_watch *w)
 
 	w->nbuf = w->ibuf = 0;
 	while (!w->in_ring && w->nbuf == 0) {
-		if (!rd) {
-			r = store_reader_get(w->s, &rd);
-			if (r < 0)
+		if (w->s->etcd) {
+			r = fetch_etcd(w);
+		} else {
+			if (!rd && (r = store_reader_get(w->s, &rd)) < 0)
 				return r;
+			r = fetch_log(w, rd);
 		}
-		r = fetch_log(w, rd);
 		if (r < 0)
 			break;
 		pthread_rwlock_rdlock(&w->s->bc.lock);

@@ -1,0 +1,187 @@
+/* The etcd backend's reads and writes: ranges for get, list and count, txns comparing
+ * versions and mod revisions, compaction; the store revision is the answers' header revision. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <skiff/cleanup.h>
+#include <skiff/json.h>
+#include <skiff/log.h>
+
+#include "store/etcd.h"
+
+void etcd_saw_rev(struct store *s, int64_t rev)
+{
+	int64_t cur = atomic_load(&s->rev);
+
+	while (cur < rev && !atomic_compare_exchange_weak(&s->rev, &cur, rev))
+		;
+}
+
+static int64_t header_rev(struct store *s, json_object *ans)
+{
+	int64_t rev = etcd_i64(json_get_path(ans, "header"), "revision");
+
+	etcd_saw_rev(s, rev);
+	return rev;
+}
+
+/* A range kv as a store_kv, the store's key without the prefix. */
+static int kv_from_json(struct etcd *e, json_object *j, struct store_kv *kv)
+{
+	_cleanup_free_ char *key = NULL;
+	size_t klen;
+	int r;
+
+	*kv = (struct store_kv){ 0 };
+	r = etcd_b64_decode(json_get_string(j, "key"), &key, &klen);
+	if (r < 0)
+		return r;
+	if (klen < e->plen)
+		return -EIO;
+	kv->key = strdup(key + e->plen);
+	r = etcd_b64_decode(json_get_string(j, "value"), &kv->value, &kv->value_len);
+	kv->create_rev = etcd_i64(j, "create_revision");
+	kv->mod_rev = etcd_i64(j, "mod_revision");
+	if (r == 0 && !kv->key)
+		r = -ENOMEM;
+	if (r < 0)
+		store_kv_clear(kv);
+	return r;
+}
+
+static int range(struct store *s, json_object *req, json_object **ret)
+{
+	if (!json_object_object_get(req, "key"))
+		return -ENOMEM;
+	return etcd_post(s->etcd, "/v3/kv/range", req, ret);
+}
+
+int etcd_get(struct store *s, const char *key, struct store_kv *ret)
+{
+	_cleanup_json_ json_object *req = json_object_new_object(), *ans = NULL;
+	json_object *kvs;
+	int r;
+
+	if (!req)
+		return -ENOMEM;
+	json_object_object_add(req, "key", etcd_key_json(s->etcd, key, false));
+	r = range(s, req, &ans);
+	if (r < 0)
+		return r;
+	header_rev(s, ans);
+	kvs = json_member(ans, "kvs", json_type_array);
+	if (!kvs || json_object_array_length(kvs) == 0)
+		return -ENOENT;
+	return kv_from_json(s->etcd, json_object_array_get_idx(kvs, 0), ret);
+}
+
+static json_object *prefix_range(struct store *s, const char *prefix, const char *start_after)
+{
+	json_object *req = json_object_new_object();
+
+	if (!req)
+		return NULL;
+	if (start_after && strcmp(start_after, prefix) >= 0)
+		json_object_object_add(req, "key", etcd_key_json(s->etcd, start_after, true));
+	else
+		json_object_object_add(req, "key", etcd_key_json(s->etcd, prefix, false));
+	json_object_object_add(req, "range_end", etcd_range_end_json(s->etcd, prefix));
+	return req;
+}
+
+int etcd_count(struct store *s, const char *prefix, size_t *ret)
+{
+	_cleanup_json_ json_object *req = prefix_range(s, prefix ? prefix : "", NULL), *ans = NULL;
+	int r;
+
+	if (!req)
+		return -ENOMEM;
+	json_object_object_add(req, "count_only", json_object_new_boolean(true));
+	r = range(s, req, &ans);
+	if (r < 0)
+		return r;
+	header_rev(s, ans);
+	*ret = (size_t)etcd_i64(ans, "count");
+	return 0;
+}
+
+static int list_items(struct store *s, json_object *kvs, struct store_list_result *res)
+{
+	size_t n = kvs ? json_object_array_length(kvs) : 0;
+
+	if (n == 0)
+		return 0;
+	res->items = calloc(n, sizeof(*res->items));
+	if (!res->items)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		int r = kv_from_json(s->etcd, json_object_array_get_idx(kvs, i), &res->items[i]);
+		if (r < 0)
+			return r;
+		res->n++;
+	}
+	return 0;
+}
+
+int etcd_list(struct store *s, const char *prefix, const char *start_after, size_t limit, int64_t rev,
+	      struct store_list_result *ret)
+{
+	_cleanup_json_ json_object *req = NULL, *ans = NULL;
+	struct store_list_result res = { 0 };
+	int64_t cur;
+	int r;
+
+	if (rev < 0)
+		return -EINVAL;
+	req = prefix_range(s, prefix ? prefix : "", start_after);
+	if (!req)
+		return -ENOMEM;
+	if (limit)
+		json_object_object_add(req, "limit", etcd_i64_json((int64_t)limit));
+	if (rev)
+		json_object_object_add(req, "revision", etcd_i64_json(rev));
+	r = range(s, req, &ans);
+	if (r == -EAGAIN) {
+		/* A revision not reached yet reads as the newest one there is, as with SQLite. */
+		json_object_object_del(req, "revision");
+		rev = 0;
+		r = range(s, req, &ans);
+	}
+	if (r < 0)
+		return r;
+	cur = header_rev(s, ans);
+	res.revision = rev && rev < cur ? rev : cur;
+	res.more = json_object_get_boolean(json_object_object_get(ans, "more"));
+	r = list_items(s, json_member(ans, "kvs", json_type_array), &res);
+	if (r < 0) {
+		store_list_result_clear(&res);
+		return r;
+	}
+	*ret = res;
+	return 0;
+}
+
+int etcd_compact(struct store *s, int64_t rev)
+{
+	_cleanup_json_ json_object *req = json_object_new_object(), *ans = NULL;
+	int64_t cur;
+	int r;
+
+	if (rev <= 0 || rev > store_revision(s))
+		return -EINVAL;
+	if (rev <= atomic_load(&s->compacted))
+		return 0;
+	if (!req)
+		return -ENOMEM;
+	json_object_object_add(req, "revision", etcd_i64_json(rev));
+	r = etcd_post(s->etcd, "/v3/kv/compaction", req, &ans);
+	if (r == -ERANGE)
+		r = 0; /* compacted past it already, by another client */
+	if (r < 0)
+		return r;
+	cur = atomic_load(&s->compacted);
+	while (cur < rev && !atomic_compare_exchange_weak(&s->compacted, &cur, rev))
+		;
+	return 0;
+}

@@ -1,0 +1,448 @@
+/* The etcd store backend against real etcd-server processes on loopback: reads, txns,
+ * lists at revisions, compaction, watches (live, replayed from etcd, cancelled) and failover. */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store/store.h"
+
+#define ETCD_BIN "/usr/bin/etcd"
+
+static char dir[64];
+static pid_t etcd_pid = -1;
+static int client_port;
+static char endpoint[64];
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st, (void)flag, (void)ftw;
+	return remove(path);
+}
+
+/* A loopback port nothing listens on now. */
+static int free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	close(fd);
+	return ntohs(a.sin_port);
+}
+
+static bool port_answers(int port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+static void exec_etcd(int peer_port)
+{
+	char data[128], client[64], peer[64], cluster[96], log[128];
+	int fd;
+
+	snprintf(data, sizeof(data), "%s/data", dir);
+	snprintf(client, sizeof(client), "http://127.0.0.1:%d", client_port);
+	snprintf(peer, sizeof(peer), "http://127.0.0.1:%d", peer_port);
+	snprintf(cluster, sizeof(cluster), "default=%s", peer);
+	snprintf(log, sizeof(log), "%s/etcd.log", dir);
+	/* Dies with the test process, even one that crashes before its teardown. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+	if (fd >= 0) {
+		dup2(fd, 1);
+		dup2(fd, 2);
+	}
+	execl(ETCD_BIN, ETCD_BIN, "--data-dir", data, "--listen-client-urls", client, "--advertise-client-urls",
+	      client, "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer, "--initial-cluster",
+	      cluster, (char *)NULL);
+	_exit(127);
+}
+
+/* Starts etcd on client_port (its data kept across restarts) and waits until it answers. */
+static void etcd_start(void)
+{
+	int peer_port = free_port(), status;
+
+	cr_assert_eq(access(ETCD_BIN, X_OK), 0, ETCD_BIN " is required (etcd-server)");
+	etcd_pid = fork();
+	cr_assert_geq(etcd_pid, 0);
+	if (etcd_pid == 0)
+		exec_etcd(peer_port);
+	/* Bounded: etcd listens within a few seconds or the test fails. */
+	for (int i = 0; i < 600 && !port_answers(client_port); i++) {
+		cr_assert_eq(waitpid(etcd_pid, &status, WNOHANG), 0, "etcd exited; see %s/etcd.log", dir);
+		usleep(50 * 1000);
+	}
+	cr_assert(port_answers(client_port), "etcd did not listen on %d", client_port);
+}
+
+static void etcd_stop(void)
+{
+	if (etcd_pid > 0) {
+		kill(etcd_pid, SIGKILL);
+		waitpid(etcd_pid, NULL, 0);
+	}
+	etcd_pid = -1;
+}
+
+static void setup(void)
+{
+	strcpy(dir, "/tmp/skiff-etcd-XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+	client_port = free_port();
+	snprintf(endpoint, sizeof(endpoint), "http://127.0.0.1:%d", client_port);
+	etcd_start();
+}
+
+static void teardown(void)
+{
+	etcd_stop();
+	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+TestSuite(store_etcd, .init = setup, .fini = teardown);
+
+static struct store *open_at(const char *endpoints, const char *prefix)
+{
+	struct store_options o;
+	struct store *s;
+
+	store_options_init(&o);
+	o.compact_interval_seconds = 0;
+	s = store_open_etcd(endpoints, prefix, &o);
+	cr_assert_not_null(s, "open %s: %s", endpoints, strerror(errno));
+	return s;
+}
+
+static struct store *open_store(void)
+{
+	return open_at(endpoint, "/skiff");
+}
+
+Test(store_etcd, writes_compare_and_bump_the_revision)
+{
+	struct store *s = open_store();
+	struct store_kv kv = { 0 };
+	int64_t base = store_revision(s), r1, r2, r3;
+	size_t n;
+
+	cr_assert_eq(store_get(s, "/k", &kv), -ENOENT);
+	cr_assert_eq(store_create(s, "/k", "{\"v\":1}", &r1), 0);
+	cr_assert_eq(r1, base + 1);
+	cr_assert_eq(store_create(s, "/k", "x", NULL), -EEXIST);
+	cr_assert_eq(store_update(s, "/k", "{\"v\":2}", r1 + 5, NULL), -ESTALE);
+	cr_assert_eq(store_update(s, "/nope", "x", 0, NULL), -ENOENT);
+	cr_assert_eq(store_update(s, "/k", "{\"v\":2}", r1, &r2), 0);
+	cr_assert_eq(r2, r1 + 1);
+	cr_assert_eq(store_get(s, "/k", &kv), 0);
+	cr_assert_str_eq(kv.key, "/k");
+	cr_assert_str_eq(kv.value, "{\"v\":2}");
+	cr_assert_eq(kv.value_len, strlen("{\"v\":2}"));
+	cr_assert_eq(kv.create_rev, r1);
+	cr_assert_eq(kv.mod_rev, r2);
+	store_kv_clear(&kv);
+	cr_assert_eq(store_count(s, "/", &n), 0);
+	cr_assert_eq(n, 1);
+	cr_assert_eq(store_delete(s, "/k", r1, NULL), -ESTALE);
+	cr_assert_eq(store_delete(s, "/k", r2, &r3), 0);
+	cr_assert_eq(r3, r2 + 1);
+	cr_assert_eq(store_delete(s, "/k", 0, NULL), -ENOENT);
+	cr_assert_eq(store_revision(s), r3);
+	store_close(s);
+}
+
+Test(store_etcd, txn_is_all_or_nothing_and_names_the_failing_op)
+{
+	struct store *s = open_store();
+	struct store_op ops[3] = {
+		{ .type = STORE_OP_CREATE, .key = "/t/a", .value = "a" },
+		{ .type = STORE_OP_CREATE, .key = "/t/b", .value = "b" },
+		{ .type = STORE_OP_UPDATE, .key = "/t/c", .value = "c" },
+	};
+	static struct store_op big[129];
+	static char keys[129][24];
+	struct store_kv kv = { 0 };
+	int64_t rev, rb;
+	size_t failed = 99;
+
+	cr_assert_eq(store_create(s, "/t/b", "old", &rb), 0);
+	cr_assert_eq(store_create(s, "/t/c", "old", NULL), 0);
+	cr_assert_eq(store_txn(s, ops, 3, &rev, &failed), -EEXIST);
+	cr_assert_eq(failed, 1);
+	cr_assert_eq(store_get(s, "/t/a", &kv), -ENOENT, "nothing of a failed txn is applied");
+	ops[1] = (struct store_op){ .type = STORE_OP_DELETE, .key = "/t/b", .expect_rev = rb + 100 };
+	cr_assert_eq(store_txn(s, ops, 3, &rev, &failed), -ESTALE);
+	cr_assert_eq(failed, 1);
+	ops[2].key = "/t/missing";
+	ops[1].expect_rev = rb;
+	cr_assert_eq(store_txn(s, ops, 3, &rev, &failed), -ENOENT);
+	cr_assert_eq(failed, 2);
+	ops[2].key = "/t/c";
+	cr_assert_eq(store_txn(s, ops, 3, &rev, &failed), 0);
+	cr_assert_eq(rev, store_revision(s));
+	cr_assert_eq(store_get(s, "/t/a", &kv), 0);
+	cr_assert_eq(kv.mod_rev, rev);
+	store_kv_clear(&kv);
+	cr_assert_eq(store_get(s, "/t/c", &kv), 0);
+	cr_assert_str_eq(kv.value, "c");
+	cr_assert_eq(kv.mod_rev, rev, "every op of one txn shares its revision");
+	store_kv_clear(&kv);
+	cr_assert_eq(store_get(s, "/t/b", &kv), -ENOENT);
+	for (int i = 0; i < 129; i++) {
+		snprintf(keys[i], sizeof(keys[i]), "/big/%d", i);
+		big[i] = (struct store_op){ .type = STORE_OP_CREATE, .key = keys[i], .value = "x" };
+	}
+	cr_assert_eq(store_txn(s, big, 129, NULL, NULL), -E2BIG, "etcd takes 128 ops per txn");
+	cr_assert_eq(store_txn(s, big, 128, NULL, NULL), 0);
+	store_close(s);
+}
+
+Test(store_etcd, list_prefix_start_after_limit_and_older_revision)
+{
+	struct store *s = open_store();
+	struct store_list_result res = { 0 };
+	int64_t mid;
+
+	cr_assert_eq(store_create(s, "/l/a", "1", NULL), 0);
+	cr_assert_eq(store_create(s, "/l/b", "1", NULL), 0);
+	cr_assert_eq(store_create(s, "/l/c", "1", &mid), 0);
+	cr_assert_eq(store_create(s, "/lx", "other", NULL), 0);
+	cr_assert_eq(store_update(s, "/l/a", "2", 0, NULL), 0);
+	cr_assert_eq(store_delete(s, "/l/b", 0, NULL), 0);
+
+	cr_assert_eq(store_list(s, "/l/", NULL, 0, 0, &res), 0);
+	cr_assert_eq(res.n, 2);
+	cr_assert_str_eq(res.items[0].key, "/l/a");
+	cr_assert_str_eq(res.items[0].value, "2");
+	cr_assert_str_eq(res.items[1].key, "/l/c");
+	cr_assert_eq(res.revision, store_revision(s));
+	cr_assert(!res.more);
+	store_list_result_clear(&res);
+
+	cr_assert_eq(store_list(s, "/l/", NULL, 1, mid, &res), 0);
+	cr_assert_eq(res.n, 1);
+	cr_assert(res.more);
+	cr_assert_str_eq(res.items[0].key, "/l/a");
+	cr_assert_str_eq(res.items[0].value, "1", "as of the older revision");
+	cr_assert_eq(res.revision, mid);
+	store_list_result_clear(&res);
+	cr_assert_eq(store_list(s, "/l/", "/l/a", 0, mid, &res), 0);
+	cr_assert_eq(res.n, 2);
+	cr_assert_str_eq(res.items[0].key, "/l/b");
+	cr_assert_str_eq(res.items[1].key, "/l/c");
+	store_list_result_clear(&res);
+	cr_assert_eq(store_list(s, "/l/", NULL, 0, store_revision(s) + 100, &res), 0, "a future revision reads as now");
+	cr_assert_eq(res.n, 2);
+	store_list_result_clear(&res);
+	store_close(s);
+}
+
+Test(store_etcd, compaction_refuses_older_lists_and_watches)
+{
+	struct store *s = open_store();
+	struct store_list_result res = { 0 };
+	struct store_watch *w = NULL;
+	int64_t r1, r2;
+
+	cr_assert_eq(store_create(s, "/c/a", "1", &r1), 0);
+	cr_assert_eq(store_update(s, "/c/a", "2", 0, &r2), 0);
+	cr_assert_eq(store_update(s, "/c/a", "3", 0, NULL), 0);
+	cr_assert_eq(store_compact(s, r2), 0);
+	cr_assert_eq(store_compacted_revision(s), r2);
+	cr_assert_eq(store_list(s, "/c/", NULL, 0, r1, &res), -ERANGE);
+	cr_assert_eq(store_list(s, "/c/", NULL, 0, r2, &res), 0);
+	cr_assert_str_eq(res.items[0].value, "2");
+	store_list_result_clear(&res);
+	cr_assert_eq(store_watch_new(s, "/c/", r1, &w), -ERANGE);
+	store_close(s);
+}
+
+/* Another store on the same etcd compacted: a replay from before it ends with -ERANGE. */
+Test(store_etcd, replay_from_a_revision_compacted_elsewhere_is_erange)
+{
+	struct store *a = open_store(), *b;
+	struct store_watch *w = NULL;
+	struct store_event ev = { 0 };
+	int64_t r1, r2;
+
+	b = open_store();
+	cr_assert_eq(store_create(a, "/c/a", "1", &r1), 0);
+	cr_assert_eq(store_update(a, "/c/a", "2", 0, &r2), 0);
+	cr_assert_eq(store_update(a, "/c/a", "3", 0, NULL), 0);
+	cr_assert_eq(store_compact(a, r2), 0);
+	store_close(a);
+	a = open_store(); /* its ring starts after the compaction: the watch must replay */
+	cr_assert_eq(store_watch_new(a, "/c/", r1 - 1, &w), 0);
+	cr_assert_eq(store_watch_next(w, &ev, 5000), -ERANGE);
+	store_watch_free(w);
+	store_close(a);
+	store_close(b);
+}
+
+static void expect_event(struct store_watch *w, enum store_event_type type, const char *key, const char *value,
+			 const char *prev, int64_t rev)
+{
+	struct store_event ev = { 0 };
+	int r = store_watch_next(w, &ev, 5000);
+
+	cr_assert_eq(r, 0, "revision %lld: %s", (long long)rev, strerror(-r));
+	cr_assert_eq(ev.type, type);
+	cr_assert_str_eq(ev.key, key);
+	cr_assert_str_eq(ev.value, value);
+	if (prev)
+		cr_assert_str_eq(ev.prev_value, prev);
+	else
+		cr_assert_null(ev.prev_value);
+	cr_assert_eq(ev.mod_rev, rev, "got %lld, want %lld", (long long)ev.mod_rev, (long long)rev);
+	store_event_clear(&ev);
+}
+
+Test(store_etcd, watch_from_now_sees_puts_updates_deletes_under_its_prefix)
+{
+	struct store *s = open_store();
+	struct store_watch *w = NULL;
+	struct store_event ev = { 0 };
+	int64_t base;
+
+	cr_assert_eq(store_create(s, "/a/0", "before", NULL), 0);
+	cr_assert_eq(store_watch_new(s, "/a/", 0, &w), 0);
+	cr_assert_eq(store_watch_next(w, &ev, 0), -ETIMEDOUT);
+	base = store_revision(s);
+	cr_assert_eq(store_create(s, "/b/1", "other", NULL), 0);
+	cr_assert_eq(store_create(s, "/a/2", "v1", NULL), 0);
+	cr_assert_eq(store_update(s, "/a/2", "v2", 0, NULL), 0);
+	cr_assert_eq(store_delete(s, "/a/2", 0, NULL), 0);
+	expect_event(w, STORE_EVENT_PUT, "/a/2", "v1", NULL, base + 2);
+	expect_event(w, STORE_EVENT_PUT, "/a/2", "v2", "v1", base + 3);
+	expect_event(w, STORE_EVENT_DELETE, "/a/2", "v2", NULL, base + 4);
+	cr_assert_eq(store_watch_next(w, &ev, 0), -ETIMEDOUT);
+	store_watch_free(w);
+	store_close(s);
+}
+
+Test(store_etcd, watch_from_an_older_revision_replays_from_etcd_then_goes_live)
+{
+	struct store *s = open_store(), *t;
+	struct store_watch *w = NULL;
+	struct store_event ev = { 0 };
+	int64_t r1, r4;
+
+	cr_assert_eq(store_create(s, "/r/1", "a", &r1), 0);
+	cr_assert_eq(store_create(s, "/q/1", "other", NULL), 0);
+	cr_assert_eq(store_update(s, "/r/1", "b", 0, NULL), 0);
+	cr_assert_eq(store_delete(s, "/r/1", 0, &r4), 0);
+	/* A fresh store's ring starts now: the older events come from etcd's history. */
+	t = open_store();
+	cr_assert_eq(store_watch_new(t, "/r/", r1 - 1, &w), 0);
+	expect_event(w, STORE_EVENT_PUT, "/r/1", "a", NULL, r1);
+	expect_event(w, STORE_EVENT_PUT, "/r/1", "b", "a", r1 + 2);
+	expect_event(w, STORE_EVENT_DELETE, "/r/1", "b", NULL, r4);
+	cr_assert_eq(store_watch_next(w, &ev, 0), -ETIMEDOUT);
+	cr_assert_eq(store_create(s, "/r/2", "live", NULL), 0); /* written through the other store */
+	expect_event(w, STORE_EVENT_PUT, "/r/2", "live", NULL, r4 + 1);
+	store_watch_free(w);
+	store_close(t);
+	store_close(s);
+}
+
+static void *cancel_later(void *arg)
+{
+	store_watch_cancel(arg);
+	return NULL;
+}
+
+Test(store_etcd, cancel_wakes_a_blocked_next)
+{
+	struct store *s = open_store();
+	struct store_watch *w = NULL;
+	struct store_event ev = { 0 };
+	pthread_t t;
+
+	cr_assert_eq(store_watch_new(s, "/", 0, &w), 0);
+	cr_assert_eq(pthread_create(&t, NULL, cancel_later, w), 0);
+	cr_assert_eq(store_watch_next(w, &ev, -1), -ECANCELED);
+	pthread_join(t, NULL);
+	store_watch_free(w);
+	store_close(s);
+}
+
+Test(store_etcd, prefixes_keep_two_stores_apart)
+{
+	struct store *a = open_at(endpoint, "/one"), *b = open_at(endpoint, "/two");
+	struct store_kv kv = { 0 };
+	size_t n;
+
+	cr_assert_eq(store_create(a, "/k", "a", NULL), 0);
+	cr_assert_eq(store_create(b, "/k", "b", NULL), 0);
+	cr_assert_eq(store_get(a, "/k", &kv), 0);
+	cr_assert_str_eq(kv.value, "a");
+	store_kv_clear(&kv);
+	cr_assert_eq(store_count(b, "", &n), 0);
+	cr_assert_eq(n, 1);
+	store_close(a);
+	store_close(b);
+}
+
+Test(store_etcd, a_dead_endpoint_fails_over_to_the_next)
+{
+	char eps[160];
+	struct store *s;
+	struct store_watch *w = NULL;
+	struct store_kv kv = { 0 };
+	int64_t rev;
+
+	snprintf(eps, sizeof(eps), "http://127.0.0.1:%d,%s", free_port(), endpoint);
+	s = open_at(eps, "/skiff");
+	cr_assert_eq(store_watch_new(s, "/f/", 0, &w), 0);
+	cr_assert_eq(store_create(s, "/f/k", "v", &rev), 0);
+	cr_assert_eq(store_get(s, "/f/k", &kv), 0);
+	cr_assert_eq(kv.mod_rev, rev);
+	store_kv_clear(&kv);
+	expect_event(w, STORE_EVENT_PUT, "/f/k", "v", NULL, rev);
+	store_watch_free(w);
+	store_close(s);
+}
+
+Test(store_etcd, a_broken_watch_stream_resumes_after_the_last_revision)
+{
+	struct store *s = open_store(), *t;
+	struct store_watch *w = NULL;
+	int64_t rev;
+
+	cr_assert_eq(store_watch_new(s, "/w/", 0, &w), 0);
+	cr_assert_eq(store_create(s, "/w/1", "a", &rev), 0);
+	expect_event(w, STORE_EVENT_PUT, "/w/1", "a", NULL, rev);
+	etcd_stop();
+	etcd_start(); /* same data, same port */
+	t = open_store();
+	cr_assert_eq(store_create(t, "/w/2", "b", NULL), 0);
+	cr_assert_eq(store_update(t, "/w/1", "c", 0, NULL), 0);
+	expect_event(w, STORE_EVENT_PUT, "/w/2", "b", NULL, rev + 1);
+	expect_event(w, STORE_EVENT_PUT, "/w/1", "c", "a", rev + 2);
+	store_watch_free(w);
+	store_close(t);
+	store_close(s);
+}
