@@ -116,6 +116,12 @@ static int control_open_store(struct control *c, const struct control_options *o
 	so.compact_interval_seconds = o->compact_interval_s;
 	so.compact_keep_revisions = o->compact_keep_revisions;
 	so.compact_keep_seconds = o->compact_keep_s;
+	if (o->store_etcd) {
+		c->store = store_open_etcd(o->etcd_endpoints, o->etcd_prefix, &so);
+		if (!c->store)
+			return log_error_errno(-errno, "store etcd %s: %m", o->etcd_endpoints);
+		return 0;
+	}
 	c->store = store_open_sqlite(path, &so);
 	if (!c->store)
 		return log_error_errno(-errno, "store %s: %m", path);

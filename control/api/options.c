@@ -18,6 +18,7 @@ void control_options_init(struct control_options *o)
 	*o = (struct control_options){
 		.listen = "127.0.0.1:6443",
 		.data_dir = "/var/lib/skiff/control",
+		.etcd_prefix = "/skiff",
 		.service_cidr = "10.96.0.0/12",
 		.node_port_min = 30000,
 		.node_port_max = 32767,
@@ -69,6 +70,9 @@ void control_options_print_help(const char *prog, FILE *out)
 		"  --tls-san NAME|IP               extra name in the serving certificate (repeatable, comma list)\n"
 		"  --log-level LEVEL               error, warn, info, debug (default %s)\n"
 		"  --no-group-commit               one fsync per write (benchmarks; default group commit on)\n"
+		"  --store sqlite|etcd             where objects are kept (default sqlite, in --data-dir)\n"
+		"  --etcd-endpoints URL[,URL...]   etcd v3 endpoints for --store etcd (http://HOST:PORT)\n"
+		"  --etcd-prefix PREFIX            key prefix in etcd (default /skiff)\n"
 		"  --compact-interval-seconds N    compact the store's history every N s, 0 = never (default %d)\n"
 		"  --compact-keep-revisions N      compaction keeps at least N revisions (default %lld)\n"
 		"  --compact-keep-seconds N        compaction keeps at least N s of history (default %d)\n"
@@ -164,6 +168,9 @@ enum {
 	OPT_CTRL,
 	OPT_MAX_REQS,
 	OPT_MAX_WATCHES,
+	OPT_STORE,
+	OPT_ETCD_ENDPOINTS,
+	OPT_ETCD_PREFIX,
 };
 
 static const struct option long_opts[] = {
@@ -182,6 +189,9 @@ static const struct option long_opts[] = {
 	{ "compact-keep-seconds", required_argument, NULL, OPT_COMPACT_SECS },
 	{ "max-requests-inflight", required_argument, NULL, OPT_MAX_REQS },
 	{ "max-watches-inflight", required_argument, NULL, OPT_MAX_WATCHES },
+	{ "store", required_argument, NULL, OPT_STORE },
+	{ "etcd-endpoints", required_argument, NULL, OPT_ETCD_ENDPOINTS },
+	{ "etcd-prefix", required_argument, NULL, OPT_ETCD_PREFIX },
 	/* Handed to controllers_options_set() under their own name. */
 	{ "node-monitor-grace-period", required_argument, NULL, OPT_CTRL },
 	{ "pod-eviction-timeout", required_argument, NULL, OPT_CTRL },
@@ -247,6 +257,25 @@ static int apply_inflight_opt(struct control_options *o, int c, const char *arg,
 	return 0;
 }
 
+static int apply_store_opt(struct control_options *o, int c, const char *arg, FILE *err)
+{
+	switch (c) {
+	case OPT_STORE:
+		if (strcmp(arg, "sqlite") != 0 && strcmp(arg, "etcd") != 0) {
+			fprintf(err, "--store %s: expected sqlite or etcd\n", arg);
+			return -EINVAL;
+		}
+		o->store_etcd = strcmp(arg, "etcd") == 0;
+		return 0;
+	case OPT_ETCD_ENDPOINTS:
+		o->etcd_endpoints = arg;
+		return 0;
+	default:
+		o->etcd_prefix = arg;
+		return 0;
+	}
+}
+
 static int apply_opt(struct control_options *o, int c, char *arg, FILE *err)
 {
 	char host[256];
@@ -303,6 +332,10 @@ static int apply_opt(struct control_options *o, int c, char *arg, FILE *err)
 	case OPT_MAX_REQS:
 	case OPT_MAX_WATCHES:
 		return apply_inflight_opt(o, c, arg, err);
+	case OPT_STORE:
+	case OPT_ETCD_ENDPOINTS:
+	case OPT_ETCD_PREFIX:
+		return apply_store_opt(o, c, arg, err);
 	default:
 		return -EINVAL;
 	}
@@ -342,6 +375,10 @@ int control_options_parse(struct control_options *o, int argc, char **argv, FILE
 	}
 	if (optind < argc) {
 		fprintf(err, "%s: unexpected argument %s (see --help)\n", argv[0], argv[optind]);
+		return -EINVAL;
+	}
+	if (o->store_etcd && (!o->etcd_endpoints || !o->etcd_endpoints[0])) {
+		fprintf(err, "%s: --store etcd needs --etcd-endpoints\n", argv[0]);
 		return -EINVAL;
 	}
 	return 0;

@@ -34,6 +34,9 @@ struct control_options {
 	size_t thread_stack_bytes;     /* per connection thread */
 	unsigned max_requests_inflight; /* per identity; more get 429 + Retry-After */
 	unsigned max_watches_inflight;  /* per identity, watch streams counted apart */
+	bool store_etcd;               /* --store etcd: the store is etcd (default sqlite in data_dir) */
+	const char *etcd_endpoints;    /* --etcd-endpoints http://HOST:PORT[,...] */
+	const char *etcd_prefix;       /* --etcd-prefix, default "/skiff" */
 	struct controllers_options controllers; /* --node-monitor-grace-period and the other controller flags */
 };
 
