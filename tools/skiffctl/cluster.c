@@ -24,7 +24,8 @@ static int usage(FILE *f)
 {
 	fprintf(f,
 		"usage: skiffctl cluster up [--nodes N (1)] [--name NAME (" DEFAULT_NAME ")] [--image NAME=PATH].. "
-		"[--proxy-mode MODE] [--bin-dir DIR] [--log-dir DIR] [--timeout SECONDS] [--keep-on-failure]\n"
+		"[--proxy-mode MODE] [--node-auth join|admin (join)] [--bin-dir DIR] [--log-dir DIR] [--timeout SECONDS] "
+		"[--keep-on-failure]\n"
 		"       skiffctl cluster down [--name NAME]\n"
 		"       skiffctl cluster restart-agent [--name NAME] --node I\n");
 	return f == stdout ? 0 : 2;
@@ -131,13 +132,13 @@ static int cmd_up(struct cluster *c, int argc, char **argv)
 		{ "image", required_argument, NULL, 'i' },    { "proxy-mode", required_argument, NULL, 'p' },
 		{ "bin-dir", required_argument, NULL, 'b' },  { "timeout", required_argument, NULL, 't' },
 		{ "keep-on-failure", no_argument, NULL, 'k' }, { "log-dir", required_argument, NULL, 'l' },
-		{ 0 },
+		{ "node-auth", required_argument, NULL, 'a' }, { 0 },
 	};
 	struct cluster_image images[CLUSTER_MAX_IMAGES];
 	const char *name = DEFAULT_NAME, *bin_dir = NULL, *proxy = NULL, *log_dir = NULL;
 	unsigned nodes = 1, timeout = DEFAULT_TIMEOUT_S;
 	size_t n_images = 0;
-	bool keep = false;
+	bool keep = false, join = true;
 	int ch, r;
 
 	optind = 1;
@@ -161,6 +162,11 @@ static int cmd_up(struct cluster *c, int argc, char **argv)
 			break;
 		case 'k': keep = true; break;
 		case 'l': log_dir = optarg; break;
+		case 'a':
+			if (strcmp(optarg, "join") != 0 && strcmp(optarg, "admin") != 0)
+				return bad_flag("up", "--node-auth wants join or admin");
+			join = strcmp(optarg, "join") == 0;
+			break;
 		default: return bad_flag("up", "unknown flag or missing value");
 		}
 	}
@@ -169,6 +175,7 @@ static int cmd_up(struct cluster *c, int argc, char **argv)
 	if (cluster_init(c, name) < 0)
 		return bad_flag("up", "--name wants 1-11 of [a-z0-9-], starting with a letter");
 	c->nodes = nodes;
+	c->join_nodes = join;
 	c->bin_dir = bin_dir ? realpath(bin_dir, NULL) : default_bin_dir();
 	c->proxy_mode = proxy ? strdup(proxy) : NULL;
 	if (!c->bin_dir || (proxy && !c->proxy_mode))

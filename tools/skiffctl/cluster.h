@@ -37,6 +37,7 @@ struct cluster {
 	char *state_dir;          /* CLUSTER_STATE_ROOT/<name> */
 	char *bin_dir;            /* skiff-control, skiff-agent, skiff-pause */
 	char *proxy_mode;         /* --proxy-mode for the agents, NULL: their default */
+	bool join_nodes;          /* agents join with a bootstrap token (node identity), not as admin */
 	char *log_dir;            /* the daemons' logs: <state_dir>/log unless --log-dir (kept by down) */
 	char *pin_root;           /* node i pins in <pin_root>/node-<i>: CLUSTER_BPF_ROOT/<name>, or a
 	                           * bpffs of our own at <state_dir>/bpf when /sys/fs/bpf is none */

@@ -12,11 +12,14 @@
 #include <skiff/cleanup.h>
 #include <skiff/log.h>
 
+#include "api/kubeconfig.h"
+#include "api/tokens.h"
 #include "cluster.h"
 #include "pods/cgroup.h"
 
 #define ARGV_MAX 48
 #define SERVICE_CIDR "10.96.0.0/12"
+#define JOIN_TOKEN_TTL_S 3600L
 
 struct args {
 	char *v[ARGV_MAX + 1];
@@ -121,6 +124,29 @@ static bool agent_has_flag(const struct cluster *c, const char *flag)
 	return false;
 }
 
+/* As a real node joins: a bootstrap token of its own and the CA's hash, traded by the agent for
+ * its node credential (kept in its root dir; a restart finds it and does not join again). */
+static int agent_join_args(const struct cluster *c, const char *server, struct args *a)
+{
+	_cleanup_free_ char *data = NULL, *ca_path = NULL, *ca = NULL, *token = NULL;
+	char hash[CA_HASH_LEN];
+	int r;
+
+	if (asprintf(&data, "%s/control", c->state_dir) < 0 || asprintf(&ca_path, "%s/ca.crt", data) < 0)
+		return -ENOMEM;
+	r = kubeconfig_read_file(ca_path, &ca, NULL);
+	if (r >= 0)
+		r = ca_cert_hash(ca, hash);
+	if (r >= 0)
+		r = bootstrap_token_create(data, JOIN_TOKEN_TTL_S, &token);
+	if (r < 0)
+		return log_error_errno(r, "cluster %s: a join token from %s: %m", c->name, data);
+	r = args_addf(a, "--join=https://%s:%d", server, CLUSTER_API_PORT);
+	r |= args_addf(a, "--token=%s", token);
+	r |= args_addf(a, "--ca-cert-hash=%s", hash);
+	return r < 0 ? -ENOMEM : 0;
+}
+
 static int agent_args(struct cluster *c, unsigned i, struct args *a)
 {
 	char server[16], node_ip[16];
@@ -129,8 +155,15 @@ static int agent_args(struct cluster *c, unsigned i, struct args *a)
 	cluster_ip(CLUSTER_FABRIC_NET(c->subnet), CLUSTER_CONTROL_HOST, server);
 	cluster_ip(CLUSTER_FABRIC_NET(c->subnet), CLUSTER_NODE_HOST(i), node_ip);
 	r |= args_addf(a, "%s/skiff-agent", c->bin_dir);
-	r |= args_addf(a, "--kubeconfig=%s/control/admin.kubeconfig", c->state_dir);
-	r |= args_addf(a, "--server=https://%s:%d", server, CLUSTER_API_PORT);
+	if (c->join_nodes && agent_has_flag(c, "--join")) {
+		int k = agent_join_args(c, server, a);
+
+		if (k < 0)
+			return k;
+	} else {
+		r |= args_addf(a, "--kubeconfig=%s/control/admin.kubeconfig", c->state_dir);
+		r |= args_addf(a, "--server=https://%s:%d", server, CLUSTER_API_PORT);
+	}
 	r |= args_addf(a, "--node-name=%s-node-%u", c->name, i);
 	r |= args_addf(a, "--node-ip=%s", node_ip);
 	r |= args_addf(a, "--root-dir=%s/node-%u/root", c->state_dir, i);

@@ -142,6 +142,7 @@ static json_object *state_to_json(const struct cluster *c)
 	json_object_object_add(o, "subnet", json_object_new_int((int)c->subnet));
 	json_object_object_add(o, "binDir", c->bin_dir ? json_object_new_string(c->bin_dir) : NULL);
 	json_object_object_add(o, "proxyMode", c->proxy_mode ? json_object_new_string(c->proxy_mode) : NULL);
+	json_object_object_add(o, "joinNodes", json_object_new_boolean(c->join_nodes));
 	json_object_object_add(o, "logDir", c->log_dir ? json_object_new_string(c->log_dir) : NULL);
 	json_object_object_add(o, "pinRoot", c->pin_root ? json_object_new_string(c->pin_root) : NULL);
 	json_object_object_add(o, "control", proc_to_json(&c->control));
@@ -203,6 +204,7 @@ int cluster_state_load(struct cluster *c)
 	c->proxy_mode = string_member(o, "proxyMode");
 	free(c->log_dir);
 	c->log_dir = string_member(o, "logDir");
+	c->join_nodes = json_object_get_boolean(json_member(o, "joinNodes", json_type_boolean));
 	free(c->pin_root);
 	c->pin_root = string_member(o, "pinRoot");
 	proc_from_json(json_member(o, "control", json_type_object), &c->control);
