@@ -197,11 +197,12 @@ static int lb_adopt(struct bpf_lb *lb)
 	return r;
 }
 
-int bpf_lb_open(const char *pin_dir, const char *cgroup_path, void **ret_dp)
+/* The skeleton loaded with its maps pinned in (or re-adopted from) pin_dir. */
+static int lb_load(const char *pin_dir, struct skiff_lb **ret)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_dir);
-	struct bpf_lb *lb;
 	struct statfs sfs;
+	struct skiff_lb *skel;
 	int r;
 
 	r = fs_mkdir_p(pin_dir, 0700);
@@ -211,29 +212,49 @@ int bpf_lb_open(const char *pin_dir, const char *cgroup_path, void **ret_dp)
 		return -errno;
 	if (sfs.f_type != BPF_FS_MAGIC)
 		return log_debug_errno(-ENOTSUP, "bpf lb: %s is not on a bpf filesystem", pin_dir);
+	skel = skiff_lb__open_opts(&opts);
+	if (!skel)
+		return -errno;
+	/* Load re-adopts maps already pinned in pin_dir (libbpf checks their definition). */
+	r = skiff_lb__load(skel);
+	if (r < 0) {
+		skiff_lb__destroy(skel);
+		return r;
+	}
+	*ret = skel;
+	return 0;
+}
+
+int bpf_lb_open(const char *pin_dir, const char *cgroup_path, void **ret_dp)
+{
+	char path[PATH_MAX];
+	struct bpf_lb *lb;
+	int r;
+
 	lb = calloc(1, sizeof(*lb));
 	if (!lb)
 		return -ENOMEM;
-	lb->skel = skiff_lb__open_opts(&opts);
-	if (!lb->skel) {
-		r = -errno;
-		goto fail;
+	r = lb_load(pin_dir, &lb->skel);
+	snprintf(path, sizeof(path), "%s/%s", pin_dir, SKIFF_LB4_SVC_MAP);
+	if (r < 0 && r != -ENOTSUP && access(path, F_OK) == 0) {
+		/* Pins of another map layout (an older build): nothing can use them. A warning, since
+		 * the Services are gone until the caller's next full sync writes them again. */
+		log_warn("bpf lb: the maps pinned in %s do not fit this build: replacing them", pin_dir);
+		bpf_lb_detach(pin_dir, cgroup_path);
+		r = lb_load(pin_dir, &lb->skel);
 	}
-	/* Load re-adopts maps already pinned in pin_dir (libbpf checks their definition). */
-	r = skiff_lb__load(lb->skel);
 	if (r == 0)
 		r = lb_adopt(lb);
 	if (r == 0)
 		r = lb_attach(lb->skel, pin_dir, cgroup_path);
 	if (r == 0)
 		r = lb_fill_node_addrs(lb->node_fd);
-	if (r < 0)
-		goto fail;
+	if (r < 0) {
+		bpf_lb_free(lb);
+		return r;
+	}
 	*ret_dp = lb;
 	return 0;
-fail:
-	bpf_lb_free(lb);
-	return r;
 }
 
 void bpf_lb_close(void *dp)

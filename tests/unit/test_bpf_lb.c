@@ -285,3 +285,26 @@ Test(bpf_lb, supported_probe)
 	cr_expect_not(bpf_lb_supported("/tmp"), "/tmp is no cgroup2 directory");
 	cr_expect_eq(lbt_attached(&t, BPF_CGROUP_INET4_CONNECT), 1, "the probe left a program attached");
 }
+
+/* Pins left by a build with another map layout are replaced, not a reason to fail. */
+Test(bpf_lb, foreign_pins_are_replaced)
+{
+	struct lbt_client c = { .vip = LBT_VIP, .port = 80, .proto = IPPROTO_TCP, .n = 3 };
+	_cleanup_free_ char *out = NULL, *path = NULL;
+	int counts[4], errs, fd;
+
+	bpf_lb_ops.close(t.dp);
+	t.dp = NULL;
+	cr_assert_eq(bpf_lb_detach(t.pin_dir, t.cg_path), 0);
+	cr_assert_eq(mkdir(t.pin_dir, 0700), 0);
+	cr_assert(asprintf(&path, "%s/" SKIFF_LB4_SVC_MAP, t.pin_dir) > 0);
+	fd = bpf_map_create(BPF_MAP_TYPE_HASH, SKIFF_LB4_SVC_MAP, 4, 4, 16, NULL);
+	cr_assert_geq(fd, 0, "map create: %s", strerror(errno));
+	cr_assert_eq(bpf_obj_pin(fd, path), 0, "pin %s: %s", path, strerror(errno));
+	close(fd);
+	cr_assert_eq(bpf_lb_open(t.pin_dir, t.cg_path, &t.dp), 0, "open over a foreign " SKIFF_LB4_SVC_MAP);
+	upsert(LBT_VIP, 80, IPPROTO_TCP, tcp_be, 3, 0, false);
+	out = lbt_in_cgroup(&t, &c);
+	tally(out, counts, &errs);
+	cr_expect_eq(errs, 0, "after replacing the foreign pins:\n%s", out);
+}
