@@ -501,6 +501,10 @@ int reconciler_sync(struct reconciler *r)
 	uids = sync_uids(r);
 	rc = uids ? 0 : -ENOMEM;
 	for (size_t i = 0; uids && uids[i]; i++) {
+		/* New pods first: the runtime takes one call at a time, and a burst's starts would
+		 * otherwise queue behind the periodic steps of every pod already running. */
+		while (!r->quit && next_dirty(r))
+			pthread_cond_wait(&r->cond, &r->lock);
 		/* A worker's step under way: wait for it, the sync still takes its own step. */
 		while ((e = find(r, uids[i])) && e->stepping)
 			pthread_cond_wait(&r->cond, &r->lock);
