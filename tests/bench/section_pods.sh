@@ -149,7 +149,7 @@ crun_row() {
 	fi
 	local r
 	r=$(kv ratio "$line")
-	row "in the VM ($(date -u -r "$log" '+%Y-%m-%d %H:%M UTC'), make vmtest): skiff sandbox+container start vs crun run, /bin/true, p50" \
+	row "in the VM ($(date -u -r "$log" '+%Y-%m-%d %H:%M UTC'), make vmtest): skiff's runtime (sandbox + container started, /bin/true to its exit, stopped) vs crun run, p50" \
 		"skiff $(kv skiff_p50_ms "$line") ms, crun $(kv crun_p50_ms "$line") ms, floor $(kv floor_p50_ms "$line") ms: ${r}x crun" \
 		"<= 2x crun" "$(verdict "$r" "<=" 2)"
 }
@@ -211,7 +211,11 @@ container running / the Ready condition True. One pod at a time: created, up, de
 before the next. The floor runs the same busybox rootfs in fresh namespaces with unshare(1), timed
 from fork to exit in bench_pods. RSS is the agent's VmRSS (idle; then with all burst pods Ready);
 RssAnon beside it is its private part, the rest being the shared libraries' resident pages.
-The VM row comes from the last \`make vmtest\` (case vmtest/cases/70_crun_bench.sh), not run here.
+The VM row comes from the last \`make vmtest\` (case vmtest/cases/70_crun_bench.sh, its
+"crun-bench: result" line in build/vmtest/suite.log), not run here: in Debian's 6.1 guest with a
+pure cgroup v2 tree, \`crun run\` of an OCI bundle (crun spec; /bin/true, the same busybox rootfs,
+its own cgroup) against the agent's runtime built from skiff-agent flags (bench_pods --mode
+runtime), 20 runs each after a warm-up; under TCG only the ratio means anything.
 
 | measurement | result | target | verdict |
 |---|---|---|---|
