@@ -4,7 +4,9 @@
 #include <criterion/criterion.h>
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <sched.h>
 #include <stdio.h>
@@ -20,6 +22,29 @@
 
 static char *pin_root, *pin_dir, *cg_path;
 
+/* A worker killed mid-test (a sanitizer abort) skips teardown: remove what dead runs left. */
+static void reap_dead_runs(const char *mnt)
+{
+	DIR *d = opendir(mnt);
+	struct dirent *e;
+	char path[PATH_MAX];
+	int pid;
+
+	while (d && (e = readdir(d))) {
+		if (sscanf(e->d_name, "skiff-test-proxy-mode-%d", &pid) != 1 || pid == getpid())
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d", pid);
+		if (access(path, F_OK) == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", mnt, e->d_name);
+		rmdir(path);
+		snprintf(path, sizeof(path), "/tmp/skiff-test-proxy-mode-%d", pid);
+		rmdir(path);
+	}
+	if (d)
+		closedir(d);
+}
+
 static void setup(void)
 {
 	char *mnt = NULL;
@@ -27,12 +52,13 @@ static void setup(void)
 	cr_assert_eq(unshare(CLONE_NEWNS | CLONE_NEWNET), 0, "unshare mount+net namespaces (needs root): %s",
 		     strerror(errno));
 	cr_assert_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0, "make / private: %s", strerror(errno));
-	cr_assert(asprintf(&pin_root, "/tmp/skiff-test-proxy-mode-XXXXXX") > 0);
-	cr_assert(mkdtemp(pin_root), "mkdtemp: %s", strerror(errno));
+	cr_assert_eq(cgroup_find_mount(&mnt), 0, "no cgroup2 mount in /proc/self/mountinfo");
+	reap_dead_runs(mnt);
+	cr_assert(asprintf(&pin_root, "/tmp/skiff-test-proxy-mode-%d", getpid()) > 0);
+	cr_assert_eq(mkdir(pin_root, 0700), 0, "mkdir %s: %s", pin_root, strerror(errno));
 	cr_assert_eq(mount("bpf", pin_root, "bpf", 0, NULL), 0, "mount bpffs on %s: %s", pin_root, strerror(errno));
 	cr_assert(asprintf(&pin_dir, "%s/skiff/n1", pin_root) > 0);
 	cr_assert_eq(system("ip link set lo up"), 0);
-	cr_assert_eq(cgroup_find_mount(&mnt), 0, "no cgroup2 mount in /proc/self/mountinfo");
 	cr_assert(asprintf(&cg_path, "%s/skiff-test-proxy-mode-%d", mnt, getpid()) > 0);
 	free(mnt);
 	cr_assert_eq(mkdir(cg_path, 0755), 0, "mkdir %s: %s", cg_path, strerror(errno));

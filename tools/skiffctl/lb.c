@@ -137,7 +137,9 @@ static int lb_usage(FILE *f)
 	fprintf(f, "usage: skiffctl lb list [--node NAME] [--pin-dir DIR]\n"
 		   "  Prints each Service frontend of the agent's eBPF maps with its backends.\n"
 		   "  --node NAME   the agent's node (default: this host's name): pins in " LB_PIN_BASE "/NAME\n"
-		   "  --pin-dir DIR the pin dir itself (skiffctl cluster nodes: " LB_PIN_BASE "/CLUSTER/NODE)\n");
+		   "  --pin-dir DIR the pin dir itself; a skiffctl cluster's node N pins in PINROOT/node-N, with\n"
+		   "                PINROOT the pinRoot of the cluster's state.json (" LB_PIN_BASE "/CLUSTER when\n"
+		   "                /sys/fs/bpf is a bpffs)\n");
 	return f == stdout ? 0 : 2;
 }
 
