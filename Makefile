@@ -82,8 +82,11 @@ $(VMLINUX_H):
 	@mkdir -p $(dir $@)
 	bpftool btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
 
+# The multiarch include dir lets a program use the uapi headers (<linux/bpf.h>) instead of vmlinux.h
+# where it needs no CO-RE: then loading it reads no kernel BTF.
 $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(VMLINUX_H) $(wildcard bpf/*.h)
-	clang -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror -I$(BUILD)/bpf -Ibpf -c $< -o $@
+	clang -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror -I$(BUILD)/bpf -Ibpf \
+		-idirafter /usr/include/$(shell gcc -dumpmachine) -c $< -o $@
 
 $(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	bpftool gen skeleton $< name skiff_$* > $@.tmp && mv $@.tmp $@

@@ -1,11 +1,13 @@
 /* Device cgroup program for one container: every device is allowed except the GPU minors of
  * the GPU major that the container was not given (set before load, one program per cgroup). */
-#include "vmlinux.h"
+/* The uapi header, not vmlinux.h: no CO-RE relocation, so loading reads no kernel BTF (see
+ * dev_policy.bpf.c). */
+#include <linux/bpf.h>
 
 #include <bpf/bpf_helpers.h>
 
 #define SKIFF_GPU_MINORS 256
-#define SKIFF_DEV_CHAR 2 /* BPF_DEVCG_DEV_CHAR in the uapi header vmlinux.h leaves out */
+#define SKIFF_DEV_CHAR BPF_DEVCG_DEV_CHAR
 
 /* Set by the loader between open and load (agent/gpu/device_filter.c). */
 const volatile __u32 skiff_gpu_major = 195;
