@@ -27,7 +27,7 @@ static int usage(FILE *f)
 		"[--proxy-mode MODE] [--node-auth join|admin (join)] [--bin-dir DIR] [--log-dir DIR] [--timeout SECONDS] "
 		"[--keep-on-failure]\n"
 		"       skiffctl cluster down [--name NAME]\n"
-		"       skiffctl cluster restart-agent [--name NAME] --node I\n");
+		"       skiffctl cluster restart-agent [--name NAME] --node I [--proxy-mode MODE (from now on)]\n");
 	return f == stdout ? 0 : 2;
 }
 
@@ -201,12 +201,15 @@ static int cmd_up(struct cluster *c, int argc, char **argv)
 	return 1;
 }
 
-/* down and restart-agent: --name, and --node for restart-agent. */
-static int parse_name_node(const char *cmd, int argc, char **argv, const char **name, unsigned *node)
+/* down and restart-agent: --name, and --node and --proxy-mode for restart-agent (node and proxy
+ * NULL for down). */
+static int parse_name_node(const char *cmd, int argc, char **argv, const char **name, unsigned *node,
+			   const char **proxy)
 {
 	static const struct option opts[] = {
 		{ "name", required_argument, NULL, 'N' },
 		{ "node", required_argument, NULL, 'i' },
+		{ "proxy-mode", required_argument, NULL, 'p' },
 		{ 0 },
 	};
 	int ch;
@@ -216,6 +219,8 @@ static int parse_name_node(const char *cmd, int argc, char **argv, const char **
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (ch == 'N')
 			*name = optarg;
+		else if (ch == 'p' && proxy)
+			*proxy = optarg;
 		else if (ch == 'i' && node && parse_uint(optarg, 1, CLUSTER_MAX_NODES, node) == 0)
 			continue;
 		else
@@ -233,7 +238,7 @@ static int parse_name_node(const char *cmd, int argc, char **argv, const char **
 static int cmd_down(struct cluster *c, int argc, char **argv)
 {
 	const char *name = DEFAULT_NAME;
-	int r = parse_name_node("down", argc, argv, &name, NULL);
+	int r = parse_name_node("down", argc, argv, &name, NULL, NULL);
 
 	if (r)
 		return r;
@@ -244,9 +249,9 @@ static int cmd_down(struct cluster *c, int argc, char **argv)
 
 static int cmd_restart_agent(struct cluster *c, int argc, char **argv)
 {
-	const char *name = DEFAULT_NAME;
+	const char *name = DEFAULT_NAME, *proxy = NULL;
 	unsigned node = 0;
-	int r = parse_name_node("restart-agent", argc, argv, &name, &node);
+	int r = parse_name_node("restart-agent", argc, argv, &name, &node, &proxy);
 
 	if (r)
 		return r;
@@ -260,6 +265,13 @@ static int cmd_restart_agent(struct cluster *c, int argc, char **argv)
 	if (node > c->nodes) {
 		log_error("cluster %s has %u node(s), no node %u", name, c->nodes, node);
 		return 1;
+	}
+	/* The new mode is the cluster's from now on: it goes to the state with the new pid. */
+	if (proxy) {
+		free(c->proxy_mode);
+		c->proxy_mode = strdup(proxy);
+		if (!c->proxy_mode)
+			return 1;
 	}
 	if (cluster_restart_agent(c, node) < 0)
 		return 1;
