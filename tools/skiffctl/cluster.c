@@ -138,7 +138,7 @@ static int cmd_up(struct cluster *c, int argc, char **argv)
 	const char *name = DEFAULT_NAME, *bin_dir = NULL, *proxy = NULL, *log_dir = NULL;
 	unsigned nodes = 1, timeout = DEFAULT_TIMEOUT_S;
 	size_t n_images = 0;
-	bool keep = false, join = true;
+	bool keep = false, join = true, existed;
 	int ch, r;
 
 	optind = 1;
@@ -183,10 +183,12 @@ static int cmd_up(struct cluster *c, int argc, char **argv)
 	if (log_dir && log_dir[0] != '/')
 		return bad_flag("up", "--log-dir wants an absolute path");
 	c->log_dir = log_dir ? strdup(log_dir) : NULL;
+	/* A cluster of that name that was there before is never torn down by a failed up. */
+	existed = access(c->state_dir, F_OK) == 0;
 	r = cluster_up(c, images, n_images, (int)timeout);
 	if (r >= 0)
 		return print_up(c);
-	if (r == -EEXIST)
+	if (existed)
 		return 1;
 	show_logs(c);
 	if (keep) {
