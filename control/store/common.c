@@ -1,5 +1,6 @@
 /* Store value types shared by every backend: option defaults, result/event destructors,
  * and the refcounted event the broadcaster shares between watchers. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -80,6 +81,20 @@ void sevent_unref(struct sevent *e)
 		a->free(a);
 	store_event_clear(&e->ev);
 	free(e);
+}
+
+int sevent_vec_push(struct sevent_vec *vec, struct sevent *e)
+{
+	if (vec->n == vec->cap) {
+		size_t cap = vec->cap ? vec->cap * 2 : 64;
+		struct sevent **v = realloc(vec->v, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		vec->v = v;
+		vec->cap = cap;
+	}
+	vec->v[vec->n++] = e;
+	return 0;
 }
 
 /* A store_shared_event is a sevent under its public name. */

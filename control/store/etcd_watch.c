@@ -18,31 +18,16 @@
 #define SEEN_WAIT_S 5
 
 struct evlist {
-	struct sevent **v;
-	size_t n, cap;
+	struct sevent_vec vec;
 	int64_t last; /* mod_rev of the last event parsed */
 };
 
 static void evlist_drop(struct evlist *l)
 {
-	for (size_t i = 0; i < l->n; i++)
-		sevent_unref(l->v[i]);
-	free(l->v);
+	for (size_t i = 0; i < l->vec.n; i++)
+		sevent_unref(l->vec.v[i]);
+	free(l->vec.v);
 	*l = (struct evlist){ 0 };
-}
-
-static int evlist_push(struct evlist *l, struct sevent *e)
-{
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-		struct sevent **v = realloc(l->v, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		l->v = v;
-		l->cap = cap;
-	}
-	l->v[l->n++] = e;
-	return 0;
 }
 
 /* One gateway event as a store event; the key without the store's prefix. */
@@ -93,7 +78,7 @@ static int parse_msg(struct etcd *e, json_object *msg, const char *prefix, struc
 			sevent_unref(se);
 			continue;
 		}
-		if (evlist_push(l, se) < 0) {
+		if (sevent_vec_push(&l->vec, se) < 0) {
 			sevent_unref(se);
 			return -ENOMEM;
 		}
@@ -130,18 +115,18 @@ static int feed_msg(void *arg, json_object *msg)
 	struct batch_events be;
 	int r = parse_msg(s->etcd, msg, "", &l);
 
-	if (r < 0 || l.n == 0) {
+	if (r < 0 || l.vec.n == 0) {
 		evlist_drop(&l);
 		return r;
 	}
-	bcast_publish(&s->bc, l.v, l.n);
+	bcast_publish(&s->bc, l.vec.v, l.vec.n);
 	etcd_saw_rev(s, l.last);
 	pthread_mutex_lock(&s->etcd->seen_lock);
 	s->etcd->seen = l.last;
 	pthread_cond_broadcast(&s->etcd->seen_cond);
 	pthread_mutex_unlock(&s->etcd->seen_lock);
 	f->next_rev = l.last + 1;
-	be = (struct batch_events){ .v = l.v, .n = l.n };
+	be = (struct batch_events){ .v = l.vec.v, .n = l.vec.n };
 	bcast_notify(&s->bc, &be); /* drops our references */
 	return 0;
 }
@@ -234,7 +219,7 @@ static int replay_msg(void *arg, json_object *msg)
 		return r;
 	if (rp->l.last > rp->done)
 		rp->done = rp->l.last; /* one message holds a revision's events whole */
-	return rp->done >= rp->target || rp->l.n >= REPLAY_EVENTS ? 1 : 0;
+	return rp->done >= rp->target || rp->l.vec.n >= REPLAY_EVENTS ? 1 : 0;
 }
 
 int etcd_replay(struct store *s, const char *prefix, int64_t floor, atomic_bool *stop, struct sevent ***ret,
@@ -263,8 +248,8 @@ int etcd_replay(struct store *s, const char *prefix, int64_t floor, atomic_bool 
 		evlist_drop(&rp.l);
 		return r;
 	}
-	*ret = rp.l.v;
-	*ret_n = rp.l.n;
+	*ret = rp.l.vec.v;
+	*ret_n = rp.l.vec.n;
 	*ret_floor = rp.done;
 	return 0;
 }

@@ -13,25 +13,6 @@ struct cur {
 	int64_t create_rev, mod_rev;
 };
 
-struct evbuf {
-	struct sevent **v;
-	size_t n, cap;
-};
-
-static int evbuf_push(struct evbuf *eb, struct sevent *e)
-{
-	if (eb->n == eb->cap) {
-		size_t cap = eb->cap ? eb->cap * 2 : 64;
-		struct sevent **v = realloc(eb->v, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		eb->v = v;
-		eb->cap = cap;
-	}
-	eb->v[eb->n++] = e;
-	return 0;
-}
-
 int store_write_meta(struct store *s, const char *k, int64_t v)
 {
 	sqlite3_bind_text(s->w_set_meta, 1, k, -1, SQLITE_STATIC);
@@ -117,7 +98,7 @@ static int write_log(struct store *s, const struct store_op *op, const struct cu
 }
 
 static int op_apply(struct store *s, const struct store_op *op, const struct cur *c, int64_t rev,
-		    struct evbuf *eb)
+		    struct sevent_vec *eb)
 {
 	int64_t create_rev = op->type == STORE_OP_CREATE ? rev : c->create_rev;
 	struct sevent *e;
@@ -135,14 +116,14 @@ static int op_apply(struct store *s, const struct store_op *op, const struct cur
 		e = sevent_new(STORE_EVENT_PUT, op->key, op->value, c->exists ? c->value : NULL, create_rev, rev);
 	if (!e)
 		return -ENOMEM;
-	r = evbuf_push(eb, e);
+	r = sevent_vec_push(eb, e);
 	if (r < 0)
 		sevent_unref(e);
 	return r;
 }
 
 /* 0: applied at rev; 1: a compare failed (answered in req); < 0: the batch must fail. */
-static int txn_run(struct store *s, struct txn_req *req, int64_t rev, struct evbuf *eb)
+static int txn_run(struct store *s, struct txn_req *req, int64_t rev, struct sevent_vec *eb)
 {
 	struct cur *curs = calloc(req->n, sizeof(*curs));
 	int r = 0;
@@ -173,7 +154,7 @@ out:
 void store_commit_batch(struct store *s, struct txn_req *reqs, struct batch_events *ret)
 {
 	int64_t rev = atomic_load(&s->rev), ntx = 0;
-	struct evbuf eb = { 0 };
+	struct sevent_vec eb = { 0 };
 	int r;
 
 	*ret = (struct batch_events){ 0 };

@@ -29,6 +29,13 @@ struct sevent *sevent_new(enum store_event_type type, const char *key, const cha
 			  const char *prev_value, int64_t create_rev, int64_t mod_rev);
 void sevent_unref(struct sevent *e);
 
+/* A growable list of events (the references it holds are its user's to drop). */
+struct sevent_vec {
+	struct sevent **v;
+	size_t n, cap;
+};
+int sevent_vec_push(struct sevent_vec *vec, struct sevent *e);
+
 /* A read connection with its prepared statements; used by one thread at a time. */
 struct reader {
 	sqlite3 *db;
