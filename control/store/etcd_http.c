@@ -139,10 +139,16 @@ static size_t answer_write(char *p, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-static bool connect_failed(CURLcode rc)
+/* Only a request that never reached the endpoint may go to the next: a write that did
+ * could have been applied, and sending it again would answer wrongly. */
+static bool connect_failed(CURL *h, CURLcode rc)
 {
-	return rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
-	       (rc == CURLE_OPERATION_TIMEDOUT);
+	curl_off_t connected = 0;
+
+	if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST)
+		return true;
+	return rc == CURLE_OPERATION_TIMEDOUT && curl_easy_getinfo(h, CURLINFO_CONNECT_TIME_T, &connected) == CURLE_OK &&
+	       connected == 0;
 }
 
 static CURL *easy_new(const char *endpoint, const char *path, const char *body, struct curl_slist *hdrs)
@@ -175,7 +181,7 @@ static int answer_error(json_object *o, long status)
 		return -EAGAIN;
 	if (msg && strstr(msg, "duplicate key"))
 		return -EINVAL;
-	if (msg && strstr(msg, "too many operations"))
+	if (msg && (strstr(msg, "too many operations") || strstr(msg, "request is too large")))
 		return -E2BIG;
 	log_error("etcd: HTTP %ld: %s", status, msg ? msg : "(no message)");
 	return -EIO;
@@ -187,6 +193,7 @@ static int post_one(const char *endpoint, const char *path, const char *body, js
 	struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
 	struct answer a = { 0 };
 	long status = 0;
+	bool failover;
 	CURLcode rc;
 	CURL *h;
 	int r;
@@ -201,11 +208,12 @@ static int post_one(const char *endpoint, const char *path, const char *body, js
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 30000L);
 	rc = curl_easy_perform(h);
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	failover = connect_failed(h, rc);
 	curl_easy_cleanup(h);
 	curl_slist_free_all(hdrs);
 	if (rc != CURLE_OK) {
 		log_warn("etcd %s%s: %s", endpoint, path, curl_easy_strerror(rc));
-		r = connect_failed(rc) && status == 0 ? 1 : -EIO;
+		r = failover ? 1 : -EIO;
 		goto out;
 	}
 	*ret = json_tokener_parse(a.buf ? a.buf : "");
@@ -292,6 +300,7 @@ static int stream_progress(void *arg, curl_off_t a, curl_off_t b, curl_off_t c, 
 static int stream_one(const char *endpoint, const char *body, struct stream *st)
 {
 	struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
+	bool failover;
 	CURLcode rc;
 	CURL *h;
 
@@ -305,14 +314,19 @@ static int stream_one(const char *endpoint, const char *body, struct stream *st)
 	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, stream_progress);
 	curl_easy_setopt(h, CURLOPT_XFERINFODATA, st);
 	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+	/* An idle stream to a vanished peer is noticed and resumed on another endpoint. */
+	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(h, CURLOPT_TCP_KEEPIDLE, 10L);
+	curl_easy_setopt(h, CURLOPT_TCP_KEEPINTVL, 5L);
 	rc = curl_easy_perform(h);
+	failover = connect_failed(h, rc) && !st->got_data;
 	curl_easy_cleanup(h);
 	curl_slist_free_all(hdrs);
 	if (st->r != 0)
 		return st->r > 0 ? 0 : st->r;
 	if (rc == CURLE_ABORTED_BY_CALLBACK)
 		return 0; /* stopped */
-	if (connect_failed(rc) && !st->got_data)
+	if (failover)
 		return 1;
 	log_warn("etcd watch %s: %s", endpoint, rc == CURLE_OK ? "stream ended" : curl_easy_strerror(rc));
 	return -ECONNRESET;
