@@ -183,7 +183,7 @@ static int answer_error(json_object *o, long status)
 		return -EINVAL;
 	if (msg && (strstr(msg, "too many operations") || strstr(msg, "request is too large")))
 		return -E2BIG;
-	log_error("etcd: HTTP %ld: %s", status, msg ? msg : "(no message)");
+	log_debug("etcd: HTTP %ld: %s", status, msg ? msg : "(no message)");
 	return -EIO;
 }
 
@@ -212,7 +212,7 @@ static int post_one(const char *endpoint, const char *path, const char *body, js
 	curl_easy_cleanup(h);
 	curl_slist_free_all(hdrs);
 	if (rc != CURLE_OK) {
-		log_warn("etcd %s%s: %s", endpoint, path, curl_easy_strerror(rc));
+		log_debug("etcd %s%s: %s", endpoint, path, curl_easy_strerror(rc));
 		r = failover ? 1 : -EIO;
 		goto out;
 	}
@@ -328,7 +328,7 @@ static int stream_one(const char *endpoint, const char *body, struct stream *st)
 		return 0; /* stopped */
 	if (failover)
 		return 1;
-	log_warn("etcd watch %s: %s", endpoint, rc == CURLE_OK ? "stream ended" : curl_easy_strerror(rc));
+	log_debug("etcd watch %s: %s", endpoint, rc == CURLE_OK ? "stream ended" : curl_easy_strerror(rc));
 	return -ECONNRESET;
 }
 

@@ -68,10 +68,10 @@ static int etcd_init(struct store *s, const char *endpoints, const char *prefix)
 	e->plen = strlen(e->prefix);
 	r = parse_endpoints(e, endpoints);
 	if (r < 0)
-		return log_error_errno(r, "etcd endpoints '%s': %m", endpoints ? endpoints : "");
+		return r;
 	r = current_rev(s, &rev);
 	if (r < 0)
-		return log_error_errno(r, "etcd %s: %m", endpoints);
+		return r;
 	atomic_store(&s->rev, rev);
 	s->bc.last_rev = rev;
 	e->seen = rev;

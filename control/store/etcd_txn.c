@@ -103,7 +103,7 @@ static int first_failed(const struct store_op *ops, size_t n, json_object *respo
 			return r;
 		}
 	}
-	log_error("etcd: txn compare failed but no op breaks its rule");
+	log_debug("etcd: txn compare failed but no op breaks its rule");
 	return -EIO;
 }
 

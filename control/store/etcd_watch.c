@@ -63,7 +63,7 @@ static int parse_msg(struct etcd *e, json_object *msg, const char *prefix, struc
 
 	if (!res) {
 		const char *err = json_get_string(msg, "error");
-		log_error("etcd watch: %s", err ? err : "message without result");
+		log_debug("etcd watch: %s", err ? err : "message without result");
 		return -EIO;
 	}
 	if (json_object_get_boolean(json_object_object_get(res, "canceled")))
@@ -160,7 +160,7 @@ static void *feeder_main(void *arg)
 			f.next_rev = store_revision(f.s) + 1;
 		}
 		backoff = f.next_rev > before ? 100 : (backoff < 1600 ? backoff * 2 : backoff);
-		log_warn("etcd watch: stream ended (%s); resuming at revision %lld", strerror(-r ? -r : EPIPE),
+		log_warn("etcd watch: stream ended (%s); resuming at revision %lld", strerror(-r),
 			 (long long)f.next_rev);
 		pause_unless_stopped(e, backoff);
 	}
@@ -196,7 +196,7 @@ void etcd_wait_seen(struct store *s, int64_t rev)
 	pthread_mutex_lock(&e->seen_lock);
 	while (e->seen < rev)
 		if (pthread_cond_timedwait(&e->seen_cond, &e->seen_lock, &ts) == ETIMEDOUT) {
-			log_warn("etcd: revision %lld not yet seen on the watch stream", (long long)rev);
+			log_debug("etcd: revision %lld not yet seen on the watch stream", (long long)rev);
 			break;
 		}
 	pthread_mutex_unlock(&e->seen_lock);
