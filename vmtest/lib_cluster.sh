@@ -4,7 +4,7 @@
 # shellcheck shell=bash
 
 # pass/fail/check_* and the E2E_PASSED/E2E_FAILED counters: the e2e suite's assertions.
-# shellcheck source=../tests/e2e/lib.sh
+# shellcheck source=SCRIPTDIR/../tests/e2e/lib.sh
 . "$REPO/tests/e2e/lib.sh"
 
 VC_BIN=${VC_BIN:-$REPO/build/release/bin}

@@ -4,9 +4,10 @@
 # limit stops a fork bomb while the node, the sibling and the agent stay healthy.
 set -u
 REPO=$1
-# shellcheck source=../lib_cluster.sh
+# shellcheck source=SCRIPTDIR/../lib_cluster.sh
 . "$REPO/vmtest/lib_cluster.sh"
 trap vc_cleanup EXIT
+# shellcheck disable=SC2034 # fail() of tests/e2e/lib.sh names it
 E2E_SCENARIO=limits
 field() { awk -v k="$2" '$1 == k { print $2 }' "$1"; }
 
