@@ -446,3 +446,62 @@ Test(store_etcd, a_broken_watch_stream_resumes_after_the_last_revision)
 	store_close(t);
 	store_close(s);
 }
+
+#define WRITERS 4
+#define PER_WRITER 25
+
+struct writer {
+	struct store *s;
+	int id;
+};
+
+static void *write_many(void *arg)
+{
+	struct writer *wr = arg;
+	char key[32];
+
+	for (int i = 0; i < PER_WRITER; i++) {
+		snprintf(key, sizeof(key), "/m/%d/%d", wr->id, i);
+		if (store_create(wr->s, key, "v", NULL) != 0)
+			return (void *)1;
+	}
+	return NULL;
+}
+
+Test(store_etcd, concurrent_writers_and_a_txn_reach_a_watcher_in_revision_order)
+{
+	struct store *s = open_store();
+	struct store_op ops[2] = {
+		{ .type = STORE_OP_CREATE, .key = "/m/x", .value = "1" },
+		{ .type = STORE_OP_CREATE, .key = "/m/y", .value = "2" },
+	};
+	struct writer wr[WRITERS];
+	pthread_t t[WRITERS];
+	struct store_watch *w = NULL;
+	struct store_event ev = { 0 };
+	int64_t base = store_revision(s), trev;
+	void *res;
+
+	cr_assert_eq(store_watch_new(s, "/m/", 0, &w), 0);
+	for (int i = 0; i < WRITERS; i++) {
+		wr[i] = (struct writer){ s, i };
+		cr_assert_eq(pthread_create(&t[i], NULL, write_many, &wr[i]), 0);
+	}
+	for (int i = 0; i < WRITERS; i++) {
+		pthread_join(t[i], &res);
+		cr_assert_null(res, "writer %d failed", i);
+	}
+	cr_assert_eq(store_txn(s, ops, 2, &trev, NULL), 0);
+	cr_assert_eq(trev, base + WRITERS * PER_WRITER + 1);
+	for (int64_t rev = base + 1; rev < trev; rev++) {
+		int r = store_watch_next(w, &ev, 5000);
+		cr_assert_eq(r, 0, "revision %lld: %s", (long long)rev, strerror(-r));
+		cr_assert_eq(ev.mod_rev, rev, "no gaps, in order");
+		store_event_clear(&ev);
+	}
+	expect_event(w, STORE_EVENT_PUT, "/m/x", "1", NULL, trev);
+	expect_event(w, STORE_EVENT_PUT, "/m/y", "2", NULL, trev);
+	cr_assert_eq(store_watch_next(w, &ev, 0), -ETIMEDOUT);
+	store_watch_free(w);
+	store_close(s);
+}
