@@ -93,7 +93,8 @@ static int setup(struct bench *b)
 
 	if (unshare(CLONE_NEWNS | CLONE_NEWNET) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return -errno;
-	snprintf(b->tmp, sizeof(b->tmp), "/tmp/skiff-bench-lb-XXXXXX");
+	/* The pid in the names lets section_lb.sh sweep what a killed run (timeout) left. */
+	snprintf(b->tmp, sizeof(b->tmp), "/tmp/skiff-bench-lb-%d-XXXXXX", getpid());
 	if (!mkdtemp(b->tmp))
 		return -errno;
 	if (mount("bpf", b->tmp, "bpf", 0, NULL) < 0)

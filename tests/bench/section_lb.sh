@@ -24,6 +24,20 @@ verdict() {
 
 row() { ROWS+=("| $1 | $2 | $3 | $4 |"); }
 
+# A bench_lb killed by its timeout runs no teardown: its cgroup and its (emptied: the mount went
+# with its namespace) bpffs dir carry its pid.
+sweep() {
+	local d pid cg
+	cg=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
+	for d in ${cg:+"$cg"/skiff-bench-lb-*} /tmp/skiff-bench-lb-*; do
+		[ -d "$d" ] || continue
+		pid=${d##*skiff-bench-lb-}
+		pid=${pid%%-*}
+		kill -0 "$pid" 2>/dev/null || rmdir "$d" 2>/dev/null
+	done
+}
+trap sweep EXIT
+
 # run_bl ARGS...: one bench_lb run; its key=value line in $RESULT, or $FAILURE.
 run_bl() {
 	local out rc=0
