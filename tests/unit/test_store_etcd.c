@@ -306,7 +306,7 @@ static void expect_event(struct store_watch *w, enum store_event_type type, cons
 			 const char *prev, int64_t rev)
 {
 	struct store_event ev = { 0 };
-	int r = store_watch_next(w, &ev, 5000);
+	int r = store_watch_next(w, &ev, 10000);
 
 	cr_assert_eq(r, 0, "revision %lld: %s", (long long)rev, strerror(-r));
 	cr_assert_eq(ev.type, type);
