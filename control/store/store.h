@@ -1,5 +1,5 @@
 /* The store interface: a revisioned key-value store with a write log and watches.
- * SQLite is the embedded backend; an etcd v3 backend must fit behind the same calls.
+ * SQLite is the embedded backend; etcd v3 (store_open_etcd, control/store/etcd*.c) serves the same calls.
  *
  * Keys are "/registry/<resource>/<namespace>/<name>" (cluster-scoped: no namespace part).
  * Values are the objects' JSON with metadata.resourceVersion left out: the API layer

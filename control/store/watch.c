@@ -27,8 +27,8 @@ struct store_watch {
 	bool in_ring;	  /* false: still replaying from the log */
 	int64_t floor;	  /* events of revisions <= floor were delivered or are queued */
 	uint64_t pos;	  /* in the ring: next sequence number to look at */
-	struct sevent **buf; /* queued events, already filtered */
-	size_t nbuf, ibuf, capbuf;
+	struct sevent_vec buf; /* queued events, already filtered */
+	size_t ibuf;           /* the next one to hand out */
 	int err; /* sticky: -ERANGE once fallen behind, or the error that ended the watch */
 };
 
@@ -60,25 +60,11 @@ void store_watch_cancel(struct store_watch *w)
 	(void)!write(w->efd, &one, sizeof(one));
 }
 
-static int buf_push(struct store_watch *w, struct sevent *e)
-{
-	if (w->nbuf == w->capbuf) {
-		size_t cap = w->capbuf ? w->capbuf * 2 : 64;
-		struct sevent **v = realloc(w->buf, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		w->buf = v;
-		w->capbuf = cap;
-	}
-	w->buf[w->nbuf++] = e;
-	return 0;
-}
-
 static void buf_drop(struct store_watch *w)
 {
-	for (size_t i = w->ibuf; i < w->nbuf; i++)
-		sevent_unref(w->buf[i]);
-	w->nbuf = w->ibuf = 0;
+	for (size_t i = w->ibuf; i < w->buf.n; i++)
+		sevent_unref(w->buf.v[i]);
+	w->buf.n = w->ibuf = 0;
 }
 
 /* With bc->lock held: moves to the ring if it holds every revision after floor. */
@@ -115,7 +101,7 @@ static int fetch_ring(struct store_watch *w)
 		struct sevent *e = bc->slots[w->pos % STORE_RING_SLOTS];
 		if (e->ev.mod_rev <= w->floor || !store_key_has_prefix(e->ev.key, w->prefix, w->plen))
 			continue;
-		r = buf_push(w, e);
+		r = sevent_vec_push(&w->buf, e);
 		if (r < 0)
 			goto out;
 		atomic_fetch_add_explicit(&e->ref, 1, memory_order_relaxed);
@@ -140,7 +126,7 @@ static int replay_rows(struct store_watch *w, sqlite3_stmt *st)
 			       (const char *)sqlite3_column_text(st, 1), type == STORE_EVENT_DELETE ? prev : value,
 			       type == STORE_EVENT_DELETE ? NULL : prev, sqlite3_column_int64(st, 5),
 			       sqlite3_column_int64(st, 0));
-		if (!e || buf_push(w, e) < 0) {
+		if (!e || sevent_vec_push(&w->buf, e) < 0) {
 			sevent_unref(e);
 			return -ENOMEM;
 		}
@@ -195,7 +181,7 @@ static int fetch_etcd(struct store_watch *w)
 
 	r = etcd_replay(w->s, w->prefix, w->floor, &w->cancelled, &evs, &n, &w->floor);
 	for (size_t i = 0; i < n; i++)
-		if (r < 0 || (r = buf_push(w, evs[i])) < 0)
+		if (r < 0 || (r = sevent_vec_push(&w->buf, evs[i])) < 0)
 			sevent_unref(evs[i]);
 	free(evs);
 	return r;
@@ -208,8 +194,8 @@ static int fetch(struct store_watch *w)
 	struct reader *rd = NULL;
 	int r = 0;
 
-	w->nbuf = w->ibuf = 0;
-	while (!w->in_ring && w->nbuf == 0) {
+	w->buf.n = w->ibuf = 0;
+	while (!w->in_ring && w->buf.n == 0) {
 		if (w->s->etcd) {
 			r = fetch_etcd(w);
 		} else {
@@ -225,14 +211,14 @@ static int fetch(struct store_watch *w)
 	}
 	if (rd)
 		store_reader_put(w->s, rd);
-	if (r == 0 && w->in_ring && w->nbuf == 0)
+	if (r == 0 && w->in_ring && w->buf.n == 0)
 		r = fetch_ring(w);
 	return r;
 }
 
 static int deliver(struct store_watch *w, struct store_event *ret)
 {
-	const struct store_event *ev = &w->buf[w->ibuf]->ev;
+	const struct store_event *ev = &w->buf.v[w->ibuf]->ev;
 	struct store_event out = {
 		.type = ev->type,
 		.key = strdup(ev->key),
@@ -246,7 +232,7 @@ static int deliver(struct store_watch *w, struct store_event *ret)
 		store_event_clear(&out);
 		return -ENOMEM;
 	}
-	sevent_unref(w->buf[w->ibuf++]);
+	sevent_unref(w->buf.v[w->ibuf++]);
 	*ret = out;
 	return 0;
 }
@@ -288,10 +274,10 @@ static int next_event(struct store_watch *w, int timeout_ms)
 			return -ECANCELED;
 		if (w->err < 0)
 			return w->err;
-		if (w->ibuf < w->nbuf)
+		if (w->ibuf < w->buf.n)
 			return 0;
 		r = fetch(w);
-		if (r == 0 && w->nbuf == 0) {
+		if (r == 0 && w->buf.n == 0) {
 			/* Caught up: re-arm the signal, then look once more so that an event
 			 * published in between is not missed. */
 			atomic_store(&w->signalled, false);
@@ -304,7 +290,7 @@ static int next_event(struct store_watch *w, int timeout_ms)
 			w->err = r;
 			return r;
 		}
-		if (w->nbuf > 0)
+		if (w->buf.n > 0)
 			continue;
 		if (timeout_ms == 0)
 			return -ETIMEDOUT;
@@ -328,7 +314,7 @@ int store_watch_next_shared(struct store_watch *w, struct store_shared_event **r
 	if (r < 0)
 		return r;
 	/* The queue's reference passes to the caller. */
-	*ret = (struct store_shared_event *)w->buf[w->ibuf++];
+	*ret = (struct store_shared_event *)w->buf.v[w->ibuf++];
 	return 0;
 }
 
@@ -377,7 +363,7 @@ void store_watch_free(struct store_watch *w)
 	if (w->registered)
 		bcast_unregister(&w->s->bc, w);
 	buf_drop(w);
-	free(w->buf);
+	free(w->buf.v);
 	if (w->efd >= 0)
 		close(w->efd);
 	free(w->prefix);
