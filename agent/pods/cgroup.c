@@ -484,6 +484,11 @@ static int hook_container_attach(void *userdata, json_object *pod, json_object *
 	return r < 0 ? r : cgroup_attach(m, uid, name, pid);
 }
 
+static int hook_container_oom_kills(void *userdata, const char *pod_uid, const char *container, uint64_t *ret)
+{
+	return cgroup_container_oom_kills(userdata, pod_uid, container, ret);
+}
+
 static int hook_pod_kill(void *userdata, const char *pod_uid)
 {
 	return cgroup_pod_kill(userdata, pod_uid);
@@ -503,5 +508,6 @@ void cgroup_runtime_hooks(struct cgroup_manager *m, struct runtime_cgroup_hooks 
 		.container_attach = hook_container_attach,
 		.pod_kill = hook_pod_kill,
 		.pod_remove = hook_pod_remove,
+		.container_oom_kills = hook_container_oom_kills,
 	};
 }

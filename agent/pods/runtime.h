@@ -24,6 +24,9 @@ struct runtime_cgroup_hooks {
 	int (*pod_kill)(void *userdata, const char *pod_uid);
 	/* Removes the pod's cgroups (all processes are gone by then). */
 	int (*pod_remove)(void *userdata, const char *pod_uid);
+	/* The OOM kills counted in the container's memory.events (oom_kill) so far: a run that ends
+	 * with the count grown was OOM-killed. */
+	int (*container_oom_kills)(void *userdata, const char *pod_uid, const char *container, uint64_t *ret);
 };
 
 struct runtime_network_hooks {

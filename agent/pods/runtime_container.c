@@ -427,6 +427,20 @@ out:
 }
 
 /* Reaps exited containers; their log readers are finished (the output is all written). */
+/* A run that ended while the cgroup's oom_kill count grew was the kernel's OOM kill: reason
+ * OOMKilled, as kubelet reports it. The count seen is kept in the state for the next run. */
+static void rt_note_oom_kill(struct pod_runtime *rt, const char *uid, const char *name, json_object *cs)
+{
+	uint64_t kills = 0;
+	int64_t seen = json_object_get_int64(json_get_path(cs, "oomKills"));
+
+	if (!rt->cgroup.container_oom_kills ||
+	    rt->cgroup.container_oom_kills(rt->cgroup.userdata, uid, name, &kills) < 0 || (int64_t)kills <= seen)
+		return;
+	json_object_object_add(cs, "oomKills", json_object_new_int64((int64_t)kills));
+	json_object_object_add(cs, "reason", json_object_new_string("OOMKilled"));
+}
+
 bool rt_refresh_containers(struct pod_runtime *rt, const char *uid, json_object *state)
 {
 	json_object *all = json_get_path(state, "containers");
@@ -437,6 +451,7 @@ bool rt_refresh_containers(struct pod_runtime *rt, const char *uid, json_object 
 	json_object_object_foreach(all, name, cs) {
 		if (rstate_container_refresh(cs)) {
 			rt_logger_drop(rt, uid, name, true);
+			rt_note_oom_kill(rt, uid, name, cs);
 			changed = true;
 		}
 	}
