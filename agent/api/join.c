@@ -21,6 +21,7 @@
 #include "api/tokens.h"
 
 #define INFO_MAX (64 * 1024)
+#define JOIN_PATIENCE_S 120 /* how long a join waits for a server that does not answer */
 
 char *join_credential_path(const char *root_dir)
 {
@@ -65,13 +66,13 @@ static int fetch_ca(const char *server, const char *ca_hash, char **ret_pem)
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L); /* checked by hash below */
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, 10L);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink_write);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, s);
 	cc = curl_easy_perform(h);
 	if (cc != CURLE_OK) {
-		log_error("join: %s: %s", url, curl_easy_strerror(cc));
+		log_warn("join: %s: %s", url, curl_easy_strerror(cc));
 		r = -ECONNREFUSED;
 		goto out;
 	}
@@ -159,9 +160,20 @@ int join_cluster(const char *server, const char *bootstrap_token, const char *ca
 		return log_error_errno(-EINVAL, "--join needs --token (skiffctl token create) and --ca-cert-hash sha256:...");
 	if (mkdir(root_dir, 0700) < 0 && errno != EEXIST)
 		return log_error_errno(-errno, "root dir %s: %m", root_dir);
-	r = fetch_ca(server, ca_hash, &ca);
-	if (r >= 0)
-		r = request_token(server, ca, bootstrap_token, node, &token);
+	/* A server that is not up yet (or too busy to answer) is waited for, as registration does; a
+	 * refusal (wrong hash, used or expired token) is final. */
+	for (unsigned wait = 1, waited = 0;; waited += wait, wait = wait < 8 ? wait * 2 : 8) {
+		free(ca);
+		ca = NULL;
+		r = fetch_ca(server, ca_hash, &ca);
+		if (r >= 0)
+			r = request_token(server, ca, bootstrap_token, node, &token);
+		if (r >= 0 || (r != -ECONNREFUSED && r != -ETIMEDOUT && r != -EHOSTUNREACH && r != -ECONNRESET &&
+			       r != -EAGAIN) || waited >= JOIN_PATIENCE_S)
+			break;
+		log_info("join: %s not answering yet, again in %u s", server, wait);
+		sleep(wait);
+	}
 	if (r < 0)
 		return r;
 	if (asprintf(&user, "system:node:%s", node) < 0)
