@@ -51,6 +51,7 @@ static const struct setting settings[] = {
 	S("proxy-mode", proxy_mode, "auto", "Service routing (--network bridge): auto (bpf when the kernel can), bpf or nftables"),
 	S("bpf-pin-dir", bpf_pin_dir, NULL, "pins of the BPF Service maps and links (default /sys/fs/bpf/skiff/<node-name>)"),
 	N("max-pods", max_pods, "110", "pods this node accepts (the pods capacity)"),
+	N("pod-max-pids", pod_max_pids, "1024", "pids.max of every pod's cgroup (0: unlimited)"),
 	N("heartbeat-seconds", heartbeat_seconds, "5", "Lease renew period"),
 	S("address", address, "0.0.0.0", "the agent endpoint's address (kubectl logs and exec through the API server)"),
 	N("port", port, "10250", "the agent endpoint's port (0: no endpoint)"),

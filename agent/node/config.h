@@ -28,6 +28,7 @@ struct agent_config {
 	char *proxy_mode;    /* --proxy-mode: auto, bpf or nftables (Service routing) */
 	char *bpf_pin_dir;   /* --bpf-pin-dir: default /sys/fs/bpf/skiff/<node-name> */
 	long max_pods;       /* --max-pods */
+	long pod_max_pids;   /* --pod-max-pids: pids.max per pod (0: none) */
 	long heartbeat_seconds; /* --heartbeat-seconds: Lease renew period */
 	char *address;       /* --address: the agent endpoint's (logs, exec) bind address */
 	long port;           /* --port: its port (0: none, kubectl logs/exec cannot reach this node) */

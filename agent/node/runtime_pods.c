@@ -174,6 +174,7 @@ static int open_parts(struct agent_runtime *ar, const struct agent_config *c, co
 
 	cgroup_options_init(&co);
 	co.parent = c->cgroup_parent;
+	co.pod_pids_max = c->pod_max_pids;
 	ar->cgroups = cgroup_manager_new(&co);
 	if (!ar->cgroups)
 		return log_error_errno(-errno, "cgroup parent %s under the cgroup2 mount: %m", c->cgroup_parent);

@@ -181,7 +181,8 @@ static int answer_error(json_object *o, long status)
 		return -EAGAIN;
 	if (msg && strstr(msg, "duplicate key"))
 		return -EINVAL;
-	if (msg && (strstr(msg, "too many operations") || strstr(msg, "request is too large")))
+	if (msg && (strstr(msg, "too many operations") || strstr(msg, "request is too large") ||
+		    strstr(msg, "larger than max")))
 		return -E2BIG;
 	log_debug("etcd: HTTP %ld: %s", status, msg ? msg : "(no message)");
 	return -EIO;

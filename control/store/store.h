@@ -76,7 +76,8 @@ void store_event_clear(struct store_event *ev);
 struct store *store_open_sqlite(const char *path, const struct store_options *opts);
 /* etcd v3 backend over its JSON gateway: endpoints "http://HOST:PORT[,...]" (a request
  * that cannot connect is retried on the next), every key stored under prefix. Txns hold
- * at most 128 ops there (-E2BIG). Returns NULL with errno set. */
+ * at most 128 ops there and a txn carries at most 1.5 MiB (else -E2BIG). Returns NULL
+ * with errno set. */
 struct store *store_open_etcd(const char *endpoints, const char *prefix, const struct store_options *opts);
 void store_close(struct store *s);
 

@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <skiff/cleanup.h>
+
 #include "store/store.h"
 
 #define ETCD_BIN "/usr/bin/etcd"
@@ -503,5 +505,30 @@ Test(store_etcd, concurrent_writers_and_a_txn_reach_a_watcher_in_revision_order)
 	expect_event(w, STORE_EVENT_PUT, "/m/y", "2", NULL, trev);
 	cr_assert_eq(store_watch_next(w, &ev, 0), -ETIMEDOUT);
 	store_watch_free(w);
+	store_close(s);
+}
+
+Test(store_etcd, a_value_over_etcds_request_limit_is_e2big)
+{
+	struct store *s = open_store();
+	size_t n = 2u << 20;
+	_cleanup_free_ char *big = malloc(n + 1);
+	struct store_kv kv = { 0 };
+	int r;
+
+	cr_assert_not_null(big);
+	memset(big, 'x', n);
+	big[n] = '\0';
+	r = store_create(s, "/big", big, NULL);
+	cr_assert_eq(r, -E2BIG, "2 MiB: %s", strerror(-r));
+	big[(3u << 20) / 2 + 4096] = '\0'; /* over etcd's 1.5 MiB request limit */
+	r = store_create(s, "/big", big, NULL);
+	cr_assert_eq(r, -E2BIG, "1.5 MiB: %s", strerror(-r));
+	cr_assert_eq(store_get(s, "/big", &kv), -ENOENT);
+	big[1u << 20] = '\0'; /* 1 MiB fits */
+	cr_assert_eq(store_create(s, "/big", big, NULL), 0);
+	cr_assert_eq(store_get(s, "/big", &kv), 0);
+	cr_assert_eq(kv.value_len, 1u << 20);
+	store_kv_clear(&kv);
 	store_close(s);
 }
