@@ -532,3 +532,15 @@ Test(store_etcd, a_value_over_etcds_request_limit_is_e2big)
 	store_kv_clear(&kv);
 	store_close(s);
 }
+
+Test(store_etcd, open_fails_when_no_endpoint_answers)
+{
+	char eps[96];
+
+	snprintf(eps, sizeof(eps), "http://127.0.0.1:%d,http://127.0.0.1:%d", free_port(), free_port());
+	errno = 0;
+	cr_assert_null(store_open_etcd(eps, "/skiff", NULL));
+	cr_assert_eq(errno, ECONNREFUSED);
+	cr_assert_null(store_open_etcd("", "/skiff", NULL));
+	cr_assert_eq(errno, EINVAL);
+}
