@@ -33,9 +33,12 @@ static bool subnet_taken(unsigned k)
 	bool taken = false;
 
 	while (d && !taken && (de = readdir(d))) {
-		struct cluster other;
+		struct cluster other = { 0 };
 
-		if (de->d_name[0] == '.' || cluster_init(&other, de->d_name) < 0) {
+		/* "." and ".." are no clusters: cluster_done would free what was never set up. */
+		if (de->d_name[0] == '.')
+			continue;
+		if (cluster_init(&other, de->d_name) < 0) {
 			cluster_done(&other);
 			continue;
 		}
