@@ -352,10 +352,10 @@ int cgroup_container_create(struct cgroup_manager *m, const char *pod_uid, const
 	return limits_write(m, path, limits);
 }
 
-int cgroup_attach(struct cgroup_manager *m, const char *pod_uid, const char *container, pid_t pid)
+/* The path of pod-<uid>/<container>, the sandbox's made when missing. */
+static int cgroup_target(struct cgroup_manager *m, const char *pod_uid, const char *container, char **ret)
 {
 	_cleanup_free_ char *path = NULL;
-	char buf[32];
 	int r;
 
 	if (!container)
@@ -368,8 +368,33 @@ int cgroup_attach(struct cgroup_manager *m, const char *pod_uid, const char *con
 		if (r < 0)
 			return r;
 	}
+	*ret = TAKE_PTR(path);
+	return 0;
+}
+
+int cgroup_attach(struct cgroup_manager *m, const char *pod_uid, const char *container, pid_t pid)
+{
+	_cleanup_free_ char *path = NULL;
+	char buf[32];
+	int r;
+
+	r = cgroup_target(m, pod_uid, container, &path);
+	if (r < 0)
+		return r;
 	snprintf(buf, sizeof(buf), "%d", (int)pid);
 	return file_write(path, "cgroup.procs", buf);
+}
+
+int cgroup_open(struct cgroup_manager *m, const char *pod_uid, const char *container)
+{
+	_cleanup_free_ char *path = NULL;
+	int r, fd;
+
+	r = cgroup_target(m, pod_uid, container, &path);
+	if (r < 0)
+		return r;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
 }
 
 int cgroup_container_oom_kills(struct cgroup_manager *m, const char *pod_uid, const char *container,
@@ -464,9 +489,14 @@ static int hook_sandbox_attach(void *userdata, const char *pod_uid, pid_t pid)
 	return cgroup_attach(userdata, pod_uid, CGROUP_SANDBOX_NAME, pid);
 }
 
-static int hook_container_attach(void *userdata, json_object *pod, json_object *container, pid_t pid)
+static int hook_sandbox_cgroup(void *userdata, const char *pod_uid)
 {
-	struct cgroup_manager *m = userdata;
+	return cgroup_open(userdata, pod_uid, CGROUP_SANDBOX_NAME);
+}
+
+/* The container's cgroup made afresh with its limits and prepared (device programs), empty. */
+static int container_make(struct cgroup_manager *m, json_object *pod, json_object *container)
+{
 	const char *uid = json_get_string(pod, "metadata.uid");
 	const char *name = json_get_string(container, "name");
 	_cleanup_free_ char *path = NULL;
@@ -481,7 +511,23 @@ static int hook_container_attach(void *userdata, json_object *pod, json_object *
 		if (r >= 0)
 			r = m->prepare(m->prepare_userdata, path, pod, container);
 	}
-	return r < 0 ? r : cgroup_attach(m, uid, name, pid);
+	return r;
+}
+
+static int hook_container_attach(void *userdata, json_object *pod, json_object *container, pid_t pid)
+{
+	int r = container_make(userdata, pod, container);
+
+	return r < 0 ? r : cgroup_attach(userdata, json_get_string(pod, "metadata.uid"),
+					 json_get_string(container, "name"), pid);
+}
+
+static int hook_container_cgroup(void *userdata, json_object *pod, json_object *container)
+{
+	int r = container_make(userdata, pod, container);
+
+	return r < 0 ? r : cgroup_open(userdata, json_get_string(pod, "metadata.uid"),
+				       json_get_string(container, "name"));
 }
 
 static int hook_container_oom_kills(void *userdata, const char *pod_uid, const char *container, uint64_t *ret)
@@ -506,6 +552,8 @@ void cgroup_runtime_hooks(struct cgroup_manager *m, struct runtime_cgroup_hooks 
 		.pod_create = hook_pod_create,
 		.sandbox_attach = hook_sandbox_attach,
 		.container_attach = hook_container_attach,
+		.sandbox_cgroup = hook_sandbox_cgroup,
+		.container_cgroup = hook_container_cgroup,
 		.pod_kill = hook_pod_kill,
 		.pod_remove = hook_pod_remove,
 		.container_oom_kills = hook_container_oom_kills,

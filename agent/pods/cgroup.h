@@ -82,6 +82,9 @@ int cgroup_container_create(struct cgroup_manager *m, const char *pod_uid, const
 /* Moves pid into pod-<uid>/<container> (CGROUP_SANDBOX_NAME for the pause process; made
  * without limits if missing). */
 int cgroup_attach(struct cgroup_manager *m, const char *pod_uid, const char *container, pid_t pid);
+/* An O_DIRECTORY fd of pod-<uid>/<container> (CGROUP_SANDBOX_NAME made if missing), to clone a
+ * process straight into (CLONE_INTO_CGROUP). */
+int cgroup_open(struct cgroup_manager *m, const char *pod_uid, const char *container);
 /* The container's oom_kill counter for its current run (see cgroup_container_create): after
  * the container exits, > 0 means it was OOM-killed (reason OOMKilled). -EOPNOTSUPP without the
  * memory controller. */
@@ -105,7 +108,8 @@ int cgroup_pod_remove(struct cgroup_manager *m, const char *pod_uid, int timeout
 struct runtime_cgroup_hooks;
 /* Fills hooks (userdata m) for pod_runtime's config: pod_create = limits from the pod +
  * cgroup_pod_create; sandbox_attach; container_attach = limits from the container +
- * cgroup_container_create + the prepare callback + cgroup_attach; pod_kill; pod_remove (waits
+ * cgroup_container_create + the prepare callback + cgroup_attach; sandbox_cgroup and
+ * container_cgroup the same with cgroup_open for the attach; pod_kill; pod_remove (waits
  * up to CGROUP_REMOVE_TIMEOUT_MS). */
 #define CGROUP_REMOVE_TIMEOUT_MS 10000
 void cgroup_runtime_hooks(struct cgroup_manager *m, struct runtime_cgroup_hooks *ret);

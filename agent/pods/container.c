@@ -367,6 +367,7 @@ int container_spawn(const struct container_spec *s, struct proc_id *ret, const c
 {
 	_cleanup_free_ char *overlay_opts = NULL;
 	_cleanup_close_ int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	_cleanup_close_ int cgfd = -1;
 	int syncp[2] = { -1, -1 }, errp[2] = { -1, -1 };
 	struct child_error e = { .step = STEP_WAIT };
 	const struct sock_fprog *filter = NULL;
@@ -387,7 +388,14 @@ int container_spawn(const struct container_spec *s, struct proc_id *ret, const c
 		r = -errno;
 		goto out;
 	}
-	pid = sandbox_fork_pidns(s->pidns);
+	if (s->cgroup_open) {
+		cgfd = s->cgroup_open(s->userdata);
+		if (cgfd < 0) {
+			r = cgfd;
+			goto out;
+		}
+	}
+	pid = sandbox_clone_pidns(s->pidns, cgfd);
 	if (pid == 0) {
 		close(syncp[1]);
 		close(errp[0]);
@@ -400,7 +408,7 @@ int container_spawn(const struct container_spec *s, struct proc_id *ret, const c
 	close(errp[1]);
 	errp[1] = -1;
 	r = proc_id_get(pid, &id);
-	if (r >= 0 && s->attach)
+	if (r >= 0 && s->attach && !s->cgroup_open)
 		r = s->attach(s->userdata, pid);
 	if (r < 0 || write(syncp[1], "g", 1) != 1) {
 		r = r < 0 ? r : -errno;

@@ -42,6 +42,10 @@ struct container_spec {
 	/* Called with the new pid before the child does anything (cgroup placement); a failure
 	 * kills the child. NULL: none. */
 	int (*attach)(void *userdata, pid_t pid);
+	/* Called before the fork instead (when set, attach is not called): makes and prepares the
+	 * container's cgroup and returns an O_DIRECTORY fd of it (or -errno), which the child is
+	 * cloned straight into (sandbox_clone_pidns). The fd is closed here. */
+	int (*cgroup_open)(void *userdata);
 	void *userdata;
 };
 

@@ -152,7 +152,7 @@ static int sandbox_create(struct pod_runtime *rt, json_object *pod, const char *
 {
 	_cleanup_json_ json_object *state = json_object_new_object();
 	_cleanup_free_ char *run = rt_pod_path(rt, true, uid, "fifo"), *podroot = rt_pod_path(rt, false, uid, NULL);
-	_cleanup_close_ int netns = -1;
+	_cleanup_close_ int netns = -1, cgfd = -1;
 	char host[64], ip[64] = "", now[32];
 	bool host_net = json_object_get_boolean(json_get_path(pod, "spec.hostNetwork"));
 	int ns_flags = SANDBOX_NS_ALL;
@@ -174,7 +174,12 @@ static int sandbox_create(struct pod_runtime *rt, json_object *pod, const char *
 		ns_flags &= ~(CLONE_NEWNET | CLONE_NEWUTS);
 	if (json_object_get_boolean(json_get_path(pod, "spec.hostIPC")))
 		ns_flags &= ~CLONE_NEWIPC;
-	r = sandbox_start(rt->pause_path, host, ns_flags, &id);
+	if (rt->cgroup.sandbox_cgroup) {
+		cgfd = rt->cgroup.sandbox_cgroup(rt->cgroup.userdata, uid);
+		if (cgfd < 0)
+			return cgfd;
+	}
+	r = sandbox_start_in(rt->pause_path, host, ns_flags, cgfd, &id);
 	if (r < 0)
 		return r;
 	sb = json_object_new_object();
@@ -185,7 +190,7 @@ static int sandbox_create(struct pod_runtime *rt, json_object *pod, const char *
 	json_object_object_add(state, "startTime", json_object_new_string(now));
 	/* Saved at once: from here on a failure must find the pause to kill. */
 	r = rstate_save(rt->run_dir, uid, state);
-	if (r >= 0 && rt->cgroup.sandbox_attach)
+	if (r >= 0 && rt->cgroup.sandbox_attach && cgfd < 0)
 		r = rt->cgroup.sandbox_attach(rt->cgroup.userdata, uid, id.pid);
 	if (host_net)
 		snprintf(ip, sizeof(ip), "%s", rt->host_ip);

@@ -20,6 +20,11 @@ struct runtime_cgroup_hooks {
 	int (*sandbox_attach)(void *userdata, const char *pod_uid, pid_t pid);
 	/* Makes the container's cgroup (limits from its spec) and moves pid in, before it execs. */
 	int (*container_attach)(void *userdata, json_object *pod, json_object *container, pid_t pid);
+	/* What the two attach hooks do, before the process exists: return an O_DIRECTORY fd of the
+	 * sandbox's / the container's cgroup (made, and for a container prepared) that the process
+	 * is cloned into (the caller closes it). When set they are used instead of the attach ones. */
+	int (*sandbox_cgroup)(void *userdata, const char *pod_uid);
+	int (*container_cgroup)(void *userdata, json_object *pod, json_object *container);
 	/* cgroup.kill on the whole pod: used when the grace period has run out. */
 	int (*pod_kill)(void *userdata, const char *pod_uid);
 	/* Removes the pod's cgroups (all processes are gone by then). */

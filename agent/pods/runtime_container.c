@@ -156,6 +156,13 @@ static int attach_cb(void *userdata, pid_t pid)
 	return a->rt->cgroup.container_attach(a->rt->cgroup.userdata, a->pod, a->container, pid);
 }
 
+static int cgroup_open_cb(void *userdata)
+{
+	struct attach_ctx *a = userdata;
+
+	return a->rt->cgroup.container_cgroup(a->rt->cgroup.userdata, a->pod, a->container);
+}
+
 /* The sandbox's net, ipc, uts namespaces, and the pid namespace containers join: the
  * sandbox's when the pod shares one, the host's for hostPID, else none (-1: a new one each). */
 static int open_sandbox_ns(json_object *state, json_object *pod, int fds[4])
@@ -391,7 +398,8 @@ int rt_container_start(struct pod_runtime *rt, json_object *state, json_object *
 		.netns = ns[0], .ipcns = ns[1], .utsns = ns[2], .pidns = ns[3],
 		.mounts = dx.mounts ? dx.mounts : pc.mounts, .n_mounts = dx.mounts ? dx.n_mounts : pc.n_mounts,
 		.stdout_fifo = out, .stderr_fifo = errf,
-		.attach = rt->cgroup.container_attach ? attach_cb : NULL, .userdata = &actx,
+		.attach = rt->cgroup.container_attach ? attach_cb : NULL,
+		.cgroup_open = rt->cgroup.container_cgroup ? cgroup_open_cb : NULL, .userdata = &actx,
 	};
 	r = container_spawn(&spec, &id, &step);
 	if (r < 0) {

@@ -31,6 +31,10 @@ void proc_reset_signals(void);
 /* fork() into a pid namespace: pidns_fd's, or a new one (PID 1 in it) when pidns_fd < 0.
  * Only the calling thread's pid_for_children is switched, and restored before returning. */
 pid_t sandbox_fork_pidns(int pidns_fd);
+/* The same, the child starting in the cgroup of cgroup_fd (an O_DIRECTORY fd; < 0: the caller's)
+ * by clone3(CLONE_INTO_CGROUP), or moved there by cgroup.procs right after fork() where the kernel
+ * lacks it. The child must stay async-signal-safe until execve (no atfork handlers ran). */
+pid_t sandbox_clone_pidns(int pidns_fd, int cgroup_fd);
 
 /* The namespaces a pod gets of its own unless it asks for the host's (hostNetwork keeps the
  * host's net and uts, hostIPC its ipc). The pid namespace is always new: pause is its PID 1. */
@@ -39,6 +43,8 @@ pid_t sandbox_fork_pidns(int pidns_fd);
 /* Starts pause_path as PID 1 of a new pid namespace and of the ns_flags (a subset of
  * SANDBOX_NS_ALL) namespaces: hostname set in a new uts, loopback up in a new net. */
 int sandbox_start(const char *pause_path, const char *hostname, int ns_flags, struct proc_id *ret);
+/* sandbox_start with pause started in the cgroup of cgroup_fd (< 0: none). */
+int sandbox_start_in(const char *pause_path, const char *hostname, int ns_flags, int cgroup_fd, struct proc_id *ret);
 /* Opens /proc/<pid>/ns/<ns> of a live sandbox (O_CLOEXEC). */
 int sandbox_ns_open(const struct proc_id *id, const char *ns);
 /* Sets lo up in the namespace of netns_fd over rtnetlink. */

@@ -18,6 +18,7 @@
 
 #include "pods/cgroup.h"
 #include "pods/runtime.h"
+#include "pods/sandbox.h"
 #include "skiff/json.h"
 
 /* --- pure math --- */
@@ -444,6 +445,84 @@ Test(cgroup, runtime_hooks)
 	cr_expect_eq(h.pod_remove(h.userdata, "uid-3"), 0);
 	cr_expect(!file_exists(c_dir, "."));
 	free(c_dir);
+}
+
+/* A child cloned by sandbox_clone_pidns into fd's cgroup: its first look at /proc/self/cgroup
+ * (the "0::" line) goes into the pipe, then it waits to be killed. */
+static pid_t clone_reporting(int cgroup_fd, int pipe_w)
+{
+	pid_t pid = sandbox_clone_pidns(-1, cgroup_fd);
+
+	if (pid == 0) {
+		char buf[4096];
+		int fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf));
+
+		if (n > 0 && write(pipe_w, buf, (size_t)n) < 0)
+			_exit(1);
+		close(pipe_w);
+		for (;;)
+			pause();
+	}
+	return pid;
+}
+
+static void expect_born_in(int pipe_r, const char *rel)
+{
+	char buf[4096] = "", want[4096];
+	ssize_t n = read(pipe_r, buf, sizeof(buf) - 1);
+	char *line;
+
+	cr_assert_gt(n, 0);
+	buf[n] = '\0';
+	line = strstr(buf, "0::");
+	cr_assert_not_null(line, "no cgroup v2 line in %s", buf);
+	line[strcspn(line, "\n")] = '\0';
+	snprintf(want, sizeof(want), "0::/%s", rel);
+	cr_expect_str_eq(line, want);
+}
+
+/* The clone hooks: made and prepared before the process exists, which starts inside (never
+ * seen in the parent's cgroup, unlike a cgroup.procs move). */
+Test(cgroup, runtime_hooks_clone_into)
+{
+	_cleanup_json_ json_object *pod = parse(
+		"{\"metadata\":{\"uid\":\"uid-4\"},\"spec\":{\"containers\":[{\"name\":\"web\"}]}}");
+	json_object *web = json_object_array_get_idx(json_get_path(pod, "spec.containers"), 0);
+	struct runtime_cgroup_hooks h;
+	struct prepare_seen seen = { 0 };
+	char rel[256];
+	int sfd, cfd, p[2], status;
+	pid_t sandbox, pid;
+
+	cgroup_manager_set_container_prepare(mgr, record_prepare, &seen);
+	cgroup_runtime_hooks(mgr, &h);
+	cr_assert_not_null(h.sandbox_cgroup);
+	cr_assert_not_null(h.container_cgroup);
+	cr_assert_eq(h.pod_create(h.userdata, pod), 0);
+	sfd = h.sandbox_cgroup(h.userdata, "uid-4");
+	cr_assert_geq(sfd, 0, "%s", strerror(-sfd));
+	cfd = h.container_cgroup(h.userdata, pod, web);
+	cr_assert_geq(cfd, 0, "%s", strerror(-cfd));
+	cr_expect_eq(seen.calls, 1);
+	cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
+	sandbox = clone_reporting(sfd, p[1]);
+	cr_assert_gt(sandbox, 0);
+	snprintf(rel, sizeof(rel), "%s/pod-uid-4/%s", parent, CGROUP_SANDBOX_NAME);
+	expect_born_in(p[0], rel);
+	pid = clone_reporting(cfd, p[1]);
+	cr_assert_gt(pid, 0);
+	snprintf(rel, sizeof(rel), "%s/pod-uid-4/web", parent);
+	expect_born_in(p[0], rel);
+	close(p[0]);
+	close(p[1]);
+	close(sfd);
+	close(cfd);
+
+	cr_expect_eq(h.pod_kill(h.userdata, "uid-4"), 0);
+	cr_expect_eq(waitpid(pid, &status, 0), pid);
+	cr_expect_eq(waitpid(sandbox, &status, 0), sandbox);
+	cr_expect_eq(h.pod_remove(h.userdata, "uid-4"), 0);
 }
 
 /* A container over its memory.max is OOM-killed and the counter says so. Only where the memory
