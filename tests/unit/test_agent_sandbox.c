@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -50,6 +51,42 @@ static void run_in(pid_t pid, const char *what, char *out, size_t size)
 	cr_assert_eq(pclose(p), 0, "%s failed: %s", cmd, out);
 }
 
+/* sandbox_start returns once pause has exec'd, maybe before it blocked SIGTERM to sigwait for
+ * it, and a PID 1 drops a signal it neither blocks nor waits for: wait (bounded) until SigBlk
+ * has it or pause sits in rt_sigtimedwait (which unblocks what it waits for meanwhile). */
+static bool sigterm_taken(pid_t pid)
+{
+	char path[64], line[128];
+	unsigned long long blocked = 0;
+	long nr = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "re");
+	cr_assert(f, "%s: %s", path, strerror(errno));
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "SigBlk: %llx", &blocked) == 1)
+			break;
+	fclose(f);
+	snprintf(path, sizeof(path), "/proc/%d/syscall", pid);
+	f = fopen(path, "re");
+	cr_assert(f, "%s: %s", path, strerror(errno));
+	if (fscanf(f, "%ld", &nr) != 1)
+		nr = -1;
+	fclose(f);
+	return (blocked & (1ULL << (SIGTERM - 1))) || nr == SYS_rt_sigtimedwait;
+}
+
+static void wait_sigterm_taken(pid_t pid)
+{
+	for (int i = 0; i < 1000; i++) {
+		if (sigterm_taken(pid))
+			return;
+		usleep(10000);
+	}
+	cr_assert_fail("pause %d never blocked SIGTERM", pid);
+}
+
 TestSuite(agent_sandbox, .fini = teardown);
 
 Test(agent_sandbox, pause_in_own_namespaces)
@@ -91,6 +128,7 @@ Test(agent_sandbox, pid_one_exits_on_sigterm)
 		fclose(f);
 		cr_expect(strstr(buf, "\t1\n"), "not PID 1 in its namespace: %s", buf);
 	}
+	wait_sigterm_taken(sb.pid);
 	cr_assert_eq(proc_id_kill(&sb, SIGTERM), 0);
 	cr_assert_eq(proc_id_wait(&sb, 10000, &status), 0);
 	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
