@@ -1,6 +1,7 @@
 /* The pod runtime (see runtime.h). A pod's whole state lives in <run>/pods/<uid>/state.json
  * (sandbox and container pids, starts, exits), so a restarted agent reads back exactly what
- * it left; in memory there are only the log readers. One lock serialises every call. */
+ * it left; in memory there are only the log readers. One lock guards the state; a start lets go
+ * of it while processes are spawned, its pod marked starting so that pod's calls wait. */
 #include "pods/runtime_internal.h"
 
 #include <dirent.h>
@@ -45,6 +46,7 @@ struct pod_runtime *pod_runtime_new(const struct runtime_config *c)
 	if (!rt)
 		return NULL;
 	pthread_mutex_init(&rt->lock, NULL);
+	pthread_cond_init(&rt->idle, NULL);
 	rt->root_dir = strdup(c->root_dir);
 	rt->run_dir = strdup(c->run_dir);
 	rt->log_dir = strdup(c->log_dir);
@@ -89,6 +91,8 @@ void pod_runtime_free(struct pod_runtime *rt)
 	for (size_t i = 0; i < rt->n_stopping; i++)
 		free(rt->stopping[i]);
 	free(rt->stopping);
+	free(rt->starting);
+	pthread_cond_destroy(&rt->idle);
 	pthread_mutex_destroy(&rt->lock);
 	free(rt->root_dir);
 	free(rt->run_dir);
@@ -179,7 +183,9 @@ static int sandbox_create(struct pod_runtime *rt, json_object *pod, const char *
 		if (cgfd < 0)
 			return cgfd;
 	}
+	rt_unlock_for_spawn(rt);
 	r = sandbox_start_in(rt->pause_path, host, ns_flags, cgfd, &id);
+	rt_relock_after_spawn(rt);
 	if (r < 0)
 		return r;
 	sb = json_object_new_object();
@@ -296,37 +302,69 @@ static int pod_teardown(struct pod_runtime *rt, const char *uid, json_object *st
 
 /* --- the API -------------------------------------------------------------------------------- */
 
-static bool stopping_has(struct pod_runtime *rt, const char *uid)
+static bool uids_have(char **v, size_t n, const char *uid)
 {
-	for (size_t i = 0; i < rt->n_stopping; i++)
-		if (strcmp(rt->stopping[i], uid) == 0)
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i], uid) == 0)
 			return true;
 	return false;
 }
 
+static int uids_add(char ***v, size_t *n, const char *uid)
+{
+	char **nv = realloc(*v, (*n + 1) * sizeof(*nv));
+
+	if (!nv)
+		return -ENOMEM;
+	*v = nv;
+	nv[*n] = strdup(uid);
+	if (!nv[*n])
+		return -ENOMEM;
+	(*n)++;
+	return 0;
+}
+
+static void uids_del(char **v, size_t *n, const char *uid)
+{
+	for (size_t i = 0; i < *n; i++) {
+		if (strcmp(v[i], uid) == 0) {
+			free(v[i]);
+			v[i] = v[--*n];
+			return;
+		}
+	}
+}
+
+static bool stopping_has(struct pod_runtime *rt, const char *uid)
+{
+	return uids_have(rt->stopping, rt->n_stopping, uid);
+}
+
 static int stopping_add(struct pod_runtime *rt, const char *uid)
 {
-	char **v = realloc(rt->stopping, (rt->n_stopping + 1) * sizeof(*v));
-
-	if (!v)
-		return -ENOMEM;
-	rt->stopping = v;
-	v[rt->n_stopping] = strdup(uid);
-	if (!v[rt->n_stopping])
-		return -ENOMEM;
-	rt->n_stopping++;
-	return 0;
+	return uids_add(&rt->stopping, &rt->n_stopping, uid);
 }
 
 static void stopping_del(struct pod_runtime *rt, const char *uid)
 {
-	for (size_t i = 0; i < rt->n_stopping; i++) {
-		if (strcmp(rt->stopping[i], uid) == 0) {
-			free(rt->stopping[i]);
-			rt->stopping[i] = rt->stopping[--rt->n_stopping];
-			return;
-		}
-	}
+	uids_del(rt->stopping, &rt->n_stopping, uid);
+}
+
+/* With rt->lock held: until no start of this pod is spawning without the lock. */
+static void wait_not_starting(struct pod_runtime *rt, const char *uid)
+{
+	while (uids_have(rt->starting, rt->n_starting, uid))
+		pthread_cond_wait(&rt->idle, &rt->lock);
+}
+
+void rt_unlock_for_spawn(struct pod_runtime *rt)
+{
+	pthread_mutex_unlock(&rt->lock);
+}
+
+void rt_relock_after_spawn(struct pod_runtime *rt)
+{
+	pthread_mutex_lock(&rt->lock);
 }
 
 /* Init containers run one at a time, in order, each to success, before any app container.
@@ -405,7 +443,16 @@ int pod_runtime_start(struct pod_runtime *rt, json_object *pod)
 	if (rt_uid_check(uid) < 0 || !json_get_string(pod, "metadata.name"))
 		return -EINVAL;
 	pthread_mutex_lock(&rt->lock);
-	r = stopping_has(rt, uid) ? -EBUSY : start_locked(rt, pod, uid);
+	wait_not_starting(rt, uid);
+	if (stopping_has(rt, uid))
+		r = -EBUSY;
+	else
+		r = uids_add(&rt->starting, &rt->n_starting, uid);
+	if (r >= 0) {
+		r = start_locked(rt, pod, uid);
+		uids_del(rt->starting, &rt->n_starting, uid);
+		pthread_cond_broadcast(&rt->idle);
+	}
 	pthread_mutex_unlock(&rt->lock);
 	return r;
 }
@@ -418,6 +465,7 @@ int pod_runtime_stop(struct pod_runtime *rt, const char *uid, int grace_seconds)
 	if (rt_uid_check(uid) < 0)
 		return -EINVAL;
 	pthread_mutex_lock(&rt->lock);
+	wait_not_starting(rt, uid);
 	if (stopping_has(rt, uid)) {
 		pthread_mutex_unlock(&rt->lock);
 		return -EBUSY;
@@ -448,6 +496,7 @@ int pod_runtime_status(struct pod_runtime *rt, const char *uid, json_object **re
 	if (rt_uid_check(uid) < 0)
 		return -EINVAL;
 	pthread_mutex_lock(&rt->lock);
+	wait_not_starting(rt, uid);
 	state = rstate_load(rt->run_dir, uid);
 	if (!state)
 		r = errno == ENOENT ? -ENOENT : -errno;
@@ -542,8 +591,11 @@ int pod_runtime_adopt(struct pod_runtime *rt)
 		return r < 0 ? r : -ENOMEM;
 	pthread_mutex_lock(&rt->lock);
 	for (char **u = uids; *u; u++) {
-		_cleanup_json_ json_object *state = rstate_load(rt->run_dir, *u);
+		_cleanup_json_ json_object *state = NULL;
 		struct proc_id sb;
+
+		wait_not_starting(rt, *u);
+		state = rstate_load(rt->run_dir, *u);
 
 		if (state && rstate_get_proc(json_get_path(state, "sandbox"), &sb) >= 0 && proc_id_alive(&sb)) {
 			rt_refresh_containers(rt, *u, state);
@@ -569,6 +621,7 @@ int pod_runtime_netns_fd(struct pod_runtime *rt, const char *uid)
 	if (rt_uid_check(uid) < 0)
 		return -EINVAL;
 	pthread_mutex_lock(&rt->lock);
+	wait_not_starting(rt, uid);
 	state = rstate_load(rt->run_dir, uid);
 	r = state ? rstate_get_proc(json_get_path(state, "sandbox"), &sb) : -ENOENT;
 	pthread_mutex_unlock(&rt->lock);

@@ -152,15 +152,24 @@ struct attach_ctx {
 static int attach_cb(void *userdata, pid_t pid)
 {
 	struct attach_ctx *a = userdata;
+	int r;
 
-	return a->rt->cgroup.container_attach(a->rt->cgroup.userdata, a->pod, a->container, pid);
+	/* Called by container_spawn, which runs without the runtime's lock. */
+	rt_relock_after_spawn(a->rt);
+	r = a->rt->cgroup.container_attach(a->rt->cgroup.userdata, a->pod, a->container, pid);
+	rt_unlock_for_spawn(a->rt);
+	return r;
 }
 
 static int cgroup_open_cb(void *userdata)
 {
 	struct attach_ctx *a = userdata;
+	int r;
 
-	return a->rt->cgroup.container_cgroup(a->rt->cgroup.userdata, a->pod, a->container);
+	rt_relock_after_spawn(a->rt);
+	r = a->rt->cgroup.container_cgroup(a->rt->cgroup.userdata, a->pod, a->container);
+	rt_unlock_for_spawn(a->rt);
+	return r;
 }
 
 /* The sandbox's net, ipc, uts namespaces, and the pid namespace containers join: the
@@ -401,7 +410,9 @@ int rt_container_start(struct pod_runtime *rt, json_object *state, json_object *
 		.attach = rt->cgroup.container_attach ? attach_cb : NULL,
 		.cgroup_open = rt->cgroup.container_cgroup ? cgroup_open_cb : NULL, .userdata = &actx,
 	};
+	rt_unlock_for_spawn(rt);
 	r = container_spawn(&spec, &id, &step);
+	rt_relock_after_spawn(rt);
 	if (r < 0) {
 		spawn_failed(cs, "RunContainerError", "pod %s/%s: container %s: %s: %s",
 			     json_get_string(pod, "metadata.namespace") ?: "", json_get_string(pod, "metadata.name") ?: "",

@@ -26,10 +26,20 @@ struct pod_runtime {
 	struct logger_entry *loggers;
 	char **stopping; /* uids whose grace period runs outside the lock; n_stopping of them */
 	size_t n_stopping;
+	/* uids whose start has let go of the lock while it spawns processes (rt_unlocked); every
+	 * other call on such a pod waits on `idle` for it to end. Other pods go on meanwhile. */
+	char **starting;
+	size_t n_starting;
+	pthread_cond_t idle;
 	struct runtime_event_hooks events;
 	struct runtime_device_hooks devices;
 	struct probe_manager *probes;
 };
+
+/* Around the slow part of a start (forking and waiting for an exec): drops rt->lock, which the
+ * pod's `starting` mark stands in for, and takes it back. */
+void rt_unlock_for_spawn(struct pod_runtime *rt);
+void rt_relock_after_spawn(struct pod_runtime *rt);
 
 /* Log readers by pod uid (NULL: any pod) and container name (NULL: any container). */
 struct logger_entry **rt_logger_find(struct pod_runtime *rt, const char *uid, const char *name);
