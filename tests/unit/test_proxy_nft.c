@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -75,6 +76,25 @@ static int tcp_connect(const char *addr, uint16_t port, int *ret_fd)
 	else
 		close(fd);
 	return r;
+}
+
+/* connect() bounded by tv (SO_SNDTIMEO): 0 with *ret_fd, or -errno. */
+static int tcp_connect_timeout(const char *addr, uint16_t port, const struct timeval *tv, int *ret_fd)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = ip4(addr) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, tv, sizeof(*tv));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int r = -errno;
+
+		close(fd);
+		return r;
+	}
+	*ret_fd = fd;
+	return 0;
 }
 
 /* Which of the listeners has a connection waiting (index), accepting and closing it. */
@@ -374,6 +394,13 @@ static int pod_client(void)
 			bad |= 2;
 		if (tcp_connect("10.97.0.1", 80, NULL) != -ECONNREFUSED)
 			bad |= 4;
+		/* Hairpin: the pod is the backend of 10.96.0.12 and asks it. */
+		int self = listener("10.95.0.2", 8080, SOCK_STREAM), fd = -1;
+		struct timeval tv = { 3, 0 };
+		if (tcp_connect_timeout("10.96.0.12", 80, &tv, &fd) != 0)
+			bad |= 8;
+		else if (accept4(self, NULL, NULL, SOCK_CLOEXEC) < 0)
+			bad |= 8;
 		_exit(bad);
 	}
 	cr_assert_eq(read(ready[0], &c, 1), 1, "the client namespace did not come up");
@@ -396,7 +423,9 @@ static int pod_client(void)
 Test(proxy_nft, pods_reach_vips_and_are_refused_at_once_without_endpoints_or_frontend)
 {
 	struct nft_lb *lb = nft_lb_new(false);
-	struct lb_service s[2] = { web(1), web(0) };
+	struct lb_backend pod = { ip4("10.95.0.2"), 8080 };
+	struct lb_service s[3] = { web(1), web(0), { .vip = ip4("10.96.0.12"), .port = 80, .proto = IPPROTO_TCP,
+						   .n_backends = 1, .backends = &pod, .name = "default/self:http" } };
 	int fd = listener("10.99.0.2", 8080, SOCK_STREAM), r;
 
 	s[1].vip = ip4("10.96.0.11");
@@ -405,12 +434,13 @@ Test(proxy_nft, pods_reach_vips_and_are_refused_at_once_without_endpoints_or_fro
 	cr_assert_eq(nft_lb_set_service_cidr(lb, "10.96.0.0/33"), -EINVAL);
 	/* The backends (10.99.0.x) must lie outside the range, as pods' addresses do. */
 	cr_assert_eq(nft_lb_set_service_cidr(lb, "10.96.0.0/15"), 0);
-	commit_all(lb, s, 2, true);
+	commit_all(lb, s, 3, true);
 	r = pod_client();
 	cr_assert_eq(r & 1, 0, "a pod's connect to a VIP with an endpoint failed");
 	cr_assert_eq(r & 2, 0, "a pod's connect to a VIP without endpoints was not refused (ECONNREFUSED)");
 	cr_assert_eq(r & 4, 0, "a pod's connect to an unknown VIP was not refused (ECONNREFUSED, a reset)");
-	cr_assert_eq(r & ~7, 0, "client setup failed (%d)", r);
+	cr_assert_eq(r & 8, 0, "a pod asking a VIP whose backend is itself got no connection (hairpin)");
+	cr_assert_eq(r & ~15, 0, "client setup failed (%d)", r);
 	cr_assert_eq(accepted_by(&fd, 1), 0);
 	nft_lb_ops.close(lb);
 }
