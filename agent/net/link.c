@@ -93,6 +93,8 @@ int net_veth_attach(struct nl *nl, int bridge, const char *host_name, int netns_
 	if (r >= 0)
 		r = nl_talk(nl, nl_msg_link_set(buf, ifindex, bridge));
 	if (r >= 0)
+		r = nl_talk(nl, nl_msg_brport_hairpin(buf, ifindex));
+	if (r >= 0)
 		r = pod_side(netns_fd, ip, len, gw);
 	if (r < 0)
 		nl_link_del_name(nl, host_name);

@@ -47,6 +47,9 @@ struct nlmsghdr *nl_msg_veth_add(void *buf, const char *name, const char *peer_n
 /* Link up, and enslaved to master when master > 0. */
 struct nlmsghdr *nl_msg_link_set(void *buf, int ifindex, int master);
 struct nlmsghdr *nl_msg_link_del(void *buf, int ifindex);
+/* Hairpin mode on a bridge port: a frame may leave by the port it came in on (a pod reaching
+ * its own Service and being DNATed back to itself, with br_netfilter on). */
+struct nlmsghdr *nl_msg_brport_hairpin(void *buf, int ifindex);
 /* RTM_NEWADDR (replacing an equal one) or RTM_DELADDR. */
 struct nlmsghdr *nl_msg_addr(void *buf, uint16_t type, int ifindex, struct in_addr addr, int prefix_len);
 /* RTM_NEWROUTE (create or replace) or RTM_DELROUTE, main table. */

@@ -83,6 +83,20 @@ struct nlmsghdr *nl_msg_link_set(void *buf, int ifindex, int master)
 	return nlh;
 }
 
+struct nlmsghdr *nl_msg_brport_hairpin(void *buf, int ifindex)
+{
+	struct nlmsghdr *nlh = put_header(buf, RTM_SETLINK, NLM_F_ACK);
+	struct ifinfomsg *ifm = put_ifinfo(nlh, ifindex);
+	struct nlattr *pi;
+
+	/* A bridge port's own settings: family AF_BRIDGE, IFLA_PROTINFO nested. */
+	ifm->ifi_family = AF_BRIDGE;
+	pi = mnl_attr_nest_start(nlh, IFLA_PROTINFO);
+	mnl_attr_put_u8(nlh, IFLA_BRPORT_MODE, 1);
+	mnl_attr_nest_end(nlh, pi);
+	return nlh;
+}
+
 struct nlmsghdr *nl_msg_link_del(void *buf, int ifindex)
 {
 	struct nlmsghdr *nlh = put_header(buf, RTM_DELLINK, 0);

@@ -236,6 +236,9 @@ Test(agent_net, pod_gets_eth0_address_and_default_route)
 	sh(-1, cmd, out, sizeof(out));
 	cr_assert(strstr(out, "master skiff0"), "node end on the bridge: %s", out);
 	cr_assert(strstr(out, ",UP"), "node end up: %s", out);
+	snprintf(cmd, sizeof(cmd), "bridge -d link show dev %s", veth);
+	sh(-1, cmd, out, sizeof(out));
+	cr_assert(strstr(out, "hairpin on"), "hairpin mode on the pod's port: %s", out);
 	/* Asked again (a retried start), the pod keeps its address. */
 	cr_assert_eq(pod_network_pod_setup(pn, UID_A, pod, &ip), 0);
 	cr_assert_str_eq(text(ip), "10.244.1.2");
