@@ -1,5 +1,6 @@
-/* Container logs (see logs.h): a poll loop per container over its two FIFOs, its pidfd and a
- * stop eventfd, writing CRI lines and rotating by size. */
+/* Container logs (see logs.h): one epoll thread for every container's two FIFOs and pidfd
+ * (a thread per container cost its stack and buffers at 100 pods), writing CRI lines and
+ * rotating by size. */
 #include "pods/logs.h"
 
 #include <errno.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -18,27 +20,52 @@
 #include <unistd.h>
 
 #include <skiff/cleanup.h>
+#include <skiff/log.h>
 
 #include "pods/mounts.h"
 
 /* A line longer than this is split into 'P' pieces, as CRI runtimes do at 16 KiB. */
 #define LINE_MAX_BYTES (16 * 1024)
 
+enum { TAG_STDOUT, TAG_STDERR, TAG_PIDFD, TAG_COUNT };
+
 struct stream {
 	const char *name;
 	int fd;
-	char buf[LINE_MAX_BYTES];
+	char *buf; /* LINE_MAX_BYTES, malloc'd: resident only as far as output reached */
 	size_t len;
 };
 
+struct container_logger;
+
+/* What an epoll event points at: one of a logger's fds. */
+struct tag {
+	struct container_logger *l;
+	int kind;
+};
+
 struct container_logger {
-	pthread_t thread;
 	struct stream s[2];
-	int pidfd, stopfd, logfd;
+	struct tag tags[TAG_COUNT];
+	int pidfd, logfd;
 	char *log_path;
 	size_t max_bytes, written;
-	bool finishing;
+	bool done;    /* the process exited and its output is written: the reader is through with it */
+	bool stopped; /* container_logger_free came first: on reader.dead */
+	struct container_logger *next_dead;
 };
+
+/* The reader thread, shared by every logger and started with the first. `lock` is held while
+ * it handles a batch of events; a logger stopped early goes to `dead` and is freed by the
+ * thread after its batch (one in flight may still point at it). */
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t done;
+	pthread_once_t once;
+	int epfd, wakefd, err;
+	struct container_logger *dead;
+} reader = { .lock = PTHREAD_MUTEX_INITIALIZER, .done = PTHREAD_COND_INITIALIZER, .once = PTHREAD_ONCE_INIT,
+	     .epfd = -1, .wakefd = -1 };
 
 int log_fifo_make(const char *path)
 {
@@ -117,8 +144,8 @@ static void stream_lines(struct container_logger *l, struct stream *s, bool flus
 
 	for (char *nl; (nl = memchr(s->buf + start, '\n', s->len - start)); start = (size_t)(nl - s->buf) + 1)
 		emit(l, s, 'F', s->buf + start, (size_t)(nl - s->buf) - start);
-	if (s->len - start == sizeof(s->buf)) {
-		emit(l, s, 'P', s->buf, sizeof(s->buf));
+	if (s->len - start == LINE_MAX_BYTES) {
+		emit(l, s, 'P', s->buf, LINE_MAX_BYTES);
 		start = s->len;
 	} else if (flush && s->len > start) {
 		emit(l, s, 'F', s->buf + start, s->len - start);
@@ -132,7 +159,7 @@ static void stream_lines(struct container_logger *l, struct stream *s, bool flus
  * too, so an empty FIFO never reads as EOF). */
 static bool stream_read(struct container_logger *l, struct stream *s)
 {
-	ssize_t n = read(s->fd, s->buf + s->len, sizeof(s->buf) - s->len);
+	ssize_t n = read(s->fd, s->buf + s->len, LINE_MAX_BYTES - s->len);
 
 	if (n <= 0)
 		return false;
@@ -141,53 +168,128 @@ static bool stream_read(struct container_logger *l, struct stream *s)
 	return true;
 }
 
-static void *logger_main(void *arg)
+static void logger_close(struct container_logger *l)
 {
-	struct container_logger *l = arg;
-	bool exited = false;
-
-	while (!exited) {
-		struct pollfd p[4] = {
-			{ .fd = l->s[0].fd, .events = POLLIN },
-			{ .fd = l->s[1].fd, .events = POLLIN },
-			{ .fd = l->pidfd, .events = POLLIN },
-			{ .fd = l->stopfd, .events = POLLIN },
-		};
-
-		if (poll(p, 4, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (p[3].revents && !__atomic_load_n(&l->finishing, __ATOMIC_ACQUIRE))
-			return NULL; /* stop now: what is queued stays for the next reader */
-		for (int i = 0; i < 2; i++)
-			if (p[i].revents)
-				stream_read(l, &l->s[i]);
-		exited = p[2].revents != 0;
+	for (int i = 0; i < 2; i++) {
+		if (l->s[i].fd >= 0)
+			close(l->s[i].fd);
+		free(l->s[i].buf);
 	}
-	/* The process is gone: what it wrote is all in the FIFOs now. */
+	if (l->pidfd >= 0)
+		close(l->pidfd);
+	if (l->logfd >= 0)
+		close(l->logfd);
+	free(l->log_path);
+	free(l);
+}
+
+static int tag_fd(struct container_logger *l, int kind)
+{
+	return kind == TAG_PIDFD ? l->pidfd : l->s[kind].fd;
+}
+
+/* With reader.lock held. */
+static void logger_unwatch(struct container_logger *l)
+{
+	for (int i = 0; i < TAG_COUNT; i++)
+		if (tag_fd(l, i) >= 0)
+			epoll_ctl(reader.epfd, EPOLL_CTL_DEL, tag_fd(l, i), NULL);
+}
+
+/* The process is gone: what it wrote is all in the FIFOs now. */
+static void logger_drain(struct container_logger *l)
+{
 	for (int i = 0; i < 2; i++) {
 		while (stream_read(l, &l->s[i]))
 			;
 		stream_lines(l, &l->s[i], true);
 	}
-	return NULL;
+	logger_unwatch(l);
+	l->done = true;
+	pthread_cond_broadcast(&reader.done);
 }
 
-static void logger_close(struct container_logger *l)
+static void reader_handle(struct epoll_event *ev)
 {
-	for (int i = 0; i < 2; i++)
-		if (l->s[i].fd >= 0)
-			close(l->s[i].fd);
-	if (l->pidfd >= 0)
-		close(l->pidfd);
-	if (l->stopfd >= 0)
-		close(l->stopfd);
-	if (l->logfd >= 0)
-		close(l->logfd);
-	free(l->log_path);
-	free(l);
+	struct tag *t = ev->data.ptr;
+	uint64_t n;
+
+	if (!t) {
+		/* Only to get here: the dead list is freed after the batch. EAGAIN is fine. */
+		if (read(reader.wakefd, &n, sizeof(n)) < 0)
+			n = 0;
+		return;
+	}
+	if (t->l->done || t->l->stopped)
+		return;
+	if (t->kind == TAG_PIDFD)
+		logger_drain(t->l);
+	else
+		stream_read(t->l, &t->l->s[t->kind]);
+}
+
+static void *reader_main(void *arg)
+{
+	struct epoll_event ev[32];
+
+	(void)arg;
+	for (;;) {
+		int n = epoll_wait(reader.epfd, ev, (int)ELEMENTSOF(ev), -1);
+
+		if (n < 0 && errno != EINTR)
+			return NULL;
+		pthread_mutex_lock(&reader.lock);
+		for (int i = 0; i < n; i++)
+			reader_handle(&ev[i]);
+		while (reader.dead) {
+			struct container_logger *l = reader.dead;
+
+			reader.dead = l->next_dead;
+			logger_close(l);
+		}
+		pthread_mutex_unlock(&reader.lock);
+	}
+}
+
+static void reader_start(void)
+{
+	struct epoll_event wake = { .events = EPOLLIN, .data.ptr = NULL };
+	pthread_attr_t attr;
+	pthread_t th;
+
+	reader.epfd = epoll_create1(EPOLL_CLOEXEC);
+	reader.wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (reader.epfd < 0 || reader.wakefd < 0 || epoll_ctl(reader.epfd, EPOLL_CTL_ADD, reader.wakefd, &wake) < 0) {
+		reader.err = errno;
+		return;
+	}
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	/* It keeps a batch of events and one CRI line (16 KiB) on its stack. */
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	reader.err = pthread_create(&th, &attr, reader_main, NULL);
+	pthread_attr_destroy(&attr);
+}
+
+static int logger_watch(struct container_logger *l)
+{
+	int r = 0;
+
+	pthread_once(&reader.once, reader_start);
+	if (reader.err)
+		return -reader.err;
+	pthread_mutex_lock(&reader.lock);
+	for (int i = 0; i < TAG_COUNT && r >= 0; i++) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &l->tags[i] };
+
+		l->tags[i] = (struct tag){ .l = l, .kind = i };
+		if (epoll_ctl(reader.epfd, EPOLL_CTL_ADD, tag_fd(l, i), &ev) < 0)
+			r = -errno;
+	}
+	if (r < 0)
+		logger_unwatch(l);
+	pthread_mutex_unlock(&reader.lock);
+	return r;
 }
 
 struct container_logger *container_logger_start(const char *out_fifo, const char *err_fifo, const char *log_path,
@@ -199,13 +301,13 @@ struct container_logger *container_logger_start(const char *out_fifo, const char
 
 	if (!l)
 		return NULL;
-	l->s[0] = (struct stream){ .name = "stdout", .fd = -1 };
-	l->s[1] = (struct stream){ .name = "stderr", .fd = -1 };
-	l->pidfd = l->stopfd = l->logfd = -1;
+	l->s[0] = (struct stream){ .name = "stdout", .fd = -1, .buf = malloc(LINE_MAX_BYTES) };
+	l->s[1] = (struct stream){ .name = "stderr", .fd = -1, .buf = malloc(LINE_MAX_BYTES) };
+	l->pidfd = l->logfd = -1;
 	l->max_bytes = max_bytes;
 	l->log_path = strdup(log_path);
 	dir = strdup(log_path);
-	if (!l->log_path || !dir) {
+	if (!l->log_path || !dir || !l->s[0].buf || !l->s[1].buf) {
 		r = -ENOMEM;
 		goto fail;
 	}
@@ -217,15 +319,13 @@ struct container_logger *container_logger_start(const char *out_fifo, const char
 	l->s[0].fd = open(out_fifo, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	l->s[1].fd = open(err_fifo, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	l->pidfd = (int)syscall(SYS_pidfd_open, proc->pid, 0);
-	l->stopfd = eventfd(0, EFD_CLOEXEC);
-	if (l->s[0].fd < 0 || l->s[1].fd < 0 || l->pidfd < 0 || l->stopfd < 0) {
+	if (l->s[0].fd < 0 || l->s[1].fd < 0 || l->pidfd < 0) {
 		r = -errno;
 		goto fail;
 	}
 	r = log_open(l);
-	if (r < 0)
-		goto fail;
-	r = -pthread_create(&l->thread, NULL, logger_main, l);
+	if (r >= 0)
+		r = logger_watch(l);
 	if (r < 0)
 		goto fail;
 	return l;
@@ -235,25 +335,35 @@ fail:
 	return NULL;
 }
 
-static void logger_join(struct container_logger *l, bool finish)
+void container_logger_finish(struct container_logger *l)
+{
+	if (!l)
+		return;
+	pthread_mutex_lock(&reader.lock);
+	while (!l->done)
+		pthread_cond_wait(&reader.done, &reader.lock);
+	pthread_mutex_unlock(&reader.lock);
+	logger_close(l);
+}
+
+void container_logger_free(struct container_logger *l)
 {
 	uint64_t one = 1;
 
 	if (!l)
 		return;
-	__atomic_store_n(&l->finishing, finish, __ATOMIC_RELEASE);
-	if (!finish && write(l->stopfd, &one, sizeof(one)) < 0)
-		pthread_cancel(l->thread);
-	pthread_join(l->thread, NULL);
-	logger_close(l);
-}
-
-void container_logger_finish(struct container_logger *l)
-{
-	logger_join(l, true);
-}
-
-void container_logger_free(struct container_logger *l)
-{
-	logger_join(l, false);
+	pthread_mutex_lock(&reader.lock);
+	if (l->done) {
+		pthread_mutex_unlock(&reader.lock);
+		logger_close(l);
+		return;
+	}
+	/* Stop now: what is queued stays in the FIFOs for the next reader. */
+	logger_unwatch(l);
+	l->stopped = true;
+	l->next_dead = reader.dead;
+	reader.dead = l;
+	if (write(reader.wakefd, &one, sizeof(one)) < 0)
+		log_warn("log reader: wake: %m");
+	pthread_mutex_unlock(&reader.lock);
 }

@@ -1,6 +1,6 @@
 /* Container logs: stdout/stderr come through two FIFOs in the run dir (so a container outlives
- * an agent restart without SIGPIPE) and a reader thread writes them in the CRI format
- * ("2026-11-28T10:00:00.123456789Z stdout F line") to a log file rotated by size. */
+ * an agent restart without SIGPIPE) and one reader thread for all containers writes them in the
+ * CRI format ("2026-11-28T10:00:00.123456789Z stdout F line") to a log file rotated by size. */
 #ifndef SKIFF_AGENT_PODS_LOGS_H
 #define SKIFF_AGENT_PODS_LOGS_H
 

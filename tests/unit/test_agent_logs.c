@@ -2,6 +2,7 @@
  * the process exits is all there, stdout/stderr tagged apart, rotation by size. */
 #include <criterion/criterion.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -185,4 +186,50 @@ Test(agent_logs, free_leaves_queued_output)
 		cr_assert_eq(waitpid(id.pid, &status, 0), id.pid);
 		cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "writer status %#x", status);
 	}
+}
+
+static int task_count(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int n = 0;
+
+	cr_assert(d);
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/* One reader thread serves every logger; one stopped early leaves its output queued for the
+ * next reader of the same FIFOs (an adopting agent), which gets all of it. */
+Test(agent_logs, one_reader_for_all)
+{
+	struct container_logger *l[5];
+	int gate[2], before;
+	struct proc_id id;
+	_cleanup_free_ char *log = NULL;
+
+	cr_assert_eq(pipe(gate), 0);
+	id = spawn_writer(write_some, gate[0]);
+	/* The first logger of the process may start the thread: count after it. */
+	l[0] = container_logger_start(out, err, logp, 0, &id);
+	cr_assert(l[0], "start: %s", strerror(errno));
+	before = task_count();
+	for (int i = 1; i < 5; i++) {
+		l[i] = container_logger_start(out, err, logp, 0, &id);
+		cr_assert(l[i], "start: %s", strerror(errno));
+	}
+	cr_expect_eq(task_count(), before, "a thread per logger");
+	for (int i = 0; i < 4; i++)
+		container_logger_free(l[i]);
+	cr_assert_eq(write(gate[1], "g", 1), 1);
+	cr_assert_eq(waitpid(id.pid, NULL, 0), id.pid);
+	container_logger_finish(l[4]);
+	close(gate[0]);
+	close(gate[1]);
+	log = slurp(logp);
+	cr_expect(strstr(log, "Z stdout F one\n"), "%s", log);
+	cr_expect(strstr(log, "Z stderr F warn\n"));
+	cr_expect(strstr(log, "Z stdout F last-no-newline\n"));
 }
