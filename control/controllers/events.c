@@ -2,7 +2,10 @@
 #include "controllers/events.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +16,7 @@
 #include <skiff/log.h>
 
 #include "api/meta.h"
+#include "controllers/ctrl.h"
 
 static void add_str(json_object *o, const char *key, const char *v)
 {
@@ -70,6 +74,64 @@ json_object *event_build(json_object *obj, const char *component, const char *ty
 	return TAKE_PTR(ev);
 }
 
+/* client-go's EventSourceObjectSpamFilter: per source and involved object a token bucket of 25
+ * events, refilled at one per 5 minutes, so an RC making 1,000 pods records 25 SuccessfulCreate
+ * events, not 1,000 writes competing with the pods'. Keys live in a fixed table; a full probe
+ * run evicts its least recently used entry, as client-go's LRU does. */
+#define SPAM_SLOTS 4096
+#define SPAM_PROBE 8
+#define SPAM_BURST 25.0
+#define SPAM_REFILL_S 300.0
+
+static struct spam_entry {
+	uint64_t hash;
+	double tokens;
+	int64_t last_ms;
+} spam[SPAM_SLOTS];
+static pthread_mutex_t spam_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static uint64_t spam_hash(const char *component, const char *uid)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (const char *p = component; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	h = (h ^ '/') * 1099511628211ULL;
+	for (const char *p = uid; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	return h ? h : 1;
+}
+
+static bool spam_allow(const char *component, const char *uid, int64_t now_ms)
+{
+	uint64_t h = spam_hash(component, uid ?: "");
+	struct spam_entry *e = NULL, *oldest = NULL;
+	bool ok;
+
+	pthread_mutex_lock(&spam_lock);
+	for (unsigned i = 0; i < SPAM_PROBE && !e; i++) {
+		struct spam_entry *s = &spam[(h + i) % SPAM_SLOTS];
+
+		if (s->hash == h)
+			e = s;
+		else if (!oldest || s->last_ms < oldest->last_ms)
+			oldest = s;
+	}
+	if (!e) {
+		e = oldest;
+		*e = (struct spam_entry){ .hash = h, .tokens = SPAM_BURST, .last_ms = now_ms };
+	}
+	e->tokens += (double)(now_ms - e->last_ms) / 1000.0 / SPAM_REFILL_S;
+	if (e->tokens > SPAM_BURST)
+		e->tokens = SPAM_BURST;
+	e->last_ms = now_ms;
+	ok = e->tokens >= 1.0;
+	if (ok)
+		e->tokens -= 1.0;
+	pthread_mutex_unlock(&spam_lock);
+	return ok;
+}
+
 void event_record(struct registry *reg, json_object *obj, const char *component, const char *type,
 		  const char *reason, const char *fmt, ...)
 {
@@ -80,6 +142,11 @@ void event_record(struct registry *reg, json_object *obj, const char *component,
 	va_list ap;
 	int rc;
 
+	if (!spam_allow(component, json_get_string(obj, "metadata.uid"), ctrl_now_ms())) {
+		log_debug("event %s for %s: dropped by the spam filter (25 per object, then 1 per 5 min)", reason,
+			  meta_name(obj));
+		return;
+	}
 	va_start(ap, fmt);
 	rc = vasprintf(&msg, fmt, ap);
 	va_end(ap);
