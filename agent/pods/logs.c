@@ -32,7 +32,7 @@ enum { TAG_STDOUT, TAG_STDERR, TAG_PIDFD, TAG_COUNT };
 struct stream {
 	const char *name;
 	int fd;
-	char *buf; /* LINE_MAX_BYTES, malloc'd: resident only as far as output reached */
+	char *buf; /* an unfinished line (len bytes, up to LINE_MAX_BYTES), NULL when there is none */
 	size_t len;
 };
 
@@ -142,6 +142,8 @@ static void stream_lines(struct container_logger *l, struct stream *s, bool flus
 {
 	size_t start = 0;
 
+	if (s->len == 0)
+		return;
 	for (char *nl; (nl = memchr(s->buf + start, '\n', s->len - start)); start = (size_t)(nl - s->buf) + 1)
 		emit(l, s, 'F', s->buf + start, (size_t)(nl - s->buf) - start);
 	if (s->len - start == LINE_MAX_BYTES) {
@@ -159,12 +161,27 @@ static void stream_lines(struct container_logger *l, struct stream *s, bool flus
  * too, so an empty FIFO never reads as EOF). */
 static bool stream_read(struct container_logger *l, struct stream *s)
 {
-	ssize_t n = read(s->fd, s->buf + s->len, LINE_MAX_BYTES - s->len);
+	/* Only the reader thread reads: one buffer for all, a stream keeps just its unfinished
+	 * line (most output ends in a newline, so most streams keep nothing). */
+	static char scratch[LINE_MAX_BYTES];
+	ssize_t n = read(s->fd, scratch, LINE_MAX_BYTES - s->len);
+	char *grown;
 
 	if (n <= 0)
 		return false;
+	grown = realloc(s->buf, s->len + (size_t)n);
+	if (!grown) {
+		log_warn("log %s: %zd bytes of %s lost: out of memory", l->log_path, n, s->name);
+		return true;
+	}
+	s->buf = grown;
+	memcpy(s->buf + s->len, scratch, (size_t)n);
 	s->len += (size_t)n;
 	stream_lines(l, s, false);
+	if (s->len == 0) {
+		free(s->buf);
+		s->buf = NULL;
+	}
 	return true;
 }
 
@@ -301,13 +318,13 @@ struct container_logger *container_logger_start(const char *out_fifo, const char
 
 	if (!l)
 		return NULL;
-	l->s[0] = (struct stream){ .name = "stdout", .fd = -1, .buf = malloc(LINE_MAX_BYTES) };
-	l->s[1] = (struct stream){ .name = "stderr", .fd = -1, .buf = malloc(LINE_MAX_BYTES) };
+	l->s[0] = (struct stream){ .name = "stdout", .fd = -1 };
+	l->s[1] = (struct stream){ .name = "stderr", .fd = -1 };
 	l->pidfd = l->logfd = -1;
 	l->max_bytes = max_bytes;
 	l->log_path = strdup(log_path);
 	dir = strdup(log_path);
-	if (!l->log_path || !dir || !l->s[0].buf || !l->s[1].buf) {
+	if (!l->log_path || !dir) {
 		r = -ENOMEM;
 		goto fail;
 	}
