@@ -330,15 +330,18 @@ _svc_np_only() {
 	grep -q "tcp . $SVC_NODEPORT : goto" <<<"$1" && ! grep -q 'hook output' <<<"$1"
 }
 
+# The table as the agent has it once the Service's endpoints are synced (right after the mode
+# shows on the Node they may not be yet): re-read until it holds, bounded.
+_svc_table_np_only() { _svc_np_only "$(in_node 1 nft list table ip skiff 2>&1)"; }
+_svc_table_output() { grep -q 'hook output' <<<"$(in_node 1 nft list table ip skiff 2>&1)"; }
+
 svc_table_check() {
-	local mode=$1 table
-	table=$(in_node 1 nft list table ip skiff 2>&1)
+	local mode=$1
 	if [ "$mode" == nftables ]; then
-		check "services (nftables): node 1's table ip skiff routes ClusterIPs (output hook)" \
-			grep -q 'hook output' <<<"$table"
+		check "services (nftables): node 1's table ip skiff routes ClusterIPs (output hook)" until_ok 100 _svc_table_output
 		check "services (nftables): no BPF pins left on node 1" test ! -e "/sys/fs/bpf/skiff/$CLUSTER/node-1"
 	else
-		check "services (bpf): node 1's table ip skiff has only the NodePort DNAT" _svc_np_only "$table"
+		check "services (bpf): node 1's table ip skiff has only the NodePort DNAT" until_ok 100 _svc_table_np_only
 	fi
 }
 
