@@ -25,6 +25,7 @@ struct entry {
 	bool stopping;    /* a stop is under way (without the lock): no status posts */
 	bool dirty;       /* new from the watch: a worker steps it at once */
 	bool stepping;    /* a worker or a sync steps it (without the lock): nobody else may */
+	bool stop_queued; /* a stopper thread has been started for its deletion */
 	char *start_error; /* why the runtime could not start it, for the containers' waiting message */
 };
 
@@ -32,8 +33,9 @@ struct entry {
 #define N_WORKERS 2
 
 /* Locking: r->lock guards the table and each entry, and is never held across the runtime or
- * an HTTP call. Only the watch thread (relist/event) adds or drops entries; it lets go of the
- * lock while the runtime stops a pod (up to its grace period). A step (start + status post)
+ * an HTTP call. Only the watch thread (relist/event) adds entries; a deleting pod's graceful stop
+ * (up to its grace period) runs on a stopper thread of its own, so the watch goes on meanwhile
+ * (new pods start while another one is terminating). A step (start + status post)
  * also runs without the lock, marked by e->stepping: one stepper per pod at a time, and a stop
  * waits for a step under way, so a start never follows a pod's stop. */
 struct reconciler {
@@ -47,6 +49,7 @@ struct reconciler {
 	size_t n, cap;
 	pthread_t workers[N_WORKERS];
 	size_t n_workers;
+	int stoppers; /* stopper threads running (detached): free waits for them */
 	bool quit;
 };
 
@@ -108,6 +111,9 @@ void reconciler_free(struct reconciler *r)
 	pthread_mutex_lock(&r->lock);
 	r->quit = true;
 	pthread_cond_broadcast(&r->cond);
+	/* A graceful stop under way ends within its pod's grace period. */
+	while (r->stoppers > 0)
+		pthread_cond_wait(&r->cond, &r->lock);
 	pthread_mutex_unlock(&r->lock);
 	for (size_t i = 0; i < r->n_workers; i++)
 		pthread_join(r->workers[i], NULL);
@@ -376,6 +382,63 @@ static void *worker(void *ud)
 	return NULL;
 }
 
+struct stopper {
+	struct reconciler *r;
+	char *uid;
+};
+
+static void *stopper_main(void *ud)
+{
+	struct stopper *st = ud;
+	struct reconciler *r = st->r;
+	struct entry *e;
+
+	pthread_mutex_lock(&r->lock);
+	e = find(r, st->uid);
+	if (e && deleting(e))
+		end_pod(r, e, true);
+	e = find(r, st->uid);
+	if (e)
+		e->stop_queued = false; /* a failed stop is tried again with the next event or list */
+	r->stoppers--;
+	pthread_cond_broadcast(&r->cond);
+	pthread_mutex_unlock(&r->lock);
+	free(st->uid);
+	free(st);
+	return NULL;
+}
+
+/* A deleting pod's stop on a thread of its own (lock held): its grace period must not hold up
+ * the watch, and so the start of other pods. Synchronous when no thread can be had. */
+static int end_pod_async(struct reconciler *r, struct entry *e)
+{
+	struct stopper *st;
+	pthread_attr_t attr;
+	pthread_t t;
+	int rc;
+
+	if (e->stop_queued || e->stopping)
+		return 0;
+	st = calloc(1, sizeof(*st));
+	if (!st || !(st->uid = strdup(e->uid))) {
+		free(st);
+		return end_pod(r, e, true);
+	}
+	st->r = r;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	rc = pthread_create(&t, &attr, stopper_main, st);
+	pthread_attr_destroy(&attr);
+	if (rc != 0) {
+		free(st->uid);
+		free(st);
+		return end_pod(r, e, true);
+	}
+	e->stop_queued = true;
+	r->stoppers++;
+	return 0;
+}
+
 /* An ADDED/MODIFIED pod (or one in a relist), lock held. */
 static int apply(struct reconciler *r, json_object *pod)
 {
@@ -408,7 +471,7 @@ static int apply(struct reconciler *r, json_object *pod)
 	e->seen = true;
 	/* A known pod's changes (mostly its own status coming back) wait for the next sync. */
 	if (deleting(e))
-		return end_pod(r, e, true);
+		return end_pod_async(r, e);
 	return 0;
 }
 

@@ -480,6 +480,16 @@ static int fake_count(struct fake_rt *f, int *field)
 	return n;
 }
 
+static bool started_is(struct fake_rt *f, const char *uid)
+{
+	bool r;
+
+	pthread_mutex_lock(&f->lock);
+	r = strcmp(f->started, uid) == 0;
+	pthread_mutex_unlock(&f->lock);
+	return r;
+}
+
 static char *pod_field(const char *name, const char *path)
 {
 	char p[128];
@@ -510,7 +520,7 @@ Test(agent_api, reconciler_starts_reports_and_finishes_deletion)
 	struct reconciler *rec = reconciler_new(api, "n1", "10.0.0.5", &rt, NULL, NULL);
 	struct watch_args args = { &reconciler_watch_ops, rec };
 	json_object *del;
-	char *uid;
+	char *uid, *uid2 = NULL;
 	pthread_t t;
 
 	cr_assert_not_null(rec);
@@ -549,13 +559,21 @@ Test(agent_api, reconciler_starts_reports_and_finishes_deletion)
 	cr_assert_eq(reconciler_sync(rec), 0);
 	cr_assert_eq(reconciler_count(rec), 1);
 	cr_assert_eq(api_get(api, "/api/v1/namespaces/default/pods/app", NULL), 200);
+	/* A terminating pod does not hold up the next one: its stop has a thread of its own. */
+	cr_assert_eq(create_pod("{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"app2\"},\"spec\":{"
+				"\"nodeName\":\"n1\",\"containers\":[{\"name\":\"c\",\"image\":\"busybox\"}]}}"),
+		     201);
+	uid2 = pod_field("app2", "metadata.uid");
+	cr_assert_not_null(uid2);
+	WAIT_UNTIL(started_is(&f, uid2), "a new pod starts while another one is still stopping");
 	atomic_store(&f.hold, false);
 	WAIT_UNTIL(api_get(api, "/api/v1/namespaces/default/pods/app", NULL) == 404, "deletion confirmed");
-	WAIT_UNTIL(reconciler_count(rec) == 0, "the pod forgotten");
+	WAIT_UNTIL(reconciler_count(rec) == 1, "the pod forgotten");
 	atomic_store(&stop, true);
 	pthread_join(t, NULL);
 	reconciler_free(rec);
 	free(uid);
+	free(uid2);
 }
 
 Test(agent_api, reconciler_without_runtime_reports_pending)
