@@ -3,6 +3,7 @@
 #include "pods/runtime_internal.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -446,17 +447,16 @@ out:
 }
 
 /* Reaps exited containers; their log readers are finished (the output is all written). */
-/* A run that ended while the cgroup's oom_kill count grew was the kernel's OOM kill: reason
- * OOMKilled, as kubelet reports it. The count seen is kept in the state for the next run. */
+/* A run killed by SIGKILL whose cgroup counted an OOM kill was the kernel's OOM kill: reason
+ * OOMKilled, as kubelet reports it. Every run gets a fresh container cgroup
+ * (cgroup_container_create), so the count is this run's alone. */
 static void rt_note_oom_kill(struct pod_runtime *rt, const char *uid, const char *name, json_object *cs)
 {
 	uint64_t kills = 0;
-	int64_t seen = json_object_get_int64(json_get_path(cs, "oomKills"));
 
-	if (!rt->cgroup.container_oom_kills ||
-	    rt->cgroup.container_oom_kills(rt->cgroup.userdata, uid, name, &kills) < 0 || (int64_t)kills <= seen)
+	if (json_object_get_int(json_get_path(cs, "exitCode")) != 128 + SIGKILL || !rt->cgroup.container_oom_kills ||
+	    rt->cgroup.container_oom_kills(rt->cgroup.userdata, uid, name, &kills) < 0 || kills == 0)
 		return;
-	json_object_object_add(cs, "oomKills", json_object_new_int64((int64_t)kills));
 	json_object_object_add(cs, "reason", json_object_new_string("OOMKilled"));
 }
 
