@@ -21,7 +21,16 @@ na_cleanup() {
 	k delete lease -n kube-node-lease "$NA_NODE" --wait=false >/dev/null 2>&1
 	k delete pod nodeauth-other --grace-period=0 --force --wait=false >/dev/null 2>&1
 	mnt=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
-	[ -n "$mnt" ] && [ -d "$mnt/$NA_CGROUP" ] && find "$mnt/$NA_CGROUP" -depth -type d -exec rmdir {} + 2>/dev/null
+	# Pods the agent started outlive its kill -9: end them first.
+	[ -n "$mnt" ] && [ -d "$mnt/$NA_CGROUP" ] &&
+		find "$mnt/$NA_CGROUP" -mindepth 1 -maxdepth 1 -type d -exec sh -c 'echo 1 > "$1/cgroup.kill"' _ {} \; 2>/dev/null
+	# A cgroup whose last task is still being released answers EBUSY for a moment: retry.
+	na_cgroup_gone() {
+		[ -z "$mnt" ] || [ ! -d "$mnt/$NA_CGROUP" ] && return 0
+		find "$mnt/$NA_CGROUP" -depth -type d -exec rmdir {} + 2>/dev/null
+		[ ! -d "$mnt/$NA_CGROUP" ]
+	}
+	ag_until 50 na_cgroup_gone || fail "nodeauth: cgroup $mnt/$NA_CGROUP removed"
 	rm -rf --one-file-system "$NA_DIR"
 }
 
@@ -39,7 +48,7 @@ na_ready() {
 # network namespace, which a test must not change).
 na_agent_flags() {
 	printf '%s\n' --node-name "$NA_NODE" --root-dir "$NA_DIR/root" --run-dir "$NA_DIR/run" \
-		--cgroup-parent "$NA_CGROUP" --gpu-devices "" --heartbeat-seconds 1
+		--cgroup-parent "$NA_CGROUP" --gpu-devices "" --heartbeat-seconds 1 --register-with-taints e2e=join:NoSchedule
 	"$1" --help 2>&1 | grep -q -- '--network' && printf '%s\n' --network none
 }
 
