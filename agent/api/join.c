@@ -21,13 +21,14 @@
 #include "api/tokens.h"
 
 #define INFO_MAX (64 * 1024)
+#define CREDENTIAL_FILE "node.kubeconfig"
 #define JOIN_PATIENCE_S 120 /* how long a join waits for a server that does not answer */
 
 char *join_credential_path(const char *root_dir)
 {
 	char *p;
 
-	return asprintf(&p, "%s/node.kubeconfig", root_dir) < 0 ? NULL : p;
+	return asprintf(&p, "%s/" CREDENTIAL_FILE, root_dir) < 0 ? NULL : p;
 }
 
 struct sink {
@@ -96,26 +97,6 @@ out:
 	return r;
 }
 
-static int write_private(const char *path, const char *content)
-{
-	_cleanup_free_ char *tmp = NULL;
-	_cleanup_close_ int fd = -1;
-	size_t len = strlen(content);
-
-	if (asprintf(&tmp, "%s.tmp", path) < 0)
-		return -ENOMEM;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, content, len) != (ssize_t)len || fsync(fd) < 0 || rename(tmp, path) < 0) {
-		int r = -errno;
-
-		unlink(tmp);
-		return r;
-	}
-	return 0;
-}
-
 static int request_token(const char *server, const char *ca_pem, const char *bootstrap, const char *node,
 			 char **ret_token)
 {
@@ -181,7 +162,7 @@ int join_cluster(const char *server, const char *bootstrap_token, const char *ca
 	r = kubeconfig_render(server, ca, user, token, &yaml);
 	explicit_bzero(token, strlen(token));
 	if (r >= 0)
-		r = write_private(path, yaml);
+		r = certs_file_write(root_dir, CREDENTIAL_FILE, yaml, 0600);
 	if (r < 0)
 		return log_error_errno(r, "join: writing %s: %m", path);
 	log_info("joined %s as %s; credential in %s", server, user, path);

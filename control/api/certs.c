@@ -94,7 +94,7 @@ static int write_all(int fd, const char *data, size_t len)
 }
 
 /* Writes dir/name atomically with mode: a temporary file, fsync, rename, fsync of the dir. */
-static int file_write(const char *dir, const char *name, const char *data, mode_t mode)
+int certs_file_write(const char *dir, const char *name, const char *data, mode_t mode)
 {
 	_cleanup_free_ char *path = NULL, *tmp = NULL;
 	_cleanup_close_ int fd = -1, dfd = -1;
@@ -148,7 +148,7 @@ static int ca_create(const char *dir, struct ca *ret)
 	    (r = x509_key_export(key, &key_pem)) < 0 || (r = x509_crt_export(crt, &pem)) < 0)
 		return log_error_errno(r, "creating the CA: %m");
 	/* Key first: ca.crt present means the pair is complete. */
-	if ((r = file_write(dir, "ca.key", key_pem, 0600)) < 0 || (r = file_write(dir, "ca.crt", pem, 0644)) < 0)
+	if ((r = certs_file_write(dir, "ca.key", key_pem, 0600)) < 0 || (r = certs_file_write(dir, "ca.crt", pem, 0644)) < 0)
 		return log_error_errno(r, "writing the CA to %s: %m", dir);
 	log_info("created CA %s/ca.crt", dir);
 	*ret = (struct ca){ .crt = TAKE_PTR(crt), .key = TAKE_PTR(key), .pem = TAKE_PTR(pem) };
@@ -226,8 +226,8 @@ static int server_issue(const char *dir, const struct ca *ca, const char *old_ke
 	if ((r = x509_leaf_new(&leaf, ca->crt, ca->key, &crt)) < 0 || (r = x509_key_export(key, &key_pem)) < 0 ||
 	    (r = x509_crt_export(crt, &cert_pem)) < 0)
 		return log_error_errno(r, "issuing the serving certificate: %m");
-	if ((r = file_write(dir, "server.key", key_pem, 0600)) < 0 ||
-	    (r = file_write(dir, "server.crt", cert_pem, 0644)) < 0)
+	if ((r = certs_file_write(dir, "server.key", key_pem, 0600)) < 0 ||
+	    (r = certs_file_write(dir, "server.crt", cert_pem, 0644)) < 0)
 		return log_error_errno(r, "writing the serving certificate to %s: %m", dir);
 	*ret_cert = TAKE_PTR(cert_pem);
 	*ret_key = TAKE_PTR(key_pem);
@@ -257,7 +257,7 @@ static int token_ensure(const char *dir, char **ret)
 		return log_error_errno(-EIO, "generating the admin token failed");
 	if (asprintf(&token, "%s\n", hex) < 0)
 		return -ENOMEM;
-	r = file_write(dir, "admin.token", token, 0600);
+	r = certs_file_write(dir, "admin.token", token, 0600);
 	if (r < 0)
 		return log_error_errno(r, "writing %s/admin.token: %m", dir);
 	token[strlen(hex)] = '\0';
@@ -276,7 +276,7 @@ static int kubeconfig_ensure(const char *dir, const char *server_url, const char
 		return log_error_errno(r, "rendering admin.kubeconfig: %m");
 	if (file_read(dir, "admin.kubeconfig", &have) == 0 && strcmp(have, want) == 0)
 		return 0;
-	r = file_write(dir, "admin.kubeconfig", want, 0600);
+	r = certs_file_write(dir, "admin.kubeconfig", want, 0600);
 	if (r < 0)
 		return log_error_errno(r, "writing %s/admin.kubeconfig: %m", dir);
 	return 0;

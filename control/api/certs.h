@@ -6,6 +6,7 @@
 #define SKIFF_API_CERTS_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 struct control_credentials {
 	char *ca_pem;          /* ca.crt */
@@ -21,6 +22,10 @@ struct control_credentials {
 int certs_ensure(const char *data_dir, const char *const *hosts, size_t n_hosts, const char *server_url,
 		 struct control_credentials *ret);
 void control_credentials_clear(struct control_credentials *c);
+
+/* Writes dir/name through a temporary file created 0600 (then chmod mode), fsync and rename, so
+ * a crash never leaves half a credential and no one can read it while it is written. */
+int certs_file_write(const char *dir, const char *name, const char *data, mode_t mode);
 
 /* Issues a client certificate (clientAuth, 1 year, fresh ECDSA key) signed by the CA in
  * data_dir, for Kubernetes' user name cn and group org (NULL: none), e.g. a node identity

@@ -1,6 +1,7 @@
 /* Bootstrap and node tokens on disk (see tokens.h). Files are written to a temporary name and
  * renamed; a bootstrap token is used up by renaming its file, which only one caller can win. */
 #include "api/tokens.h"
+#include "api/certs.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -90,29 +91,12 @@ static int random_alnum(char *buf, size_t n)
 	return 0;
 }
 
-/* Writes content to dir/name through a temporary file and rename, mode 0600. */
+/* mkdir dir (0700) and the file through certs_file_write, mode 0600. */
 static int write_file(const char *dir, const char *name, const char *content)
 {
-	_cleanup_free_ char *path = NULL, *tmp = NULL;
-	_cleanup_close_ int fd = -1;
-	size_t len = strlen(content);
-
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 		return -errno;
-	if (asprintf(&path, "%s/%s", dir, name) < 0 || asprintf(&tmp, "%s/.%s.tmp", dir, name) < 0)
-		return -ENOMEM;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, content, len) != (ssize_t)len || fsync(fd) < 0) {
-		int r = errno ? -errno : -EIO;
-
-		unlink(tmp);
-		return r;
-	}
-	if (rename(tmp, path) < 0)
-		return -errno;
-	return 0;
+	return certs_file_write(dir, name, content, 0600);
 }
 
 static int read_small(const char *path, char *buf, size_t size)
