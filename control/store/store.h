@@ -97,6 +97,9 @@ int store_count(struct store *s, const char *prefix, size_t *ret);
  * of the write (every op of one txn shares it). On a failed compare returns the error of
  * the first failing op and sets *ret_failed (if not NULL) to its index. */
 int store_txn(struct store *s, const struct store_op *ops, size_t n, int64_t *ret_rev, size_t *ret_failed);
+/* The most ops one store_txn takes on this backend (etcd: 128; SQLite: 1,024); a bigger
+ * txn is -E2BIG, which the API answers 413. Batches that may grow split by it. */
+size_t store_max_txn_ops(struct store *s);
 int store_create(struct store *s, const char *key, const char *value, int64_t *ret_rev);
 int store_update(struct store *s, const char *key, const char *value, int64_t expect_rev, int64_t *ret_rev);
 int store_delete(struct store *s, const char *key, int64_t expect_rev, int64_t *ret_rev);
@@ -132,5 +135,16 @@ int store_watch_fd(struct store_watch *w);
 /* Makes a blocked store_watch_next return -ECANCELED; safe from any thread. */
 void store_watch_cancel(struct store_watch *w);
 void store_watch_free(struct store_watch *w);
+
+/* Leases (etcd only; the SQLite store answers -EOPNOTSUPP), for leader election: a key bound
+ * to a lease vanishes when the lease is revoked or not kept alive for its TTL. */
+int store_lease_grant(struct store *s, int ttl_s, int64_t *ret_id);
+/* Renews the lease: 0 and *ret_ttl (if not NULL) its TTL again; -ENOENT when it expired. */
+int store_lease_keepalive(struct store *s, int64_t id, int64_t *ret_ttl);
+/* 0, or -ENOENT when it was gone already. */
+int store_lease_revoke(struct store *s, int64_t id);
+/* Creates key = value bound to lease when key is absent; else -EEXIST and *ret_holder (if not
+ * NULL; caller frees) the present value. */
+int store_create_leased(struct store *s, const char *key, const char *value, int64_t lease, char **ret_holder);
 
 #endif
