@@ -10,5 +10,6 @@ int skiffctl_image(int argc, char **argv);
 int skiffctl_cluster(int argc, char **argv);
 int skiffctl_token(int argc, char **argv);
 int skiffctl_lb(int argc, char **argv);
+int skiffctl_store(int argc, char **argv);
 
 #endif

@@ -13,6 +13,7 @@ static const struct {
 	{ "image", skiffctl_image, "image import NAME PATH [--entrypoint ARG].. [--cmd ARG].. [--env K=V].. [--workdir DIR] [--root DIR]" },
 	{ "cluster", skiffctl_cluster, "cluster up|down|restart-agent [--name NAME] ... (skiffctl cluster --help)" },
 	{ "lb", skiffctl_lb, "lb list [--node NAME] [--pin-dir DIR]" },
+	{ "store", skiffctl_store, "store migrate --from sqlite:PATH --to etcd:URL[,URL...] [--etcd-prefix /skiff] [--batch]" },
 };
 
 static int usage(FILE *f)
