@@ -1,4 +1,4 @@
-/* Pod bindings, one or many at once (see registry_bind.h). */
+/* Pod bindings, one or many at once (see registry_bind.h), batches split to the store's txn size. */
 #include "api/registry_bind.h"
 
 #include <errno.h>
@@ -12,7 +12,7 @@
 
 #include "api/meta.h"
 
-#define MANY_MAX 1000 /* the store takes at most 1,024 ops per txn */
+#define MANY_MAX 1000 /* larger batches bind alone: one read per pod is the cost either way */
 
 /* k8s marks a bound pod scheduled; agents and kubectl describe read the condition. */
 static void mark_scheduled(json_object *pod)
@@ -163,7 +163,9 @@ size_t registry_bind_many(struct registry *reg, struct registry_binding *b, size
 	}
 	for (size_t i = 0; i < n; i++)
 		prepare(reg, &b[i], &p[i]);
-	commit(reg, p, n);
+	/* One txn per chunk the backend takes (etcd: 128 ops), each all-or-nothing on its own. */
+	for (size_t off = 0, cap = store_max_txn_ops(registry_store(reg)); off < n; off += cap)
+		commit(reg, p + off, n - off < cap ? n - off : cap);
 	for (size_t i = 0; i < n; i++) {
 		if (p[i].alone)
 			b[i].rc = bind_alone(reg, &b[i], wo);

@@ -16,7 +16,7 @@ struct registry_binding {
 	int rc;                       /* out: 0, or what registry_bind returns for this pod */
 };
 
-/* Binds n pods (at most 1,000) in one store txn, each write compared against the pod as it
+/* Binds n pods (at most 1,000) in store txns of store_max_txn_ops each, each write compared against the pod as it
  * read it; a pod whose compare fails is left out and bound alone through registry_bind
  * (which re-reads and retries). Returns how many were bound; each entry's rc says. */
 size_t registry_bind_many(struct registry *reg, struct registry_binding *b, size_t n,

@@ -1,6 +1,7 @@
 /* Kubernetes Status objects: how every API failure (and a delete's success) goes on the wire. */
 #include "api/status.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,6 +79,13 @@ void api_status_internal(struct api_status *st, int err, const char *what)
 {
 	if (err < 0)
 		err = -err;
+	/* The store refused the write's size (etcd: 128 ops or 1.5 MiB a txn), nothing written. */
+	if (err == E2BIG) {
+		api_status_set(st, 413, "RequestEntityTooLarge",
+			       "Request entity too large: %s: the write is larger than the store takes at once",
+			       what ? what : "request");
+		return;
+	}
 	api_status_set(st, 500, "InternalError", "Internal error occurred: %s: %s", what ? what : "request",
 		       strerror(err));
 }

@@ -20,6 +20,7 @@ void api_status_not_found(struct api_status *st, const char *res_name, const cha
 void api_status_already_exists(struct api_status *st, const char *res_name, const char *name);
 void api_status_conflict(struct api_status *st, const char *res_name, const char *name);
 void api_status_bad_request(struct api_status *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* 500 InternalError; -E2BIG (the store refused a write this big) is 413 RequestEntityTooLarge. */
 void api_status_internal(struct api_status *st, int err, const char *what);
 /* Takes ownership of details. */
 void api_status_set_details(struct api_status *st, json_object *details);

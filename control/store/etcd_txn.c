@@ -107,6 +107,12 @@ static int first_failed(const struct store_op *ops, size_t n, json_object *respo
 	return -EIO;
 }
 
+/* Here beside the etcd limit it reports; SQLite's bounds the broadcast ring's overshoot. */
+size_t store_max_txn_ops(struct store *s)
+{
+	return s->etcd ? ETCD_TXN_MAX_OPS : STORE_TXN_MAX_OPS;
+}
+
 int etcd_txn(struct store *s, const struct store_op *ops, size_t n, int64_t *ret_rev, size_t *ret_failed)
 {
 	_cleanup_json_ json_object *req = NULL, *ans = NULL;
