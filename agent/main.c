@@ -50,7 +50,9 @@ struct agent {
 	sigset_t signals;
 };
 
-/* The server, CA and token: the kubeconfig's, each overridden by its flag. */
+#define HEARTBEAT_REQUEST_TIMEOUT_S 10
+
+/* The server(s), CA and token: the kubeconfig's, each overridden by its flag. */
 static int connect_api(struct agent *a)
 {
 	struct kubeconfig k = { 0 };
@@ -85,10 +87,14 @@ static int connect_api(struct agent *a)
 	/* The logs/exec endpoint checks its clients against the same CA (NULL: it does not start). */
 	if (ca || k.ca_pem)
 		a->ca_pem = strdup(ca ? ca : k.ca_pem);
+	/* One set of servers for all three: a server one of them found dead is left by all. */
 	if (a->api)
-		a->hb_api = api_client_new(server, ca ? ca : k.ca_pem, token);
+		a->hb_api = api_client_dup(a->api);
 	if (a->hb_api)
-		a->ev_api = api_client_new(server, ca ? ca : k.ca_pem, token);
+		a->ev_api = api_client_dup(a->api);
+	/* A server that hangs must not hold a heartbeat past the node-monitor grace period. */
+	if (a->hb_api)
+		api_client_set_timeout(a->hb_api, HEARTBEAT_REQUEST_TIMEOUT_S);
 	r = a->api && a->hb_api && a->ev_api ? 0 : -errno;
 	if (r < 0)
 		log_error_errno(r, "API client for %s: %m", server ? server : "(no server)");

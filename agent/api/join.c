@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +69,7 @@ static int fetch_ca(const char *server, const char *ca_hash, char **ret_pem)
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L); /* checked by hash below */
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 5L); /* the next server is tried sooner */
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink_write);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, s);
@@ -126,11 +128,37 @@ out:
 	return r;
 }
 
+static bool worth_waiting(int r)
+{
+	return r == -ECONNREFUSED || r == -ETIMEDOUT || r == -EHOSTUNREACH || r == -ECONNRESET || r == -EAGAIN;
+}
+
+/* The CA and the node's token from the first of the servers that answers. */
+static int join_one_of(char **servers, const char *bootstrap_token, const char *ca_hash, const char *node,
+		       char **ret_ca, char **ret_token)
+{
+	int r = -ECONNREFUSED;
+
+	for (size_t i = 0; servers[i]; i++) {
+		free(*ret_ca);
+		*ret_ca = NULL;
+		r = fetch_ca(servers[i], ca_hash, ret_ca);
+		if (r >= 0)
+			r = request_token(servers[i], *ret_ca, bootstrap_token, node, ret_token);
+		/* A refusal (wrong hash, used or expired token) is the cluster's answer: final. */
+		if (r >= 0 || !worth_waiting(r))
+			return r;
+	}
+	return r;
+}
+
 int join_cluster(const char *server, const char *bootstrap_token, const char *ca_hash, const char *node,
 		 const char *root_dir)
 {
 	_cleanup_free_ char *path = join_credential_path(root_dir), *ca = NULL, *token = NULL, *yaml = NULL,
 			    *user = NULL;
+	char **servers = NULL;
+	size_t n = 0;
 	int r;
 
 	if (!path)
@@ -139,32 +167,37 @@ int join_cluster(const char *server, const char *bootstrap_token, const char *ca
 		return 0;
 	if (!bootstrap_token || !ca_hash)
 		return log_error_errno(-EINVAL, "--join needs --token (skiffctl token create) and --ca-cert-hash sha256:...");
-	if (mkdir(root_dir, 0700) < 0 && errno != EEXIST)
-		return log_error_errno(-errno, "root dir %s: %m", root_dir);
-	/* A server that is not up yet (or too busy to answer) is waited for, as registration does; a
-	 * refusal (wrong hash, used or expired token) is final. */
+	r = api_server_list_parse(server, &servers, &n);
+	if (r < 0)
+		return log_error_errno(r, "--join \"%s\": expected https://HOST:PORT[,https://HOST:PORT...]", server);
+	if (mkdir(root_dir, 0700) < 0 && errno != EEXIST) {
+		r = log_error_errno(-errno, "root dir %s: %m", root_dir);
+		goto out;
+	}
+	/* A server that is not up yet (or too busy to answer) is waited for, as registration does. */
 	for (unsigned wait = 1, waited = 0;; waited += wait, wait = wait < 8 ? wait * 2 : 8) {
-		free(ca);
-		ca = NULL;
-		r = fetch_ca(server, ca_hash, &ca);
-		if (r >= 0)
-			r = request_token(server, ca, bootstrap_token, node, &token);
-		if (r >= 0 || (r != -ECONNREFUSED && r != -ETIMEDOUT && r != -EHOSTUNREACH && r != -ECONNRESET &&
-			       r != -EAGAIN) || waited >= JOIN_PATIENCE_S)
+		r = join_one_of(servers, bootstrap_token, ca_hash, node, &ca, &token);
+		if (r >= 0 || !worth_waiting(r) || waited >= JOIN_PATIENCE_S)
 			break;
 		log_info("join: %s not answering yet, again in %u s", server, wait);
 		sleep(wait);
 	}
 	if (r < 0)
-		return r;
+		goto out;
+	r = -ENOMEM;
 	if (asprintf(&user, "system:node:%s", node) < 0)
-		return -ENOMEM;
+		goto out;
+	/* The whole list: the agent fails over between the servers it joined. */
 	r = kubeconfig_render(server, ca, user, token, &yaml);
 	explicit_bzero(token, strlen(token));
 	if (r >= 0)
 		r = certs_file_write(root_dir, CREDENTIAL_FILE, yaml, 0600);
-	if (r < 0)
-		return log_error_errno(r, "join: writing %s: %m", path);
+	if (r < 0) {
+		log_error_errno(r, "join: writing %s: %m", path);
+		goto out;
+	}
 	log_info("joined %s as %s; credential in %s", server, user, path);
-	return 0;
+out:
+	api_server_list_free(servers);
+	return r;
 }

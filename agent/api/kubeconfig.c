@@ -157,6 +157,39 @@ static int load_token(json_object *user, const char *base_dir, char **ret, char 
 	return 0;
 }
 
+/* The cluster's server, then those of the skiff.io/servers extension: kubectl reads only the
+ * first, the agent fails over between all of them. */
+static int cluster_servers(json_object *cluster, const char *server, char **ret, char **ret_err)
+{
+	json_object *exts = json_get_path(cluster, "extensions"), *list = NULL;
+	_cleanup_free_ char *all = strdup(server);
+
+	if (!all)
+		return -ENOMEM;
+	for (size_t i = 0; json_object_is_type(exts, json_type_array) && i < json_object_array_length(exts); i++) {
+		json_object *e = json_object_array_get_idx(exts, i);
+		const char *n = json_get_string(e, "name");
+
+		if (n && strcmp(n, KUBECONFIG_SERVERS_EXTENSION) == 0)
+			list = json_get_path(e, "extension.servers");
+	}
+	if (list && !json_object_is_type(list, json_type_array))
+		return fail(ret_err, "extension %s: servers is not a list", KUBECONFIG_SERVERS_EXTENSION);
+	for (size_t i = 0; list && i < json_object_array_length(list); i++) {
+		json_object *u = json_object_array_get_idx(list, i);
+		char *more;
+
+		if (!json_object_is_type(u, json_type_string) || !*json_object_get_string(u))
+			return fail(ret_err, "extension %s: server %zu is not a URL", KUBECONFIG_SERVERS_EXTENSION, i);
+		if (asprintf(&more, "%s,%s", all, json_object_get_string(u)) < 0)
+			return -ENOMEM;
+		free(all);
+		all = more;
+	}
+	*ret = TAKE_PTR(all);
+	return 0;
+}
+
 int kubeconfig_parse(const char *buf, size_t len, const char *base_dir, struct kubeconfig *ret, char **ret_err)
 {
 	_cleanup_json_ json_object *root = NULL;
@@ -184,8 +217,9 @@ int kubeconfig_parse(const char *buf, size_t len, const char *base_dir, struct k
 	if (!server || !*server)
 		return fail(ret_err, "cluster \"%s\" has no server", json_get_string(ctx, "context.cluster"));
 	user = json_get_path(named(root, "users", json_get_string(ctx, "context.user")), "user");
-	if (!(k.server = strdup(server)))
-		return -ENOMEM;
+	r = cluster_servers(cluster, server, &k.server, ret_err);
+	if (r < 0)
+		return r;
 	r = load_ca(cluster, base_dir, &k.ca_pem, ret_err);
 	if (r >= 0 && user)
 		r = load_token(user, base_dir, &k.token, ret_err);

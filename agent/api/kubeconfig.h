@@ -1,11 +1,23 @@
-/* Reads a kubeconfig (libyaml): the current context's server URL, CA and bearer token. */
+/* Reads a kubeconfig (libyaml): the current context's server URL(s), CA and bearer token.
+ *
+ * Several API servers of one cluster (the agent fails over between them): the cluster's
+ * `server` may be a comma list ("https://a:6443,https://b:6443", which kubectl cannot use), or
+ * `server` names one and the cluster's extension skiff.io/servers lists the others, which
+ * kubectl ignores:
+ *     cluster:
+ *       server: https://a:6443
+ *       extensions:
+ *       - name: skiff.io/servers
+ *         extension: {servers: [https://b:6443, https://c:6443]} */
 #ifndef SKIFF_AGENT_API_KUBECONFIG_H
 #define SKIFF_AGENT_API_KUBECONFIG_H
 
 #include <stddef.h>
 
+#define KUBECONFIG_SERVERS_EXTENSION "skiff.io/servers"
+
 struct kubeconfig {
-	char *server; /* https://host:port */
+	char *server; /* https://host:port, or a comma list of them (server, then the extension's) */
 	char *ca_pem; /* PEM text; NULL when the cluster names none (system trust) */
 	char *token;  /* bearer token; NULL when none */
 };

@@ -17,6 +17,9 @@ struct stream {
 	void *ud;
 	atomic_bool *stop;
 	struct api_watch_stats *stats;
+	struct api_client *c;
+	unsigned gen; /* the client's server generation when the stream opened */
+	bool moved;   /* the client moved to another server: end the stream, resume there */
 	char *rv;    /* last resourceVersion seen */
 	char *line;  /* bytes of the current, unfinished line */
 	size_t len;
@@ -111,7 +114,15 @@ static int stream_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut
 	struct stream *s = ud;
 
 	(void)dt, (void)dn, (void)ut, (void)un;
-	return atomic_load(s->stop) ? 1 : 0;
+	if (atomic_load(s->stop))
+		return 1;
+	/* Another request found this stream's server gone: a stream on a server cut off without a
+	 * FIN would otherwise wait for data until its timeout. */
+	if (api_client_generation(s->c) != s->gen) {
+		s->moved = true;
+		return 1;
+	}
+	return 0;
 }
 
 static int list(struct api_client *c, const char *path, const char *query, struct stream *s)
@@ -141,7 +152,8 @@ static int list(struct api_client *c, const char *path, const char *query, struc
 	return s->ops->relist(s->ud, items);
 }
 
-/* One watch stream until it ends: 0 when the server closed it cleanly (resume from s->rv). */
+/* One watch stream until it ends: 0 when the server closed it cleanly or the client moved to
+ * another server (resume from s->rv: all servers of a cluster share resourceVersions). */
 static int watch(struct api_client *c, const char *path, const char *query, struct stream *s)
 {
 	struct curl_slist *hdrs = NULL;
@@ -157,6 +169,8 @@ static int watch(struct api_client *c, const char *path, const char *query, stru
 	h = curl_easy_init();
 	if (!h)
 		return -ENOMEM;
+	s->gen = api_client_generation(c);
+	s->moved = false;
 	r = api_client_setup(c, h, p, &hdrs);
 	if (r < 0)
 		goto out;
@@ -174,6 +188,8 @@ static int watch(struct api_client *c, const char *path, const char *query, stru
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
 	if (s->relist || atomic_load(s->stop))
 		r = -ESTALE;
+	else if (s->moved)
+		r = 0, log_info("watch %s: the api server changed, resuming there", path);
 	else if (cc != CURLE_OK)
 		r = -EIO, log_info("watch %s: stream broke: %s", path, curl_easy_strerror(cc));
 	else if (code != 200)
@@ -196,7 +212,7 @@ static void pause_ms(atomic_bool *stop, unsigned ms)
 int api_watch_run(struct api_client *c, const char *path, const char *query, const struct api_watch_ops *ops,
 		  void *ud, atomic_bool *stop, struct api_watch_stats *stats)
 {
-	struct stream s = { .ops = ops, .ud = ud, .stop = stop, .stats = stats };
+	struct stream s = { .ops = ops, .ud = ud, .stop = stop, .stats = stats, .c = c };
 	bool need_list = true;
 	unsigned backoff = 0;
 	int r;

@@ -31,10 +31,12 @@ struct setting {
 static const struct setting settings[] = {
 	S("config", config, NULL, "YAML file with any of these keys (flags override it)"),
 	S("kubeconfig", kubeconfig, NULL, "kubeconfig with the API server, its CA and a token"),
-	S("server", server, NULL, "API server URL (overrides the kubeconfig's)"),
+	S("server", server, NULL, "API server URL, or a comma list of one cluster's servers to fail over between "
+				  "(overrides the kubeconfig's)"),
 	S("token", token, NULL, "bearer token (overrides the kubeconfig's)"),
 	S("ca-file", ca_file, NULL, "PEM CA bundle for the server (overrides the kubeconfig's)"),
-	S("join", join, NULL, "API server URL to join with --token and --ca-cert-hash (skiffctl token create)"),
+	S("join", join, NULL, "API server URL (or comma list, tried in order) to join with --token and "
+			      "--ca-cert-hash (skiffctl token create)"),
 	S("ca-cert-hash", ca_cert_hash, NULL, "sha256:HEX of the cluster CA that --join trusts"),
 	S("node-name", node_name, NULL, "this node's name (the hostname)"),
 	S("root-dir", root_dir, "/var/lib/skiff/agent", "persistent state"),
