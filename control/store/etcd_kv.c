@@ -76,12 +76,16 @@ int etcd_get(struct store *s, const char *key, struct store_kv *ret)
 	return kv_from_json(s->etcd, json_object_array_get_idx(kvs, 0), ret);
 }
 
+/* Store keys start with '/': the whole store is under prefix + "/", so a store at "/skiff"
+ * never reads the keys of one at "/skiff-two". */
 static json_object *prefix_range(struct store *s, const char *prefix, const char *start_after)
 {
 	json_object *req = json_object_new_object();
 
 	if (!req)
 		return NULL;
+	if (!prefix || !*prefix)
+		prefix = "/";
 	if (start_after && strcmp(start_after, prefix) >= 0)
 		json_object_object_add(req, "key", etcd_key_json(s->etcd, start_after, true));
 	else
@@ -92,7 +96,7 @@ static json_object *prefix_range(struct store *s, const char *prefix, const char
 
 int etcd_count(struct store *s, const char *prefix, size_t *ret)
 {
-	_cleanup_json_ json_object *req = prefix_range(s, prefix ? prefix : "", NULL), *ans = NULL;
+	_cleanup_json_ json_object *req = prefix_range(s, prefix, NULL), *ans = NULL;
 	int r;
 
 	if (!req)
@@ -134,7 +138,7 @@ int etcd_list(struct store *s, const char *prefix, const char *start_after, size
 
 	if (rev < 0)
 		return -EINVAL;
-	req = prefix_range(s, prefix ? prefix : "", start_after);
+	req = prefix_range(s, prefix, start_after);
 	if (!req)
 		return -ENOMEM;
 	if (limit)

@@ -119,6 +119,9 @@ int etcd_txn(struct store *s, const struct store_op *ops, size_t n, int64_t *ret
 	int64_t rev;
 	int r;
 
+	for (size_t i = 0; i < n; i++)
+		if (ops[i].key[0] != '/')
+			return -EINVAL; /* outside the store's range under its prefix */
 	req = txn_request(s->etcd, ops, n);
 	if (!req)
 		return -ENOMEM;

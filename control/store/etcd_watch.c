@@ -93,9 +93,10 @@ static json_object *watch_request(struct etcd *e, int64_t start_rev)
 		json_object_put(req), json_object_put(c);
 		return NULL;
 	}
-	/* Always the whole prefix: every revision of the store then shows as events. */
-	json_object_object_add(c, "key", etcd_key_json(e, "", false));
-	json_object_object_add(c, "range_end", etcd_range_end_json(e, ""));
+	/* Always the whole store (its keys start with '/', so prefix + "/" and not another store's
+	 * "/skiff-two" under "/skiff"): every revision of the store then shows as events. */
+	json_object_object_add(c, "key", etcd_key_json(e, "/", false));
+	json_object_object_add(c, "range_end", etcd_range_end_json(e, "/"));
 	json_object_object_add(c, "start_revision", etcd_i64_json(start_rev));
 	json_object_object_add(c, "prev_kv", json_object_new_boolean(true));
 	json_object_object_add(req, "create_request", c);

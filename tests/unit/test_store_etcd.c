@@ -297,6 +297,38 @@ Test(store_etcd, prefixes_keep_two_stores_apart)
 	store_close(b);
 }
 
+/* "/skiff-two" starts with "/skiff": the stores' ranges, lists and watches still stay apart. */
+Test(store_etcd, a_prefix_that_extends_another_keeps_apart_too)
+{
+	struct store *a = open_at(etcd_kit_endpoint, "/skiff"), *b = open_at(etcd_kit_endpoint, "/skiff-two");
+	struct store_op bad = { .type = STORE_OP_CREATE, .key = "k", .value = "v" };
+	struct store_list_result lr = { 0 };
+	struct store_watch *w = NULL;
+	struct store_event ev = { 0 };
+	int64_t rev;
+	size_t n;
+
+	cr_assert_eq(store_watch_new(a, "", 0, &w), 0);
+	cr_assert_eq(store_create(b, "/k", "b", NULL), 0);
+	cr_assert_eq(store_create(a, "/k", "a", &rev), 0);
+	cr_assert_eq(store_count(a, "", &n), 0);
+	cr_assert_eq(n, 1, "a counts only its own key");
+	cr_assert_eq(store_list(a, "", NULL, 0, 0, &lr), 0);
+	cr_assert_eq(lr.n, 1);
+	cr_assert_str_eq(lr.items[0].key, "/k");
+	cr_assert_str_eq(lr.items[0].value, "a");
+	store_list_result_clear(&lr);
+	cr_assert_eq(store_watch_next(w, &ev, 5000), 0);
+	cr_assert_str_eq(ev.key, "/k");
+	cr_assert_str_eq(ev.value, "a", "b's write is not a's event");
+	cr_assert_eq(ev.mod_rev, rev);
+	store_event_clear(&ev);
+	cr_assert_eq(store_txn(a, &bad, 1, NULL, NULL), -EINVAL, "keys start with '/'");
+	store_watch_free(w);
+	store_close(a);
+	store_close(b);
+}
+
 Test(store_etcd, a_dead_endpoint_fails_over_to_the_next)
 {
 	char eps[160];
