@@ -35,6 +35,8 @@ void control_options_init(struct control_options *o)
 		.thread_stack_bytes = 512 * 1024,
 		.max_requests_inflight = 400,
 		.max_watches_inflight = 2048,
+		.leader_elect = true,
+		.leader_lease_duration_s = 10,
 	};
 	/* The controllers own their defaults; their flags are parsed here. */
 	controllers_options_init(&o->controllers);
@@ -79,10 +81,14 @@ void control_options_print_help(const char *prog, FILE *out)
 		"  --disable-scheduler             run without the in-process scheduler (API benchmarks)\n"
 		"  --disable-controllers           run without the in-process controllers (API benchmarks)\n"
 		"  --max-requests-inflight N       requests one identity may have in flight; more get 429 (default %u)\n"
-		"  --max-watches-inflight N        watch streams one identity may hold open; more get 429 (default %u)\n",
+		"  --max-watches-inflight N        watch streams one identity may hold open; more get 429 (default %u)\n"
+		"  --leader-elect[=BOOL]           with --store etcd, run scheduler and controllers only on the\n"
+		"                                  elected leader (default true; false: on every instance)\n"
+		"  --leader-elect-lease-duration D leader lease TTL, Go duration or seconds (default %ds)\n"
+		"  --leader-elect-identity ID      this instance's candidate name (default <hostname>_<random>)\n",
 		prog, d.listen, d.data_dir, d.service_cidr, d.node_port_min, d.node_port_max, level_name(d.log_level),
 		d.compact_interval_s, d.compact_keep_revisions, d.compact_keep_s, d.max_requests_inflight,
-		d.max_watches_inflight);
+		d.max_watches_inflight, d.leader_lease_duration_s);
 	controllers_options_print_help(out);
 	fprintf(out, "  --help                          this text\n");
 }
@@ -171,6 +177,9 @@ enum {
 	OPT_STORE,
 	OPT_ETCD_ENDPOINTS,
 	OPT_ETCD_PREFIX,
+	OPT_LEADER_ELECT,
+	OPT_LEADER_LEASE,
+	OPT_LEADER_ID,
 };
 
 static const struct option long_opts[] = {
@@ -192,6 +201,9 @@ static const struct option long_opts[] = {
 	{ "store", required_argument, NULL, OPT_STORE },
 	{ "etcd-endpoints", required_argument, NULL, OPT_ETCD_ENDPOINTS },
 	{ "etcd-prefix", required_argument, NULL, OPT_ETCD_PREFIX },
+	{ "leader-elect", optional_argument, NULL, OPT_LEADER_ELECT },
+	{ "leader-elect-lease-duration", required_argument, NULL, OPT_LEADER_LEASE },
+	{ "leader-elect-identity", required_argument, NULL, OPT_LEADER_ID },
 	/* Handed to controllers_options_set() under their own name. */
 	{ "node-monitor-grace-period", required_argument, NULL, OPT_CTRL },
 	{ "pod-eviction-timeout", required_argument, NULL, OPT_CTRL },
@@ -276,6 +288,38 @@ static int apply_store_opt(struct control_options *o, int c, const char *arg, FI
 	}
 }
 
+static int apply_leader_opt(struct control_options *o, int c, const char *arg, FILE *err)
+{
+	struct controllers_options scratch;
+
+	switch (c) {
+	case OPT_LEADER_ELECT:
+		if (arg && strcmp(arg, "true") != 0 && strcmp(arg, "false") != 0) {
+			fprintf(err, "--leader-elect=%s: expected true or false\n", arg);
+			return -EINVAL;
+		}
+		o->leader_elect = !arg || strcmp(arg, "true") == 0;
+		return 0;
+	case OPT_LEADER_LEASE:
+		/* The controllers' duration flags parse Go durations and seconds alike: reuse them. */
+		controllers_options_init(&scratch);
+		if (controllers_options_set(&scratch, "pod-eviction-timeout", arg) < 0 ||
+		    scratch.pod_eviction_timeout_s < 2) {
+			fprintf(err, "--leader-elect-lease-duration %s: expected a duration of 2s or more\n", arg);
+			return -EINVAL;
+		}
+		o->leader_lease_duration_s = scratch.pod_eviction_timeout_s;
+		return 0;
+	default:
+		if (!*arg) {
+			fprintf(err, "--leader-elect-identity: must not be empty\n");
+			return -EINVAL;
+		}
+		o->leader_identity = arg;
+		return 0;
+	}
+}
+
 static int apply_opt(struct control_options *o, int c, char *arg, FILE *err)
 {
 	char host[256];
@@ -336,6 +380,10 @@ static int apply_opt(struct control_options *o, int c, char *arg, FILE *err)
 	case OPT_ETCD_ENDPOINTS:
 	case OPT_ETCD_PREFIX:
 		return apply_store_opt(o, c, arg, err);
+	case OPT_LEADER_ELECT:
+	case OPT_LEADER_LEASE:
+	case OPT_LEADER_ID:
+		return apply_leader_opt(o, c, arg, err);
 	default:
 		return -EINVAL;
 	}

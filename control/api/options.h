@@ -37,6 +37,10 @@ struct control_options {
 	bool store_etcd;               /* --store etcd: the store is etcd (default sqlite in data_dir) */
 	const char *etcd_endpoints;    /* --etcd-endpoints http://HOST:PORT[,...] */
 	const char *etcd_prefix;       /* --etcd-prefix, default "/skiff" */
+	bool leader_elect;             /* --leader-elect[=false]: with etcd, only the elected leader runs
+					* the scheduler and controllers (default true; SQLite: always leads) */
+	int leader_lease_duration_s;   /* --leader-elect-lease-duration, default 10 */
+	const char *leader_identity;   /* --leader-elect-identity, default "<hostname>_<random>" */
 	struct controllers_options controllers; /* --node-monitor-grace-period and the other controller flags */
 };
 
