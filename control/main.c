@@ -18,6 +18,7 @@
 #include "api/server.h"
 #include "api/tokens.h"
 #include "controllers/controllers.h"
+#include "leader/leader.h"
 #include "scheduler/scheduler.h"
 #include "store/store.h"
 
@@ -81,10 +82,12 @@ static int ensure_credentials(const struct control_options *o, const char *host,
 }
 
 struct control {
+	const struct control_options *opts;
 	struct store *store;
 	struct registry *reg;
 	struct scheduler *sched;
 	struct controllers *ctrls;
+	struct leader *leader; /* etcd with --leader-elect: runs the scheduler and controllers */
 	struct auth *auth;
 	struct server *srv;
 	struct control_credentials creds;
@@ -94,6 +97,7 @@ static void control_teardown(struct control *c)
 {
 	/* Requests first, then the in-process clients of the registry, then the registry. */
 	server_stop(c->srv);
+	leader_stop(c->leader);
 	scheduler_stop(c->sched);
 	controllers_stop(c->ctrls);
 	registry_free(c->reg);
@@ -133,6 +137,63 @@ static int load_node_token(void *ud, const char *node, const char *hash)
 	return auth_add_node(ud, node, hash);
 }
 
+/* The leader's work: the scheduler and controllers, started again from the store's state
+ * by each new leader. */
+static void control_work_stop(void *arg)
+{
+	struct control *c = arg;
+
+	scheduler_stop(c->sched);
+	controllers_stop(c->ctrls);
+	c->sched = NULL;
+	c->ctrls = NULL;
+}
+
+static int control_work_start(void *arg)
+{
+	struct control *c = arg;
+	const struct control_options *o = c->opts;
+
+	if (o->run_controllers) {
+		c->ctrls = controllers_start(c->reg, &o->controllers);
+		if (!c->ctrls)
+			return log_error_errno(-errno, "controllers: %m");
+	} else {
+		log_info("controllers disabled (--disable-controllers)");
+	}
+	if (o->run_scheduler) {
+		c->sched = scheduler_start(c->reg, NULL);
+		if (!c->sched) {
+			int r = log_error_errno(-errno, "scheduler: %m");
+
+			control_work_stop(c);
+			return r;
+		}
+	} else {
+		log_info("scheduler disabled (--disable-scheduler)");
+	}
+	return 0;
+}
+
+static int control_start_work(struct control *c, const struct control_options *o)
+{
+	struct leader_options lo;
+
+	if (!o->store_etcd || !o->leader_elect) {
+		if (o->store_etcd)
+			log_info("leader election off (--leader-elect=false): scheduler and controllers run here");
+		return control_work_start(c);
+	}
+	leader_options_init(&lo);
+	lo.identity = o->leader_identity;
+	lo.lease_duration_s = o->leader_lease_duration_s;
+	c->leader = leader_start(c->store, c->reg, &lo,
+				 &(struct leader_work){ .start = control_work_start, .stop = control_work_stop, .arg = c });
+	if (!c->leader)
+		return log_error_errno(-errno, "leader election: %m");
+	return 0;
+}
+
 static int control_start(struct control *c, const struct control_options *o)
 {
 	struct registry_options ro;
@@ -162,20 +223,9 @@ static int control_start(struct control *c, const struct control_options *o)
 	c->reg = registry_new(c->store, &ro);
 	if (!c->reg)
 		return log_error_errno(-errno, "registry: %m");
-	if (o->run_controllers) {
-		c->ctrls = controllers_start(c->reg, &o->controllers);
-		if (!c->ctrls)
-			return log_error_errno(-errno, "controllers: %m");
-	} else {
-		log_info("controllers disabled (--disable-controllers)");
-	}
-	if (o->run_scheduler) {
-		c->sched = scheduler_start(c->reg, NULL);
-		if (!c->sched)
-			return log_error_errno(-errno, "scheduler: %m");
-	} else {
-		log_info("scheduler disabled (--disable-scheduler)");
-	}
+	r = control_start_work(c, o);
+	if (r < 0)
+		return r;
 	c->srv = server_start(&(struct server_config){ .host = host,
 						       .port = port,
 						       .cert_pem = c->creds.server_cert_pem,
@@ -201,7 +251,7 @@ static int control_start(struct control *c, const struct control_options *o)
 int main(int argc, char **argv)
 {
 	struct control_options opts;
-	struct control c = { 0 };
+	struct control c = { .opts = &opts };
 	int r, sig;
 
 	control_options_init(&opts);
