@@ -1,7 +1,7 @@
 # skiff: the only entry points are the targets below (see README.md).
 #   make deps   install every Debian package the project needs (idempotent)
 #   make        release build into build/release
-#   make test   ASan+UBSan build, unit tests (Criterion), e2e tests (real kubectl)
+#   make test   ASan+UBSan build, unit tests (Criterion), e2e tests (real kubectl; SQLite, then etcd)
 #   make bench  benchmarks, results in tests/bench/RESULTS.md
 #   make up / make down   start / stop a local cluster in network namespaces (NODES=3 make up)
 BUILD ?= build
@@ -60,7 +60,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(ASAN)/tests/unit/%)
 UNIT_LIB_OBJS := $(UNIT_LIB_SRCS:%.c=$(ASAN)/%.o)
 BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(REL)/tests/bench/%)
 
-.PHONY: all deps test unit e2e cluster-test bench up down clean
+.PHONY: all deps test unit e2e e2e-etcd cluster-test bench up down clean
 .DEFAULT_GOAL := all
 
 BINS := skiff-control $(if $(wildcard $(AGENT_MAIN)),skiff-agent) $(if $(PAUSE_SRCS),skiff-pause) \
@@ -173,6 +173,10 @@ $(ASAN)/tests/e2e/tools/%: $(ASAN)/tests/e2e/tools/%.o
 e2e: $(ASAN_BINS) $(E2E_TOOLS)
 	@tests/e2e/run.sh $(ASAN)/bin
 
+# The same suite with skiff-control's objects in a real etcd-server the run starts and removes.
+e2e-etcd: $(ASAN_BINS) $(E2E_TOOLS)
+	@E2E_STORE=etcd tests/e2e/run.sh $(ASAN)/bin
+
 # skiffctl cluster up with 3 nodes in network namespaces, tests/cluster/scenarios, down, leftovers.
 cluster-test: $(ASAN_BINS)
 	@tests/cluster/run.sh $(ASAN)/bin
@@ -181,6 +185,7 @@ cluster-test: $(ASAN_BINS)
 test: deps
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory e2e
+	@$(MAKE) --no-print-directory e2e-etcd
 	@$(MAKE) --no-print-directory cluster-test
 	@if [ "$${VMTEST:-1}" != 0 ]; then $(MAKE) --no-print-directory vmtest; fi
 

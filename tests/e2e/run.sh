@@ -2,12 +2,15 @@
 # End-to-end suite: starts skiff-control (the ASan build) on a free loopback port with a fresh
 # data dir, drives it with the real kubectl through every scenario, and checks the server's log
 # for sanitizer reports. Usage: tests/e2e/run.sh BINDIR [SCENARIO-REGEX]
+# E2E_STORE=etcd keeps skiff-control's objects in a real etcd-server the run starts on free
+# loopback ports (its own data dir under the run's, killed and removed on exit).
 set -uo pipefail
 
 BINDIR=${1:?usage: tests/e2e/run.sh BINDIR [SCENARIO-REGEX]}
 ONLY=${2:-${E2E_ONLY:-}}
 E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BIN=$BINDIR/skiff-control
+export E2E_STORE=${E2E_STORE:-sqlite}
 
 die() {
 	echo "e2e: $*" >&2
@@ -18,6 +21,11 @@ die() {
 command -v kubectl >/dev/null || die "kubectl not found in PATH (install kubectl v1.32)"
 command -v curl >/dev/null || die "curl not found in PATH (make deps installs it)"
 command -v jq >/dev/null || die "jq not found in PATH (make deps installs it)"
+case $E2E_STORE in
+sqlite) ;;
+etcd) command -v etcd >/dev/null || die "E2E_STORE=etcd: etcd not found in PATH (make deps installs etcd-server)" ;;
+*) die "E2E_STORE must be sqlite or etcd, not $E2E_STORE" ;;
+esac
 [ -x "$BIN" ] || die "$BIN missing or not executable (make build/asan/bin/skiff-control)"
 BIN=$(cd "$BINDIR" && pwd)/skiff-control
 
@@ -26,6 +34,9 @@ DATA=$WORK/data
 LOG=$WORK/control.log
 SERVER_PID=""
 PORT=""
+ETCD_PID=""
+ETCD_URL=""
+STORE_ARGS=()
 
 cleanup() {
 	local pids
@@ -35,6 +46,10 @@ cleanup() {
 	if [ -n "$SERVER_PID" ]; then
 		kill -KILL "$SERVER_PID" 2>/dev/null
 		wait "$SERVER_PID" 2>/dev/null
+	fi
+	if [ -n "$ETCD_PID" ]; then
+		kill -KILL "$ETCD_PID" 2>/dev/null
+		wait "$ETCD_PID" 2>/dev/null
 	fi
 	rm -rf "$WORK"
 }
@@ -69,7 +84,7 @@ server_start() {
 	echo "--- start $(date +%T) port $PORT" >>"$LOG"
 	# Short node grace and eviction so the node-loss scenario (95-scheduling) ends in seconds.
 	"$BIN" --listen "127.0.0.1:$PORT" --data-dir "$DATA" --log-level debug \
-		--node-monitor-grace-period 4 --pod-eviction-timeout 4 >>"$LOG" 2>&1 &
+		--node-monitor-grace-period 4 --pod-eviction-timeout 4 "${STORE_ARGS[@]}" >>"$LOG" 2>&1 &
 	SERVER_PID=$!
 	for _ in $(seq 150); do
 		kill -0 "$SERVER_PID" 2>/dev/null || { wait "$SERVER_PID"; SERVER_PID=""; return 1; }
@@ -104,6 +119,41 @@ server_restart() {
 	server_stop && server_start
 }
 
+# E2E_STORE=etcd: one etcd member on two free loopback ports, ready within 30 s.
+etcd_start() {
+	local cport pport
+	cport=$(pick_port) || die "no free loopback port for etcd"
+	pport=$(pick_port) || die "no free loopback port for etcd"
+	[ "$cport" != "$pport" ] || pport=$(pick_port) || die "no free loopback port for etcd"
+	ETCD_URL=http://127.0.0.1:$cport
+	etcd --name e2e --data-dir "$WORK/etcd" --listen-client-urls "$ETCD_URL" \
+		--advertise-client-urls "$ETCD_URL" --listen-peer-urls "http://127.0.0.1:$pport" \
+		--initial-advertise-peer-urls "http://127.0.0.1:$pport" \
+		--initial-cluster "e2e=http://127.0.0.1:$pport" >"$WORK/etcd.log" 2>&1 &
+	ETCD_PID=$!
+	for _ in $(seq 150); do
+		kill -0 "$ETCD_PID" 2>/dev/null || break
+		# /health is true once the member has a leader: before that reads fail.
+		curl -fsS --max-time 2 "$ETCD_URL/health" 2>/dev/null | grep -q '"health":"true"' && {
+			STORE_ARGS=(--store etcd --etcd-endpoints "$ETCD_URL")
+			return 0
+		}
+		sleep 0.2
+	done
+	tail -n 20 "$WORK/etcd.log" >&2
+	die "etcd never answered on $ETCD_URL"
+}
+
+# etcd_count KEYPREFIX: how many keys etcd holds under KEYPREFIX (its last byte below 0xff).
+etcd_count() {
+	local end key
+	end="${1%?}$(printf "\\$(printf '%03o' $(($(printf '%d' "'${1: -1}") + 1)))")"
+	key=$(printf '%s' "$1" | base64 -w0)
+	end=$(printf '%s' "$end" | base64 -w0)
+	curl -fsS --max-time 5 -X POST -d "{\"key\":\"$key\",\"range_end\":\"$end\",\"count_only\":true}" \
+		"$ETCD_URL/v3/kv/range" | jq -r '.count // "0"'
+}
+
 start_first() {
 	local tries
 	for tries in 1 2 3; do
@@ -136,8 +186,9 @@ for f in "$E2E_DIR"/scenarios/*.sh; do
 	. "$f"
 done
 
+[ "$E2E_STORE" == etcd ] && etcd_start
 start_first
-echo "e2e: skiff-control pid $SERVER_PID on 127.0.0.1:$PORT, data $DATA"
+echo "e2e: skiff-control pid $SERVER_PID on 127.0.0.1:$PORT, data $DATA, store $E2E_STORE${ETCD_URL:+ at $ETCD_URL}"
 [ -r "$KUBECONFIG" ] || die "$KUBECONFIG was not written on first start"
 
 for s in "${SCENARIOS[@]}"; do

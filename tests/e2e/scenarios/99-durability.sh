@@ -1,4 +1,5 @@
-# Durability: a restart on the same data dir keeps every object and resourceVersion.
+# Durability: a restart on the same data dir (E2E_STORE=etcd: against the same etcd) keeps every
+# object and resourceVersion.
 # shellcheck shell=bash
 
 SCENARIOS+=(durability)
@@ -15,6 +16,9 @@ scenario_durability() {
 	before=$(snapshot)
 	check_match "durability: snapshot has the pod" '"name":"dur-pod"' "$before"
 	rv_before=$(k get pod dur-pod -o jsonpath='{.metadata.resourceVersion}' 2>&1)
+	# On etcd the restart reads the objects back from etcd, not from the data dir.
+	[ "$E2E_STORE" == etcd ] && check_eq "durability: the pod is in etcd" 1 \
+		"$(etcd_count /skiff/registry/pods/default/dur-pod)"
 	if server_restart; then pass "durability: server restarts"; else fail "durability: server restarts" "$(tail -n 20 "$LOG")"; return; fi
 	after=$(snapshot)
 	check_eq "durability: same objects, uids and resourceVersions" "$before" "$after"
