@@ -1,4 +1,4 @@
-/* The etcd tests' shared fixture (see etcd_kit.h). */
+/* One real etcd-server on loopback for a test (see etcd_kit.h). */
 #include "etcd_kit.h"
 
 #include <arpa/inet.h>
@@ -8,17 +8,14 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-char etcd_kit_endpoint[64];
-
-static char dir[64];
-static pid_t etcd_pid = -1;
-static int client_port;
+#define ETCD_BIN "/usr/bin/etcd"
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -51,15 +48,15 @@ static bool port_answers(int port)
 	return ok;
 }
 
-static void exec_etcd(int peer_port)
+static void exec_etcd(const struct etcd_kit *k, int peer_port)
 {
 	char data[128], peer[64], cluster[96], log[128];
 	int fd;
 
-	snprintf(data, sizeof(data), "%s/data", dir);
+	snprintf(data, sizeof(data), "%s/data", k->dir);
 	snprintf(peer, sizeof(peer), "http://127.0.0.1:%d", peer_port);
 	snprintf(cluster, sizeof(cluster), "default=%s", peer);
-	snprintf(log, sizeof(log), "%s/etcd.log", dir);
+	snprintf(log, sizeof(log), "%s/etcd.log", k->dir);
 	/* Dies with the test process, even one that crashes before its teardown. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
@@ -67,49 +64,54 @@ static void exec_etcd(int peer_port)
 		dup2(fd, 1);
 		dup2(fd, 2);
 	}
-	execl(ETCD_KIT_BIN, ETCD_KIT_BIN, "--data-dir", data, "--listen-client-urls", etcd_kit_endpoint,
-	      "--advertise-client-urls", etcd_kit_endpoint, "--listen-peer-urls", peer,
-	      "--initial-advertise-peer-urls", peer, "--initial-cluster", cluster, (char *)NULL);
+	execl(ETCD_BIN, ETCD_BIN, "--data-dir", data, "--listen-client-urls", k->endpoint, "--advertise-client-urls",
+	      k->endpoint, "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer, "--initial-cluster",
+	      cluster, (char *)NULL);
 	_exit(127);
 }
 
-void etcd_kit_start(void)
+void etcd_kit_start(struct etcd_kit *k)
 {
-	int peer_port = etcd_kit_free_port(), status;
+	int peer_port, status;
 
-	cr_assert_eq(access(ETCD_KIT_BIN, X_OK), 0, ETCD_KIT_BIN " is required (etcd-server)");
-	etcd_pid = fork();
-	cr_assert_geq(etcd_pid, 0);
-	if (etcd_pid == 0)
-		exec_etcd(peer_port);
+	memset(k, 0, sizeof(*k));
+	k->pid = -1;
+	cr_assert_eq(access(ETCD_BIN, X_OK), 0, ETCD_BIN " is required (etcd-server)");
+	strcpy(k->dir, "/tmp/skiff-etcd-XXXXXX");
+	cr_assert_not_null(mkdtemp(k->dir));
+	k->client_port = etcd_kit_free_port();
+	peer_port = etcd_kit_free_port();
+	snprintf(k->endpoint, sizeof(k->endpoint), "http://127.0.0.1:%d", k->client_port);
+	k->pid = fork();
+	cr_assert_geq(k->pid, 0);
+	if (k->pid == 0)
+		exec_etcd(k, peer_port);
 	/* Bounded: etcd listens within a few seconds or the test fails. */
-	for (int i = 0; i < 600 && !port_answers(client_port); i++) {
-		cr_assert_eq(waitpid(etcd_pid, &status, WNOHANG), 0, "etcd exited; see %s/etcd.log", dir);
+	for (int i = 0; i < 600 && !port_answers(k->client_port); i++) {
+		cr_assert_eq(waitpid(k->pid, &status, WNOHANG), 0, "etcd exited; see %s/etcd.log", k->dir);
 		usleep(50 * 1000);
 	}
-	cr_assert(port_answers(client_port), "etcd did not listen on %d", client_port);
+	cr_assert(port_answers(k->client_port), "etcd did not listen on %d", k->client_port);
 }
 
-void etcd_kit_stop(void)
+void etcd_kit_pause(struct etcd_kit *k)
 {
-	if (etcd_pid > 0) {
-		kill(etcd_pid, SIGKILL);
-		waitpid(etcd_pid, NULL, 0);
+	cr_assert_eq(kill(k->pid, SIGSTOP), 0);
+}
+
+void etcd_kit_resume(struct etcd_kit *k)
+{
+	cr_assert_eq(kill(k->pid, SIGCONT), 0);
+}
+
+void etcd_kit_stop(struct etcd_kit *k)
+{
+	if (k->pid > 0) {
+		kill(k->pid, SIGKILL);
+		waitpid(k->pid, NULL, 0);
 	}
-	etcd_pid = -1;
-}
-
-void etcd_kit_setup(void)
-{
-	strcpy(dir, "/tmp/skiff-etcd-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
-	client_port = etcd_kit_free_port();
-	snprintf(etcd_kit_endpoint, sizeof(etcd_kit_endpoint), "http://127.0.0.1:%d", client_port);
-	etcd_kit_start();
-}
-
-void etcd_kit_teardown(void)
-{
-	etcd_kit_stop();
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	k->pid = -1;
+	if (k->dir[0])
+		nftw(k->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	k->dir[0] = '\0';
 }

@@ -1,24 +1,25 @@
-/* Shared fixture of the tests on the etcd backend: one real etcd-server on free loopback
- * ports with its data in a temp dir, killed with the test process however it ends. */
+/* Shared fixture of tests that need a real etcd: one etcd-server process on free loopback
+ * ports with its data in a temp dir, killed with the test process and removed afterwards. */
 #ifndef SKIFF_TEST_ETCD_KIT_H
 #define SKIFF_TEST_ETCD_KIT_H
 
-#include <stdbool.h>
+#include <sys/types.h>
 
-#define ETCD_KIT_BIN "/usr/bin/etcd"
+struct etcd_kit {
+	char dir[64];
+	pid_t pid;
+	int client_port;
+	char endpoint[64]; /* "http://127.0.0.1:PORT" */
+};
 
-/* "http://127.0.0.1:PORT" of the running member. */
-extern char etcd_kit_endpoint[64];
-
-/* Makes /tmp/skiff-etcd-XXXXXX, picks a client port, starts etcd and waits until it listens. */
-void etcd_kit_setup(void);
-/* Starts etcd again on the same data and port (after etcd_kit_stop). */
-void etcd_kit_start(void);
-/* SIGKILL, reaped. */
-void etcd_kit_stop(void);
-/* Stops etcd and removes its dir. */
-void etcd_kit_teardown(void);
-/* A loopback port nothing listens on now. */
+/* A loopback TCP port nothing listens on now. */
 int etcd_kit_free_port(void);
+/* mkdtemp, starts etcd and waits (bounded) until it answers; fails the test otherwise. */
+void etcd_kit_start(struct etcd_kit *k);
+/* SIGSTOP / SIGCONT: an etcd that stops answering without closing its connections. */
+void etcd_kit_pause(struct etcd_kit *k);
+void etcd_kit_resume(struct etcd_kit *k);
+/* Kills etcd and removes its dir; safe to call twice. */
+void etcd_kit_stop(struct etcd_kit *k);
 
 #endif
