@@ -17,6 +17,7 @@
 #include <skiff/log.h>
 
 #include "controllers/nodeipam.h"
+#include "net/fastpath_node.h"
 #include "net/ipam.h"
 #include "net/link.h"
 #include "net/netlink.h"
@@ -31,6 +32,9 @@ struct pod_network {
 	int bridge_index;
 	bool cidr_warned; /* a changed podCIDR is logged once */
 	struct net_node_routes *routes;
+	int netns_fd;            /* where nl lives: the fast path's filters go there too */
+	struct net_fastpath *fp; /* NULL: every packet takes the bridge */
+	bool fp_off;             /* turned off, or failed to load (logged once) */
 };
 
 static char *dup_or_empty(const char *s)
@@ -76,7 +80,10 @@ struct pod_network *pod_network_new(const struct pod_network_config *c)
 	if (asprintf(&n->cidr_file, "%s/podcidr", c->state_dir) < 0)
 		n->cidr_file = NULL;
 	n->routes = n->node ? net_node_routes_new(n->node) : NULL;
-	if (n->node && n->bridge && n->service_cidr && n->ipam_dir && n->cidr_file && n->routes)
+	n->netns_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (n->netns_fd < 0)
+		r = -errno;
+	if (n->node && n->bridge && n->service_cidr && n->ipam_dir && n->cidr_file && n->routes && n->netns_fd >= 0)
 		r = nl_open(&n->nl, -1);
 	if (r >= 0)
 		r = resume(n);
@@ -93,6 +100,9 @@ void pod_network_free(struct pod_network *n)
 	if (!n)
 		return;
 	nl_close(&n->nl);
+	net_fastpath_free(n->fp);
+	if (n->netns_fd >= 0)
+		close(n->netns_fd);
 	net_ipam_free(n->ipam);
 	net_node_routes_free(n->routes);
 	free(n->node);
@@ -123,6 +133,29 @@ static int forwarding_on(void)
 	if (fd < 0)
 		return -errno;
 	return write(fd, "1\n", 2) == 2 ? 0 : -errno;
+}
+
+/* The fast path once the bridge is there; one that cannot load leaves the bridge path (logged). */
+static void fastpath_start_locked(struct pod_network *n)
+{
+	int r;
+
+	if (n->fp || n->fp_off || !n->cidr)
+		return;
+	n->fp = net_fastpath_open(n->netns_fd);
+	r = n->fp ? net_fastpath_adopt(n->fp, &n->nl, n->bridge_index) : -errno;
+	if (r >= 0)
+		r = net_fastpath_routes_sync(n->fp, &n->nl);
+	if (r < 0) {
+		log_warn_errno(r, "pod fast path (tc BPF past the bridge): %m; pods' traffic takes the bridge");
+		if (n->fp)
+			net_fastpath_detach_all(&n->nl, n->netns_fd);
+		net_fastpath_free(n->fp);
+		n->fp = NULL;
+		n->fp_off = true;
+		return;
+	}
+	log_info("pod fast path: tc BPF on the pods' veths and the uplinks");
 }
 
 static int start_locked(struct pod_network *n, const char *cidr)
@@ -156,6 +189,7 @@ static int start_locked(struct pod_network *n, const char *cidr)
 		return -ENOMEM;
 	log_info("pod network: bridge %s on %s, Services %s unreachable unless routed", n->bridge, cidr,
 		 n->service_cidr[0] ? n->service_cidr : "(none)");
+	fastpath_start_locked(n);
 	return 0;
 }
 
@@ -215,7 +249,7 @@ int pod_network_pod_setup(struct pod_network *n, const char *uid, int netns_fd, 
 {
 	char veth[NET_VETH_NAME_LEN];
 	struct in_addr ip, net, gw;
-	int len, r;
+	int len, r, k;
 
 	net_veth_name(uid, veth);
 	pthread_mutex_lock(&n->lock);
@@ -226,6 +260,8 @@ int pod_network_pod_setup(struct pod_network *n, const char *uid, int netns_fd, 
 		if (r < 0)
 			net_ipam_release(n->ipam, uid);
 	}
+	if (r >= 0 && n->fp && (k = net_fastpath_pod_wire(n->fp, &n->nl, veth, n->bridge, netns_fd, ip)) < 0)
+		log_warn_errno(k, "pod %s: fast path on %s: %m; its traffic takes the bridge", uid, veth);
 	pthread_mutex_unlock(&n->lock);
 	if (r >= 0)
 		*ret_ip = ip;
@@ -239,7 +275,9 @@ int pod_network_pod_teardown(struct pod_network *n, const char *uid)
 
 	net_veth_name(uid, veth);
 	pthread_mutex_lock(&n->lock);
-	/* Deleting the node end takes eth0 in the pod with it. */
+	if (n->fp && (k = nl_link_index(&n->nl, veth)) > 0)
+		net_fastpath_forget_link(n->fp, k);
+	/* Deleting the node end takes eth0 in the pod with it (and its tc filter). */
 	r = nl_link_del_name(&n->nl, veth);
 	if (n->ipam && (k = net_ipam_release(n->ipam, uid)) < 0 && r >= 0)
 		r = k;
@@ -284,6 +322,7 @@ void pod_network_hooks(struct pod_network *n, struct runtime_network_hooks *ret)
 struct gc {
 	char *const *live;
 	struct nl *nl;
+	struct net_fastpath *fp;
 };
 
 /* Keeps the live pods' addresses; a dead pod's veth goes with its address (its namespace may
@@ -292,18 +331,21 @@ static bool keep_live(void *ud, const char *uid)
 {
 	struct gc *gc = ud;
 	char veth[NET_VETH_NAME_LEN];
+	int ifindex;
 
 	for (size_t i = 0; gc->live && gc->live[i]; i++)
 		if (strcmp(gc->live[i], uid) == 0)
 			return true;
 	net_veth_name(uid, veth);
+	if (gc->fp && (ifindex = nl_link_index(gc->nl, veth)) > 0)
+		net_fastpath_forget_link(gc->fp, ifindex);
 	nl_link_del_name(gc->nl, veth);
 	return false;
 }
 
 int pod_network_gc(struct pod_network *n, char *const *live_uids)
 {
-	struct gc gc = { live_uids, &n->nl };
+	struct gc gc = { live_uids, &n->nl, n->fp };
 	int r;
 
 	pthread_mutex_lock(&n->lock);
@@ -325,6 +367,8 @@ static int node_event(void *ud, const char *type, json_object *node)
 	}
 	pthread_mutex_lock(&n->lock);
 	r = net_node_routes_event(n->routes, &n->nl, type, node);
+	if (n->fp)
+		net_fastpath_routes_sync(n->fp, &n->nl); /* logged; a failure leaves those pods on forwarding */
 	pthread_mutex_unlock(&n->lock);
 	return r;
 }
@@ -343,6 +387,8 @@ static int node_relist(void *ud, json_object *items)
 	}
 	pthread_mutex_lock(&n->lock);
 	r = net_node_routes_relist(n->routes, &n->nl, items);
+	if (n->fp)
+		net_fastpath_routes_sync(n->fp, &n->nl);
 	pthread_mutex_unlock(&n->lock);
 	if (r < 0)
 		log_warn_errno(r, "routes to the other nodes' pods: %m");
@@ -373,11 +419,15 @@ int pod_network_remove_all(struct pod_network *n)
 	int r, k;
 
 	pthread_mutex_lock(&n->lock);
+	if (n->fp) {
+		net_fastpath_uplinks_detach(n->fp);
+		net_fastpath_remote_set(n->fp, NULL, 0);
+	}
 	r = net_node_routes_clear(n->routes, &n->nl);
 	svc = service_route(n, &svc_ok);
 	if (svc_ok && (k = nl_route_del(&n->nl, &svc)) < 0 && r >= 0)
 		r = k;
-	if (n->ipam && (k = net_ipam_release_unless(n->ipam, keep_live, &(struct gc){ NULL, &n->nl })) < 0 && r >= 0)
+	if (n->ipam && (k = net_ipam_release_unless(n->ipam, keep_live, &(struct gc){ NULL, &n->nl, n->fp })) < 0 && r >= 0)
 		r = k;
 	if ((k = nl_link_del_name(&n->nl, n->bridge)) < 0 && r >= 0)
 		r = k;
@@ -387,6 +437,35 @@ int pod_network_remove_all(struct pod_network *n)
 	n->cidr = NULL;
 	if (unlink(n->cidr_file) < 0 && errno != ENOENT && r >= 0)
 		r = -errno;
+	pthread_mutex_unlock(&n->lock);
+	return r;
+}
+
+int pod_network_set_fastpath(struct pod_network *n, bool on)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&n->lock);
+	n->fp_off = !on;
+	if (on) {
+		fastpath_start_locked(n);
+		r = n->fp || !n->cidr ? 0 : -ENOTSUP;
+	} else {
+		/* Also an earlier agent's filters: off means none on this node. */
+		r = net_fastpath_detach_all(&n->nl, n->netns_fd);
+		net_fastpath_free(n->fp);
+		n->fp = NULL;
+	}
+	pthread_mutex_unlock(&n->lock);
+	return r;
+}
+
+int pod_network_fastpath_stats(struct pod_network *n, struct net_fastpath_stats *ret)
+{
+	int r;
+
+	pthread_mutex_lock(&n->lock);
+	r = n->fp ? net_fastpath_stats(n->fp, ret) : -ENOENT;
 	pthread_mutex_unlock(&n->lock);
 	return r;
 }

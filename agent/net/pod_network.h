@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 #include "api/watch.h"
+#include "net/fastpath.h"
 #include "pods/runtime.h"
 
 struct pod_network_config {
@@ -54,6 +55,14 @@ extern const struct api_watch_ops pod_network_node_watch_ops;
  * (a container's)? Bridge networking is meant for a namespace of the agent's own (a node of
  * skiffctl cluster up): the agent refuses to change the machine's interfaces, routes, sysctls. */
 bool pod_network_in_pid1_netns(void);
+
+/* The tc fast path (net/fastpath.h): on by default once the bridge is up (a kernel that cannot
+ * load it leaves the bridge path, logged). Off removes its filters from every link here, an
+ * earlier agent's too: for --pod-fastpath=off and for Services by packet NAT (nftables), whose
+ * replies must cross this node's conntrack. On again: pods set up from then on. */
+int pod_network_set_fastpath(struct pod_network *n, bool on);
+/* What its programs did: -ENOENT when it is not running. */
+int pod_network_fastpath_stats(struct pod_network *n, struct net_fastpath_stats *ret);
 
 /* Removes everything the network made: node routes, the Service route, every pod's veth and
  * address, the bridge. For tests and node teardown; pods lose their network. */

@@ -1,8 +1,9 @@
 /* Pod networking, measured in network namespaces this process makes (all gone when it exits):
  * the agent's per-pod setup (veth, address, routes) one at a time and 100 at once, and pod-to-pod
  * TCP (1-byte request/response rate, bulk throughput) across two "nodes" joined by a veth (each
- * with its bridge, routed host-gw) against two bare namespaces joined by one veth pair.
- *   bench_net STATE_DIR [--pods N] [--seconds S] [--rounds R]
+ * with its bridge, routed host-gw, and the agent's tc fast path unless --fastpath off) against two
+ * bare namespaces joined by one veth pair.
+ *   bench_net STATE_DIR [--pods N] [--seconds S] [--rounds R] [--fastpath on|off]
  * Prints key=value lines that tests/bench/section_net.sh turns into its table. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -31,6 +32,7 @@ struct opts {
 	const char *state;
 	int pods, rounds;
 	double seconds;
+	bool fastpath;
 };
 
 static double now_ms(void)
@@ -433,6 +435,9 @@ static int two_nodes(const struct opts *o, int n1, int n2, struct pod_network **
 	snprintf(state, sizeof(state), "%s/n2", o->state);
 	if (r >= 0 && !(*ret2 = network_in(n2, state, "bench-n2", "10.244.2.0/24")))
 		r = -1;
+	/* As the agent: on unless turned off; a kernel that cannot run it is a failed bench. */
+	if (r >= 0 && (pod_network_set_fastpath(*ret1, o->fastpath) < 0 || pod_network_set_fastpath(*ret2, o->fastpath) < 0))
+		r = fail("pod fast path", ENOTSUP);
 	json_object_array_add(items, node_json("bench-n1", "10.244.1.0/24", "192.168.77.1"));
 	json_object_array_add(items, node_json("bench-n2", "10.244.2.0/24", "192.168.77.2"));
 	if (r >= 0 && (pod_network_node_watch_ops.relist(*ret1, items) < 0 ||
@@ -440,6 +445,20 @@ static int two_nodes(const struct opts *o, int n1, int n2, struct pod_network **
 		r = fail("node routes", EINVAL);
 	json_object_put(items);
 	return r;
+}
+
+/* What the fast path's programs did: evidence that the pod path was the agent's real one. */
+static void fastpath_report(struct pod_network *net1, struct pod_network *net2)
+{
+	struct net_fastpath_stats a, b;
+
+	if (pod_network_fastpath_stats(net1, &a) < 0 || pod_network_fastpath_stats(net2, &b) < 0) {
+		printf("fastpath on=0\n");
+		return;
+	}
+	printf("fastpath on=1 remote=%llu in=%llu local=%llu pass=%llu\n", (unsigned long long)(a.remote + b.remote),
+	       (unsigned long long)(a.in + b.in), (unsigned long long)(a.local + b.local),
+	       (unsigned long long)(a.pass + b.pass));
 }
 
 static int bench_traffic(const struct opts *o)
@@ -467,6 +486,8 @@ static int bench_traffic(const struct opts *o)
 		r = compare(o, &(struct path){ ns[0], ns[1], "10.10.0.2" }, &(struct path){ ns[4], ns[5], ip_b }, 0);
 	if (r >= 0)
 		r = compare(o, &(struct path){ ns[0], ns[1], "10.10.0.2" }, &(struct path){ ns[4], ns[5], ip_b }, 1);
+	if (r >= 0)
+		fastpath_report(net1, net2);
 	if (net1)
 		pod_network_remove_all(net1);
 	if (net2)
@@ -484,8 +505,9 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = { { "pods", required_argument, NULL, 'p' },
 						  { "seconds", required_argument, NULL, 's' },
 						  { "rounds", required_argument, NULL, 'r' },
+						  { "fastpath", required_argument, NULL, 'f' },
 						  { 0 } };
-	struct opts o = { .pods = 100, .rounds = 3, .seconds = 1.0 };
+	struct opts o = { .pods = 100, .rounds = 3, .seconds = 1.0, .fastpath = true };
 	int c;
 
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -495,11 +517,13 @@ int main(int argc, char **argv)
 			o.seconds = atof(optarg);
 		else if (c == 'r')
 			o.rounds = atoi(optarg);
+		else if (c == 'f' && (strcmp(optarg, "on") == 0 || strcmp(optarg, "off") == 0))
+			o.fastpath = strcmp(optarg, "on") == 0;
 		else
 			return 2;
 	}
 	if (optind != argc - 1 || o.pods < 1 || o.pods > 250 || o.rounds < 1 || o.seconds <= 0) {
-		fprintf(stderr, "usage: bench_net STATE_DIR [--pods 1..250] [--seconds S] [--rounds R]\n");
+		fprintf(stderr, "usage: bench_net STATE_DIR [--pods 1..250] [--seconds S] [--rounds R] [--fastpath on|off]\n");
 		return 2;
 	}
 	o.state = argv[optind];

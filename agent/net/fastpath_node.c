@@ -1,0 +1,237 @@
+/* Fast path glue: what the tc programs need to know, read from the kernel through rtnetlink. */
+#include "net/fastpath_node.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/if.h>
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+
+#include <skiff/log.h>
+
+#include "net/link.h"
+
+struct link_info {
+	int ifindex, master;
+	uint8_t mac[6];
+	bool has_mac;
+};
+
+static int link_attr_cb(const struct nlattr *a, void *data)
+{
+	struct link_info *l = data;
+
+	if (mnl_attr_get_type(a) == IFLA_MASTER && mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+		l->master = (int)mnl_attr_get_u32(a);
+	if (mnl_attr_get_type(a) == IFLA_ADDRESS && mnl_attr_get_payload_len(a) == 6) {
+		memcpy(l->mac, mnl_attr_get_payload(a), 6);
+		l->has_mac = true;
+	}
+	return MNL_CB_OK;
+}
+
+static int link_parse(const struct nlmsghdr *nlh, struct link_info *ret)
+{
+	const struct ifinfomsg *ifm = mnl_nlmsg_get_payload(nlh);
+
+	*ret = (struct link_info){ 0 };
+	if (nlh->nlmsg_type != RTM_NEWLINK || nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*ifm)))
+		return -EINVAL;
+	ret->ifindex = ifm->ifi_index;
+	mnl_attr_parse(nlh, sizeof(*ifm), link_attr_cb, ret);
+	return 0;
+}
+
+static int mac_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct link_info l;
+
+	if (link_parse(nlh, &l) == 0 && l.has_mac)
+		*(struct link_info *)data = l;
+	return MNL_CB_OK;
+}
+
+int net_link_mac(struct nl *nl, const char *name, uint8_t ret[6])
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = nl_msg_link_get(buf, name);
+	struct link_info l = { 0 };
+	int r;
+
+	/* The ack ends the exchange after the one reply. */
+	nlh->nlmsg_flags |= NLM_F_ACK;
+	r = nl_dump(nl, nlh, mac_cb, &l);
+	if (r < 0)
+		return r;
+	if (!l.has_mac)
+		return -ENODEV;
+	memcpy(ret, l.mac, 6);
+	return 0;
+}
+
+int net_fastpath_pod_wire(struct net_fastpath *fp, struct nl *nl, const char *veth, const char *bridge,
+			  int netns_fd, struct in_addr ip)
+{
+	uint8_t mac[6], gw_mac[6];
+	struct nl pod = { 0 };
+	int ifindex, r;
+
+	ifindex = r = nl_link_index(nl, veth);
+	if (r >= 0)
+		r = net_link_mac(nl, bridge, gw_mac);
+	if (r >= 0)
+		r = nl_open(&pod, netns_fd);
+	if (r >= 0) {
+		r = net_link_mac(&pod, NET_POD_IFNAME, mac);
+		nl_close(&pod);
+	}
+	return r < 0 ? r : net_fastpath_pod_add(fp, ifindex, ip, mac, gw_mac);
+}
+
+struct routes {
+	struct nl_route *v;
+	size_t n, cap;
+	int err;
+};
+
+static void collect_route(void *ud, const struct nl_route *rt)
+{
+	struct routes *rs = ud;
+
+	if (rt->type != RTN_UNICAST || !rt->gw.s_addr || rt->oif <= 0)
+		return; /* the Service CIDR's unreachable route is the agent's too */
+	if (rs->n == rs->cap) {
+		size_t cap = rs->cap ? rs->cap * 2 : 16;
+		struct nl_route *v = realloc(rs->v, cap * sizeof(*v));
+
+		if (!v) {
+			rs->err = -ENOMEM;
+			return;
+		}
+		rs->v = v;
+		rs->cap = cap;
+	}
+	rs->v[rs->n++] = *rt;
+}
+
+int net_fastpath_routes_sync(struct net_fastpath *fp, struct nl *nl)
+{
+	struct routes rs = { 0 };
+	int r = nl_route_list(nl, NL_RTPROT_SKIFF, collect_route, &rs), k;
+
+	if (r >= 0)
+		r = rs.err;
+	for (size_t i = 0; r >= 0 && i < rs.n; i++)
+		if ((k = net_fastpath_uplink(fp, rs.v[i].oif)) < 0)
+			r = log_warn_errno(k, "fast path: program on uplink %d: %m", rs.v[i].oif);
+	/* Set even when an uplink failed: pods' packets out of the others are still fine. */
+	if (rs.err >= 0 && (k = net_fastpath_remote_set(fp, rs.v, rs.n)) < 0 && r >= 0)
+		r = k;
+	free(rs.v);
+	return r;
+}
+
+struct links {
+	int *v;
+	size_t n, cap;
+	int master; /* links_cb: the ports of this bridge */
+	int err;
+};
+
+static int links_add(struct links *ls, int ifindex)
+{
+	if (ls->n == ls->cap) {
+		size_t cap = ls->cap ? ls->cap * 2 : 16;
+		int *v = realloc(ls->v, cap * sizeof(*v));
+
+		if (!v) {
+			ls->err = -ENOMEM;
+			return MNL_CB_OK;
+		}
+		ls->v = v;
+		ls->cap = cap;
+	}
+	ls->v[ls->n++] = ifindex;
+	return MNL_CB_OK;
+}
+
+static int links_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct links *ls = data;
+	struct link_info l;
+
+	if (link_parse(nlh, &l) < 0 || (ls->master && l.master != ls->master))
+		return MNL_CB_OK;
+	return links_add(ls, l.ifindex);
+}
+
+static int links_list(struct nl *nl, struct links *ls)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct ifinfomsg *ifm;
+	int r;
+
+	nlh->nlmsg_type = RTM_GETLINK;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
+	ifm->ifi_family = AF_UNSPEC;
+	r = nl_dump(nl, nlh, links_cb, ls);
+	return r < 0 ? r : ls->err;
+}
+
+int net_fastpath_adopt(struct net_fastpath *fp, struct nl *nl, int bridge_index)
+{
+	struct links ls = { .master = bridge_index };
+	int r = links_list(nl, &ls), k;
+
+	for (size_t i = 0; r >= 0 && i < ls.n; i++)
+		if ((k = net_fastpath_pod_attach(fp, ls.v[i])) < 0)
+			r = k;
+	free(ls.v);
+	return r;
+}
+
+static int clsact_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct tcmsg *tcm = mnl_nlmsg_get_payload(nlh);
+	struct links *ls = data;
+	struct nlattr *a;
+
+	if (nlh->nlmsg_type != RTM_NEWQDISC || nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*tcm)))
+		return MNL_CB_OK;
+	mnl_attr_for_each(a, nlh, sizeof(*tcm))
+		if (mnl_attr_get_type(a) == TCA_KIND && strcmp(mnl_attr_get_str(a), "clsact") == 0)
+			return links_add(ls, tcm->tcm_ifindex);
+	return MNL_CB_OK;
+}
+
+/* Links with a clsact qdisc: only they can hold a filter (a detach elsewhere makes the kernel
+ * complain through libbpf's log). */
+static int clsact_links(struct nl *nl, struct links *ls)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct tcmsg *tcm;
+	int r;
+
+	nlh->nlmsg_type = RTM_GETQDISC;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	tcm = mnl_nlmsg_put_extra_header(nlh, sizeof(*tcm));
+	tcm->tcm_family = AF_UNSPEC;
+	r = nl_dump(nl, nlh, clsact_cb, ls);
+	return r < 0 ? r : ls->err;
+}
+
+int net_fastpath_detach_all(struct nl *nl, int netns_fd)
+{
+	struct links ls = { 0 };
+	int r = clsact_links(nl, &ls), k;
+
+	for (size_t i = 0; r >= 0 && i < ls.n; i++)
+		if ((k = net_fastpath_detach(netns_fd, ls.v[i])) < 0)
+			r = k;
+	free(ls.v);
+	return r;
+}

@@ -1,0 +1,30 @@
+/* Maps shared by bpf/pod_fwd.bpf.c and the agent (agent/net/fastpath.c): the node's pods by
+ * address, the other nodes' podCIDRs, and what the programs did. */
+#ifndef SKIFF_BPF_POD_FWD_MAPS_H
+#define SKIFF_BPF_POD_FWD_MAPS_H
+
+#define SKIFF_FP_PODS_MAX 1024
+#define SKIFF_FP_REMOTE_MAX 4096
+
+/* A pod on this node, keyed by its IPv4 address (network order). */
+struct skiff_fp_pod {
+	__u32 ifindex;     /* its veth's node end */
+	__u8 mac[6];       /* its eth0 */
+	__u8 gw_mac[6];    /* the bridge: the source of frames routed to it */
+};
+
+/* An LPM key: another node's podCIDR. */
+struct skiff_fp_cidr {
+	__u32 prefixlen;
+	__u32 addr; /* network order */
+};
+
+enum skiff_fp_stat {
+	SKIFF_FP_LOCAL,  /* pod -> pod on this node, handed to the peer */
+	SKIFF_FP_REMOTE, /* pod -> another node's pod, out of the uplink */
+	SKIFF_FP_IN,     /* uplink -> pod on this node, handed to the peer */
+	SKIFF_FP_PASS,   /* left to the kernel's own path (bridge, forwarding) */
+	SKIFF_FP_STAT_MAX,
+};
+
+#endif
