@@ -1,6 +1,7 @@
 /* One nftables transaction: libnftnl builds the messages into its paged batch, libmnl carries
- * it. Every message asks for an ack (capped to the header), so the verdict of each is read back
- * by sequence number and the first error names the failing step. */
+ * it as one datagram. Only the last message asks for an ack: the kernel reports every failing
+ * message anyway and delivers all verdicts in order, so that ack closes the batch's replies
+ * (an ack per message overflowed the receive buffer at tens of thousands of messages). */
 #include "proxy/nft_batch.h"
 
 #include <errno.h>
@@ -24,12 +25,17 @@
 #include <skiff/log.h>
 
 #define RCVBUF_BYTES (4 << 20)
-#define REPLY_TIMEOUT_S 10
+#define REPLY_TIMEOUT_S 60
+/* Pages of 1 MiB, room for a message of up to 1 MiB past a page's end: a batch of 100,000
+ * Services (about 60 MB) fits in well under UIO_MAXIOV pages (sendmsg fails with EMSGSIZE past
+ * 1,024, which capped batches at a few thousand Services with the 8 KiB pages). */
+#define PAGE_BYTES (1u << 20)
+#define PAGE_OVERRUN_BYTES (1u << 20)
 
 int nft_tx_begin(struct nft_tx *tx)
 {
 	*tx = (struct nft_tx){ .seq = (uint32_t)time(NULL), .next_set_id = 1 };
-	tx->b = nftnl_batch_alloc(MNL_SOCKET_BUFFER_SIZE, MNL_SOCKET_BUFFER_SIZE);
+	tx->b = nftnl_batch_alloc(PAGE_BYTES, PAGE_OVERRUN_BYTES);
 	if (!tx->b)
 		return -ENOMEM;
 	tx->first_seq = tx->seq;
@@ -50,10 +56,13 @@ void nft_tx_free(struct nft_tx *tx)
 
 static struct nlmsghdr *msg_start(struct nft_tx *tx, uint16_t type, uint16_t flags)
 {
+	struct nlmsghdr *nlh;
+
 	if (tx->error < 0)
 		return NULL;
 	tx->msgs++;
-	return nftnl_nlmsg_build_hdr(nftnl_batch_buffer(tx->b), type, NFPROTO_IPV4, flags | NLM_F_ACK, tx->seq++);
+	nlh = nftnl_nlmsg_build_hdr(nftnl_batch_buffer(tx->b), type, NFPROTO_IPV4, flags, tx->seq++);
+	return nlh;
 }
 
 static void msg_end(struct nft_tx *tx)
@@ -134,6 +143,23 @@ static struct mnl_socket *socket_open(void)
 	return nl;
 }
 
+/* NLM_F_ACK on the last message before BATCH_END (found in the pages: a message that
+ * overflowed its page was moved when it was queued). */
+static void ack_last(struct iovec *iov, int n)
+{
+	struct nlmsghdr *prev = NULL;
+
+	for (int i = 0; i < n; i++) {
+		int len = (int)iov[i].iov_len;
+
+		for (struct nlmsghdr *nlh = iov[i].iov_base; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+			if (nlh->nlmsg_type == NFNL_MSG_BATCH_END && prev)
+				prev->nlmsg_flags |= NLM_F_ACK;
+			prev = nlh;
+		}
+	}
+}
+
 static int send_batch(struct mnl_socket *nl, struct nftnl_batch *b)
 {
 	int n = nftnl_batch_iovec_len(b);
@@ -145,6 +171,7 @@ static int send_batch(struct mnl_socket *nl, struct nftnl_batch *b)
 	if (!iov)
 		return -ENOMEM;
 	nftnl_batch_iovec(b, iov, n);
+	ack_last(iov, n);
 	for (int i = 0; i < n; i++)
 		total += iov[i].iov_len;
 	/* The kernel takes a batch as one datagram: the send buffer must hold all of it. */
@@ -154,33 +181,32 @@ static int send_batch(struct mnl_socket *nl, struct nftnl_batch *b)
 	return sendmsg(mnl_socket_get_fd(nl), &msg, 0) < 0 ? -errno : 0;
 }
 
-/* Reads acks until every message of [first, last] has one; returns the first error. */
-static int read_acks(struct mnl_socket *nl, uint32_t first, uint32_t last, unsigned want)
+/* Reads the batch's replies up to the ack of its last message (seq last), or an error about the
+ * batch as a whole (seq first: BATCH_BEGIN); returns the first error. */
+static int read_acks(struct mnl_socket *nl, uint32_t first, uint32_t last)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	unsigned got = 0;
 	int first_err = 0;
 
-	while (got < want) {
-		ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+	for (;;) {
+		int n = (int)mnl_socket_recvfrom(nl, buf, sizeof(buf));
 
 		if (n < 0)
 			return -errno;
-		for (struct nlmsghdr *nlh = (struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, (int)n);
-		     nlh = mnl_nlmsg_next(nlh, (int *)&n)) {
+		for (struct nlmsghdr *nlh = (struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, n); nlh = mnl_nlmsg_next(nlh, &n)) {
 			const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
 
 			if (nlh->nlmsg_seq < first || nlh->nlmsg_seq > last || nlh->nlmsg_type != NLMSG_ERROR)
 				continue;
-			got++;
 			if (e->error < 0 && first_err == 0) {
 				first_err = e->error;
-				log_debug("nftables batch: message %u of %u failed: %s", nlh->nlmsg_seq - first + 1, want,
-					  strerror(-e->error));
+				log_debug("nftables batch: message %u of %u failed: %s", nlh->nlmsg_seq - first,
+					  last - first, strerror(-e->error));
 			}
+			if (nlh->nlmsg_seq == last || nlh->nlmsg_seq == first)
+				return first_err;
 		}
 	}
-	return first_err;
 }
 
 int nft_tx_commit(struct nft_tx *tx)
@@ -202,7 +228,7 @@ int nft_tx_commit(struct nft_tx *tx)
 	}
 	r = send_batch(nl, tx->b);
 	if (r == 0)
-		r = read_acks(nl, tx->first_seq + 1, tx->seq - 2, tx->msgs);
+		r = read_acks(nl, tx->first_seq, tx->seq - 2);
 out:
 	if (nl)
 		mnl_socket_close(nl);

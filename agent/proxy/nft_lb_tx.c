@@ -1,5 +1,5 @@
 /* Writes the pieces of table ip skiff into one transaction: the base (maps, hook chains), an
- * endpoint's DNAT chain, a frontend's chain with its numgen pick and map element. */
+ * endpoint's DNAT chain, a frontend's chain with its numgen steps and map element. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <libnftnl/chain.h>
@@ -220,50 +220,36 @@ static void aff_del(struct nft_tx *tx, const struct nft_fe *fe)
 }
 
 /* The chain's rules: (NodePort) mark for masquerade, (affinity) a known client goes back to its
- * backend, then numgen over the endpoint (or affinity) chains. */
+ * backend, then the numgen steps over the endpoint (or affinity) chains. */
 static void fe_rules(struct nft_tx *tx, const struct nft_fe *fe)
 {
-	char (*names)[NFT_EP_CHAIN_MAX];
-	char **targets;
-	struct nftnl_set *map;
-	struct nftnl_rule *r;
-	uint32_t id = tx->next_set_id++;
 	bool aff = fe->s.affinity_timeout > 0;
+	size_t n = fe->s.n_backends;
 
 	if (fe->s.node_port)
 		rule(tx, nft_rule_mark(fe->chain));
-	if (fe->s.n_backends == 0)
-		return;
-	names = calloc(fe->s.n_backends, sizeof(*names));
-	targets = calloc(fe->s.n_backends, sizeof(*targets));
-	if (!names || !targets)
-		goto out_fail;
-	for (size_t i = 0; i < fe->s.n_backends; i++) {
-		nft_ep_chain_name(names[i], &fe->s.backends[i]);
-		targets[i] = aff ? aff_name(fe, &fe->s.backends[i]) : names[i];
-		if (!targets[i])
-			goto out_fail;
-		if (aff)
-			rule(tx, nft_rule_affinity_match(fe->chain, targets[i], targets[i]));
+	for (size_t i = 0; aff && i < n; i++) {
+		char *name = aff_name(fe, &fe->s.backends[i]);
+
+		if (!name)
+			return fail(tx);
+		rule(tx, nft_rule_affinity_match(fe->chain, name, name));
+		free(name);
 	}
-	map = nft_pick_map_build(id, targets, fe->s.n_backends);
-	if (!map)
-		goto out_fail;
-	nft_tx_set(tx, NFT_MSG_NEWSET, NEW, map);
-	nft_tx_elems(tx, NFT_MSG_NEWSETELEM, NEW, map);
-	nftnl_set_free(map);
-	r = nft_rule_pick(fe->chain, id, fe->s.n_backends);
-	if (r && fe->s.name)
-		nft_rule_comment(r, fe->s.name);
-	rule(tx, r);
-	goto out;
-out_fail:
-	fail(tx);
-out:
-	for (size_t i = 0; aff && targets && i < fe->s.n_backends; i++)
-		free(targets[i]);
-	free(names);
-	free(targets);
+	for (size_t i = 0; i < n; i++) {
+		char ep[NFT_EP_CHAIN_MAX], *name = aff ? aff_name(fe, &fe->s.backends[i]) : ep;
+		struct nftnl_rule *r;
+
+		if (!name)
+			return fail(tx);
+		nft_ep_chain_name(ep, &fe->s.backends[i]);
+		r = nft_rule_pick(fe->chain, (uint32_t)(n - i), name);
+		if (r && i == 0 && fe->s.name)
+			nft_rule_comment(r, fe->s.name);
+		rule(tx, r);
+		if (aff)
+			free(name);
+	}
 }
 
 void nft_tx_fe_add(struct nft_tx *tx, const struct nft_fe *fe, bool external_only)
@@ -291,7 +277,7 @@ void nft_tx_fe_change(struct nft_tx *tx, const struct nft_fe *old, const struct 
 	}
 	if (move)
 		element(tx, NFT_MSG_DELSETELEM, old, external_only);
-	/* A rule without a handle deletes every rule of its chain (and the pick maps they own). */
+	/* A rule without a handle deletes every rule of its chain. */
 	nftnl_rule_set_str(flush, NFTNL_RULE_TABLE, NFT_LB_TABLE);
 	nftnl_rule_set_str(flush, NFTNL_RULE_CHAIN, old->chain);
 	nftnl_rule_set_u32(flush, NFTNL_RULE_FAMILY, NFPROTO_IPV4);

@@ -120,43 +120,6 @@ struct nftnl_set *nft_vmap_elem_build(const char *map, int nodeports, uint32_t a
 	return s;
 }
 
-/* numgen's result is a host-order integer: tell nft so it prints 0, 1, ... (its enum
- * byteorder: 1 = host endian). */
-static void set_host_order_keys(struct nftnl_set *s)
-{
-	struct nftnl_udata_buf *u = nftnl_udata_buf_alloc(64);
-
-	if (!u)
-		return;
-	if (nftnl_udata_put_u32(u, NFTNL_UDATA_SET_KEYBYTEORDER, 1))
-		nftnl_set_set_data(s, NFTNL_SET_USERDATA, nftnl_udata_buf_data(u), nftnl_udata_buf_len(u));
-	nftnl_udata_buf_free(u);
-}
-
-struct nftnl_set *nft_pick_map_build(uint32_t set_id, char *const *targets, size_t n)
-{
-	struct nftnl_set *s = set_base("__map%d");
-
-	if (!s)
-		return NULL;
-	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_ANONYMOUS | NFT_SET_CONSTANT | NFT_SET_MAP);
-	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, NFT_TYPE_INTEGER);
-	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, 4);
-	nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, NFT_DATA_VERDICT);
-	nftnl_set_set_u32(s, NFTNL_SET_ID, set_id);
-	set_host_order_keys(s);
-	for (uint32_t i = 0; i < n; i++) {
-		struct nftnl_set_elem *e = goto_elem(&i, sizeof(i), targets[i]);
-
-		if (!e) {
-			nftnl_set_free(s);
-			return NULL;
-		}
-		nftnl_set_elem_add(s, e);
-	}
-	return s;
-}
-
 /* Expression steps: each adds one expression to r, or returns -ENOMEM. */
 static int add(struct nftnl_rule *r, struct nftnl_expr *e)
 {
@@ -444,22 +407,25 @@ struct nftnl_rule *nft_rule_dnat(const char *chain, uint32_t addr, uint16_t port
 	return rule_done(r, err);
 }
 
-struct nftnl_rule *nft_rule_pick(const char *chain, uint32_t set_id, size_t n)
+struct nftnl_rule *nft_rule_pick(const char *chain, uint32_t k, const char *target)
 {
 	struct nftnl_rule *r = rule_new(chain);
-	struct nftnl_expr *e = nftnl_expr_alloc("numgen");
+	struct nftnl_expr *e;
+	uint32_t zero = 0;
 
+	if (!r)
+		return NULL;
+	if (k <= 1)
+		return rule_done(r, imm_verdict(r, NFT_GOTO, target));
+	e = nftnl_expr_alloc("numgen");
 	if (e) {
 		nftnl_expr_set_u32(e, NFTNL_EXPR_NG_DREG, NFT_REG32_00);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_NG_MODULUS, (uint32_t)n);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NG_MODULUS, k);
 		nftnl_expr_set_u32(e, NFTNL_EXPR_NG_TYPE, NFT_NG_RANDOM);
 		nftnl_expr_set_u32(e, NFTNL_EXPR_NG_OFFSET, 0);
 	}
-	if (!r) {
-		nftnl_expr_free(e);
-		return NULL;
-	}
-	return rule_done(r, add(r, e) ?: lookup(r, NFT_REG32_00, "__map%d", set_id));
+	return rule_done(r, add(r, e) ?: cmp_eq(r, NFT_REG32_00, &zero, sizeof(zero)) ?:
+				    imm_verdict(r, NFT_GOTO, target));
 }
 
 struct nftnl_set *nft_affinity_set_build(const char *name, uint32_t set_id, uint32_t timeout_s)

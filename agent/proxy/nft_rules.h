@@ -53,10 +53,11 @@ struct nftnl_rule *nft_rule_daddr_in_jump(const char *chain, uint32_t net, uint3
 struct nftnl_rule *nft_rule_hairpin(const char *chain, uint32_t addr);
 /* dnat to addr:port */
 struct nftnl_rule *nft_rule_dnat(const char *chain, uint32_t addr, uint16_t port);
-/* An anonymous constant map 0..n-1 : goto targets[i] (set id set_id), and the rule
- * numgen random mod n vmap <that map> that uses it. */
-struct nftnl_set *nft_pick_map_build(uint32_t set_id, char *const *targets, size_t n);
-struct nftnl_rule *nft_rule_pick(const char *chain, uint32_t set_id, size_t n);
+/* One step of a uniform pick over n targets without a set (an anonymous set per frontend costs
+ * the kernel a walk of every set of the table to name it): step i of n is
+ * "numgen random mod (n - i) 0 goto target" (chance 1/(n - i) of what reaches it), the last
+ * step (k = 1) a plain goto. */
+struct nftnl_rule *nft_rule_pick(const char *chain, uint32_t k, const char *target);
 /* ClientIP affinity: a set of client addresses whose entries expire timeout_s after their last
  * update; "ip saddr @set goto chain" before the pick; "update @set { ip saddr }" (set created in
  * the same transaction with set_id) in the chain a pick lands on. */

@@ -2,7 +2,8 @@
  * in a private mount + network namespace (backend 10.200.0.1:8080 on a veth there) and a cgroup
  * of its own (skiff-bench-lb-<pid>), all removed at the end. Prints key=value lines for
  * tests/bench/section_lb.sh.
- *   bench_lb connect bpf|nft|iptables SERVICES   connect()+close() to a VIP vs the backend
+ *   bench_lb connect bpf|nft|iptables SERVICES [PER_COMMIT]   connect()+close() to a VIP vs the
+ *                                                backend (Services loaded in one commit, or PER_COMMIT a commit)
  *   bench_lb program SERVICES ENDPOINTS SAMPLES        cold sync, then one-endpoint updates */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -140,21 +141,23 @@ static struct lb_service service(uint32_t i, struct lb_backend *be, size_t n)
 				    .n_backends = n, .backends = be };
 }
 
-/* N services of one backend each, committed 1,000 at a time as a sync streams its changes (one
- * nftables batch of 10,000 Services fails with EMSGSIZE). */
-static int load_lb(struct bench *b, uint32_t n)
+/* N services of one backend each, per_commit to a commit (0: all in one, as the agent's full
+ * resync after a start or a reconnect loads them). */
+static int load_lb(struct bench *b, uint32_t n, uint32_t per_commit)
 {
 	struct lb_backend be = { htonl(BACKEND_ADDR), BACKEND_PORT };
 	int r = 0;
 
+	if (per_commit == 0)
+		per_commit = n;
 	for (uint32_t i = 0; r == 0 && i < n; i++) {
 		struct lb_service s = service(i, &be, 1);
 
-		if (i % 1000 == 0)
+		if (i % per_commit == 0)
 			r = b->ops->begin(b->dp);
 		if (r == 0)
 			r = b->ops->upsert(b->dp, &s);
-		if (r == 0 && (i % 1000 == 999 || i == n - 1))
+		if (r == 0 && (i % per_commit == per_commit - 1 || i == n - 1))
 			r = b->ops->commit(b->dp, false);
 	}
 	return r;
@@ -263,7 +266,7 @@ static int measure(const struct bench *b, uint32_t vip, char *ret, size_t size)
 	return 0;
 }
 
-static int bench_connect(struct bench *b, const char *mode, uint32_t n)
+static int bench_connect(struct bench *b, const char *mode, uint32_t n, uint32_t per_commit)
 {
 	char result[256];
 	double t0 = now_s();
@@ -282,7 +285,7 @@ static int bench_connect(struct bench *b, const char *mode, uint32_t n)
 		return -EINVAL;
 	}
 	if (r == 0 && b->dp)
-		r = load_lb(b, n);
+		r = load_lb(b, n, per_commit);
 	if (r < 0)
 		return r;
 	fprintf(stderr, "bench_lb: %s: %u services loaded in %.2f s\n", mode, n, now_s() - t0);
@@ -346,7 +349,7 @@ int main(int argc, char **argv)
 
 	if (argc < 4 || (strcmp(argv[1], "connect") != 0 && strcmp(argv[1], "program") != 0) ||
 	    (strcmp(argv[1], "program") == 0 && argc < 5)) {
-		fprintf(stderr, "usage: bench_lb connect bpf|nft|iptables SERVICES\n"
+		fprintf(stderr, "usage: bench_lb connect bpf|nft|iptables SERVICES [PER_COMMIT]\n"
 				"       bench_lb program SERVICES ENDPOINTS SAMPLES\n");
 		return 2;
 	}
@@ -354,7 +357,8 @@ int main(int argc, char **argv)
 	if (r < 0)
 		fprintf(stderr, "bench_lb: private netns, bpffs and cgroup: %s\n", strerror(-r));
 	else if (strcmp(argv[1], "connect") == 0)
-		r = bench_connect(&b, argv[2], (uint32_t)strtoul(argv[3], NULL, 10));
+		r = bench_connect(&b, argv[2], (uint32_t)strtoul(argv[3], NULL, 10),
+				  argc > 4 ? (uint32_t)strtoul(argv[4], NULL, 10) : 0);
 	else
 		r = bench_program(&b, (uint32_t)strtoul(argv[2], NULL, 10), (uint32_t)strtoul(argv[3], NULL, 10),
 				  (uint32_t)strtoul(argv[4], NULL, 10));

@@ -161,8 +161,8 @@ Test(proxy_nft, table_maps_chains_read_clearly)
 	out = nft_list("table ip skiff");
 	for (const char *want[] = { "map services", "type ipv4_addr . inet_proto . inet_service : verdict",
 				    "10.96.0.10 . tcp . 80 : goto svc-default-web-http", "chain svc-default-web-http",
-				    "numgen random mod 2 vmap { 0 : goto ep-10.99.0.2-8080, 1 : goto ep-10.99.0.3-8080 }",
-				    "comment \"default/web:http\"", "chain ep-10.99.0.2-8080", "dnat to 10.99.0.2:8080",
+				    "numgen random mod 2 0 goto ep-10.99.0.2-8080 comment \"default/web:http\"",
+				    "\t\tgoto ep-10.99.0.3-8080", "chain ep-10.99.0.2-8080", "dnat to 10.99.0.2:8080",
 				    "ip saddr 10.99.0.2 meta mark set 0x00004000", "masquerade", "hook output", "chain filter-prerouting",
 				    "hook prerouting", "map nodeports", "map no-endpoints", NULL },
 	     **w = want; *w; w++)
@@ -286,6 +286,8 @@ static long rule_handle(const char *chain)
 	snprintf(what, sizeof(what), "chain ip skiff %s", chain);
 	out = nft_list(what);
 	p = strstr(out, "numgen");
+	if (!p)
+		p = strstr(out, "goto ");
 	if (!p)
 		p = strstr(out, "dnat");
 	if (p && (p = strstr(p, "# handle ")))
