@@ -1,4 +1,5 @@
-/* kubeconfig parsing: current context, inline and file CA, token and tokenFile, errors. */
+/* kubeconfig parsing: current context, inline and file CA, token and tokenFile, several servers,
+ * errors. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdio.h>
@@ -132,4 +133,47 @@ Test(agent_kubeconfig, missing_file_is_an_errno)
 	char *err = NULL;
 
 	cr_assert_eq(kubeconfig_load("/nonexistent/kubeconfig", &k, &err), -ENOENT);
+}
+
+/* Several API servers: a comma list in server (the agent's own syntax), or server plus the
+ * skiff.io/servers extension, which kubectl reads past. */
+static const char several[] =
+	"clusters:\n"
+	"- name: c\n"
+	"  cluster:\n"
+	"    server: https://10.0.0.1:6443\n"
+	"    extensions:\n"
+	"    - name: someone.else/thing\n"
+	"      extension: {servers: [https://nope:1]}\n"
+	"    - name: skiff.io/servers\n"
+	"      extension:\n"
+	"        servers:\n"
+	"        - https://10.0.0.2:6443\n"
+	"        - https://10.0.0.3:6443\n"
+	"contexts:\n"
+	"- name: x\n"
+	"  context: {cluster: c}\n"
+	"current-context: x\n";
+
+Test(agent_kubeconfig, several_servers)
+{
+	const char comma[] = "clusters:\n- name: c\n  cluster: {server: 'https://a:6443,https://b:6443'}\n"
+			     "contexts:\n- name: x\n  context: {cluster: c}\ncurrent-context: x\n";
+	struct kubeconfig k = { 0 };
+	char *err = NULL;
+
+	cr_assert_eq(kubeconfig_parse(several, strlen(several), NULL, &k, &err), 0, "%s", err);
+	cr_assert_str_eq(k.server, "https://10.0.0.1:6443,https://10.0.0.2:6443,https://10.0.0.3:6443");
+	kubeconfig_done(&k);
+	cr_assert_eq(kubeconfig_parse(comma, strlen(comma), NULL, &k, &err), 0, "%s", err);
+	cr_assert_str_eq(k.server, "https://a:6443,https://b:6443");
+	kubeconfig_done(&k);
+	expect_error("clusters:\n- name: c\n  cluster:\n    server: https://a\n    extensions:\n"
+		     "    - {name: skiff.io/servers, extension: {servers: https://b}}\n"
+		     "contexts:\n- name: x\n  context: {cluster: c}\ncurrent-context: x\n",
+		     "servers is not a list");
+	expect_error("clusters:\n- name: c\n  cluster:\n    server: https://a\n    extensions:\n"
+		     "    - {name: skiff.io/servers, extension: {servers: ['']}}\n"
+		     "contexts:\n- name: x\n  context: {cluster: c}\ncurrent-context: x\n",
+		     "server 0 is not a URL");
 }
