@@ -3,12 +3,15 @@
 #include "api/client.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <skiff/cleanup.h>
@@ -249,6 +252,30 @@ unsigned api_client_generation(struct api_client *c)
 	return atomic_load(&c->sh->gen);
 }
 
+/* A server cut off mid-request (its host gone, a partition) leaves sent bytes unacknowledged:
+ * the kernel drops the connection after this long instead of retransmitting for minutes. */
+#define TCP_USER_TIMEOUT_MS 10000
+
+static int set_user_timeout(void *ud, curl_socket_t fd, curlsocktype purpose)
+{
+	unsigned ms = TCP_USER_TIMEOUT_MS;
+
+	(void)ud;
+	if (purpose == CURLSOCKTYPE_IPCXN)
+		setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof(ms));
+	return CURL_SOCKOPT_OK;
+}
+
+/* With somewhere else to go, dead connections are noticed: keepalive probes on idle ones (a
+ * watch stream), a bound on unacknowledged data on busy ones. */
+static void detect_dead_peers(CURL *h)
+{
+	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(h, CURLOPT_TCP_KEEPIDLE, 5L);
+	curl_easy_setopt(h, CURLOPT_TCP_KEEPINTVL, 2L);
+	curl_easy_setopt(h, CURLOPT_SOCKOPTFUNCTION, set_user_timeout);
+}
+
 /* Points h at servers[idx]. */
 static int setup_at(struct api_client *c, size_t idx, CURL *h, const char *path, struct curl_slist **ret_headers)
 {
@@ -270,6 +297,8 @@ static int setup_at(struct api_client *c, size_t idx, CURL *h, const char *path,
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, sh->n > 1 ? CONNECT_TIMEOUT_MANY_S : CONNECT_TIMEOUT_ONE_S);
+	if (sh->n > 1)
+		detect_dead_peers(h);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "skiff-agent/v1.32.0-skiff");
 	t = curl_slist_append(hdrs, "Accept: application/json");
 	if (t && sh->auth_header)
