@@ -1,5 +1,6 @@
 /* skiff-agent: registers this node, heartbeats through its Lease, watches the pods bound here
  * and reconciles them against the runtime until SIGTERM/SIGINT. */
+#include <dlfcn.h>
 #include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -297,6 +298,18 @@ static void agent_done(struct agent *a)
 	agent_config_done(&a->cfg);
 }
 
+/* libcurl-gnutls calls libssh2_init(0) in curl_global_init, and libssh2 then starts OpenSSL's
+ * engines and config: 1.5 MB of resident libcrypto pages for SCP/SFTP the agent never speaks.
+ * libssh2 counts its initialisations, so one first without crypto makes curl's a no-op (issue 4:
+ * agent RSS); OpenSSL 3 would still initialise itself on first use. */
+static void skip_ssh_crypto_init(void)
+{
+	int (*ssh2_init)(int flags) = (int (*)(int))dlsym(RTLD_DEFAULT, "libssh2_init");
+
+	if (ssh2_init)
+		ssh2_init(0x0001 /* LIBSSH2_INIT_NO_CRYPTO */);
+}
+
 int main(int argc, char **argv)
 {
 	struct agent a = { 0 };
@@ -307,6 +320,7 @@ int main(int argc, char **argv)
 	/* glibc gives each busy thread a malloc arena of its own; the agent's threads are mostly
 	 * waiting, so two arenas keep its memory small without contention. */
 	mallopt(M_ARENA_MAX, 2);
+	skip_ssh_crypto_init();
 	/* Every thread inherits the block, so only sigtimedwait in the main loop sees them. */
 	sigemptyset(&a.signals);
 	sigaddset(&a.signals, SIGTERM);
