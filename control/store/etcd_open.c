@@ -1,5 +1,5 @@
-/* Opening and closing a store on etcd: the endpoint list, the starting revision, the
- * feeder thread and the compactor. */
+/* Opening and closing a store on etcd: the endpoint list, the starting and compacted
+ * revisions, the feeder thread and the compactor. */
 #include <curl/curl.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -51,10 +51,50 @@ static int current_rev(struct store *s, int64_t *ret)
 	return 0;
 }
 
+/* 0 if revision rev can still be read, -ERANGE if it was compacted. */
+static int readable(struct store *s, int64_t rev)
+{
+	_cleanup_json_ json_object *req = json_object_new_object(), *ans = NULL;
+
+	if (!req)
+		return -ENOMEM;
+	json_object_object_add(req, "key", etcd_key_json(s->etcd, "", false));
+	json_object_object_add(req, "count_only", json_object_new_boolean(true));
+	json_object_object_add(req, "revision", etcd_i64_json(rev));
+	return etcd_post(s->etcd, "/v3/kv/range", req, &ans);
+}
+
+/* etcd 3.4 does not say how far it was compacted: the oldest readable revision is found by
+ * bisection (revisions before it are refused, it is not), so a reopened store knows its floor. */
+static int compacted_rev(struct store *s, int64_t cur, int64_t *ret)
+{
+	int64_t lo = 1, hi = cur; /* hi is readable; lo is the lowest that may be */
+	int r;
+
+	*ret = 0;
+	if (cur <= 1 || (r = readable(s, 1)) == 0)
+		return 0;
+	if (r != -ERANGE)
+		return r;
+	while (lo + 1 < hi) {
+		int64_t mid = lo + (hi - lo) / 2;
+
+		r = readable(s, mid);
+		if (r == 0)
+			hi = mid;
+		else if (r == -ERANGE)
+			lo = mid;
+		else
+			return r;
+	}
+	*ret = hi;
+	return 0;
+}
+
 static int etcd_init(struct store *s, const char *endpoints, const char *prefix)
 {
 	struct etcd *e = calloc(1, sizeof(*e));
-	int64_t rev = 0;
+	int64_t rev = 0, compacted;
 	int r;
 
 	if (!e)
@@ -73,6 +113,10 @@ static int etcd_init(struct store *s, const char *endpoints, const char *prefix)
 	if (r < 0)
 		return r;
 	atomic_store(&s->rev, rev);
+	r = compacted_rev(s, rev, &compacted);
+	if (r < 0)
+		return r;
+	atomic_store(&s->compacted, compacted);
 	s->bc.last_rev = rev;
 	e->seen = rev;
 	return etcd_feeder_start(s);

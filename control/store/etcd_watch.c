@@ -55,19 +55,36 @@ static struct sevent *event_from_json(struct etcd *e, json_object *ev)
 	return se;
 }
 
+/* Raises the store's compacted revision to what etcd reports (another client may have
+ * compacted, or one before a restart). */
+static void saw_compacted(struct store *s, int64_t rev)
+{
+	int64_t cur = atomic_load(&s->compacted);
+
+	while (cur < rev && !atomic_compare_exchange_weak(&s->compacted, &cur, rev))
+		;
+}
+
 /* A watch message's events whose store keys start with prefix; -ERANGE if compacted. */
-static int parse_msg(struct etcd *e, json_object *msg, const char *prefix, struct evlist *l)
+static int parse_msg(struct store *s, json_object *msg, const char *prefix, struct evlist *l)
 {
 	json_object *res = json_get_path(msg, "result"), *evs;
+	struct etcd *e = s->etcd;
 	size_t plen = strlen(prefix);
+	int64_t compacted;
 
 	if (!res) {
 		const char *err = json_get_string(msg, "error");
 		log_debug("etcd watch: %s", err ? err : "message without result");
 		return -EIO;
 	}
-	if (json_object_get_boolean(json_object_object_get(res, "canceled")))
-		return etcd_i64(res, "compact_revision") > 0 ? -ERANGE : -EIO;
+	if (json_object_get_boolean(json_object_object_get(res, "canceled"))) {
+		compacted = etcd_i64(res, "compact_revision");
+		if (compacted <= 0)
+			return -EIO;
+		saw_compacted(s, compacted);
+		return -ERANGE;
+	}
 	evs = json_member(res, "events", json_type_array);
 	for (size_t i = 0; evs && i < json_object_array_length(evs); i++) {
 		struct sevent *se = event_from_json(e, json_object_array_get_idx(evs, i));
@@ -114,7 +131,7 @@ static int feed_msg(void *arg, json_object *msg)
 	struct store *s = f->s;
 	struct evlist l = { 0 };
 	struct batch_events be;
-	int r = parse_msg(s->etcd, msg, "", &l);
+	int r = parse_msg(s, msg, "", &l);
 
 	if (r < 0 || l.vec.n == 0) {
 		evlist_drop(&l);
@@ -204,7 +221,7 @@ void etcd_wait_seen(struct store *s, int64_t rev)
 }
 
 struct replay {
-	struct etcd *e;
+	struct store *s;
 	const char *prefix;
 	int64_t target;
 	struct evlist l;
@@ -214,7 +231,7 @@ struct replay {
 static int replay_msg(void *arg, json_object *msg)
 {
 	struct replay *rp = arg;
-	int r = parse_msg(rp->e, msg, rp->prefix, &rp->l);
+	int r = parse_msg(rp->s, msg, rp->prefix, &rp->l);
 
 	if (r < 0)
 		return r;
@@ -226,7 +243,7 @@ static int replay_msg(void *arg, json_object *msg)
 int etcd_replay(struct store *s, const char *prefix, int64_t floor, atomic_bool *stop, struct sevent ***ret,
 		size_t *ret_n, int64_t *ret_floor)
 {
-	struct replay rp = { .e = s->etcd, .prefix = prefix, .done = floor };
+	struct replay rp = { .s = s, .prefix = prefix, .done = floor };
 	json_object *req;
 	int r;
 

@@ -17,14 +17,16 @@
 
 #define PODS 300 /* three txns of at most 128 */
 
+static struct etcd_kit etcd;
+
 static void setup(void)
 {
 	struct store_options o;
 
-	etcd_kit_setup();
+	etcd_kit_start(&etcd);
 	store_options_init(&o);
 	o.compact_interval_seconds = 0;
-	kit_store = store_open_etcd(etcd_kit_endpoint, "/skiff", &o);
+	kit_store = store_open_etcd(etcd.endpoint, "/skiff", &o);
 	cr_assert_not_null(kit_store, "store_open_etcd: %s", strerror(errno));
 	kit_reg = registry_new(kit_store, NULL);
 	cr_assert_not_null(kit_reg, "registry_new: %s", strerror(errno));
@@ -34,7 +36,7 @@ static void teardown(void)
 {
 	kit_close();
 	api_status_clear(&kit_st);
-	etcd_kit_teardown();
+	etcd_kit_stop(&etcd);
 }
 
 TestSuite(store_etcd_batches, .init = setup, .fini = teardown);
