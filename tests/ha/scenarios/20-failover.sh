@@ -1,0 +1,125 @@
+# The leader killed with kill -9 while an RC runs: the other instance leads within the TTL, the
+# RC is scaled through it and its pods are scheduled and Running on the two nodes; a watch on the
+# survivor, open the whole time, shows no pod created twice and never more pods than replicas;
+# the nodes stay Ready (their Ready condition never changes).
+# shellcheck shell=bash
+
+SCENARIOS+=(failover)
+
+# ctl_ensure_both: restarts an instance an earlier scenario left down, so scenarios run alone.
+ctl_ensure_both() {
+	local i
+	for i in 1 2; do
+		[ -n "${CTL_PID[i]:-}" ] && continue
+		ctl_start "$i" || fail "${CTL_NAMES[i]} restarts" "$(tail -n 5 "$(ctl_dir "$i").log")"
+	done
+}
+
+# rc_running I RC N: N pods of the RC Running with a node, as instance I lists them.
+rc_running() {
+	local got
+	got=$(kn "$1" get pods -l "app=$2" -o json 2>/dev/null |
+		jq '[.items[] | select(.status.phase == "Running" and .spec.nodeName != null and
+			.metadata.deletionTimestamp == null)] | length' 2>/dev/null)
+	[ "$got" == "$3" ]
+}
+
+# watch_start I LABEL FILE: a raw watch of the label's pods on instance I from the list's
+# resourceVersion, so nothing after that list is missed however late the stream opens.
+watch_start() {
+	local rv
+	rv=$(api "$1" GET "/api/v1/namespaces/default/pods?labelSelector=app%3D$2" | head -n -1 | jq -r .metadata.resourceVersion)
+	timeout 300 curl -sSN --cacert "$CA" -H "Authorization: Bearer $TOKEN" \
+		"$(ctl_url "$1")/api/v1/namespaces/default/pods?watch=1&allowWatchBookmarks=false&labelSelector=app%3D$2&resourceVersion=$rv" \
+		>"$3" 2>"$3.err" &
+	WATCH_PID=$!
+}
+
+# The most pods alive (added, not deleted, not deleting) at once over the watch log's lines
+# FROM..TO (1-based, inclusive), counting from no pods.
+watch_max_alive() {
+	head -n "$3" "$1" | jq -s --argjson from "$2" '
+		reduce (to_entries[] | select(.key + 1 >= $from) | .value) as $e ({alive: {}, max: 0};
+			if $e.type == "DELETED" or $e.object.metadata.deletionTimestamp != null
+			then .alive |= del(.[$e.object.metadata.uid])
+			else .alive[$e.object.metadata.uid] = 1 end
+			| .max = ([.max, (.alive | length)] | max)) | .max'
+}
+
+became_count() {
+	grep -c "leader ha-${CTL_NAMES[$1]}: became leader" "$(ctl_dir "$1").log"
+}
+
+ready_since() {
+	kn "$1" get node "$2" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status} {.status.conditions[?(@.type=="Ready")].lastTransitionTime}' 2>&1
+}
+
+scenario_failover() {
+	local leader surv t0 ms trans0 trans1 n1 n2 mark before after uids names became0
+	ctl_ensure_both
+	leader=$(ctl_leader) || { fail "failover: a leader before the kill" "holder: $(lease_holder 1)"; return; }
+	surv=$(ctl_other "$leader")
+	echo "  leader ${CTL_NAMES[leader]}, survivor ${CTL_NAMES[surv]}"
+	watch_start "$surv" ha-rc "$WORK/rc-watch.log"
+
+	check_ok "failover: RC created through a" kn 1 create -f - <<'EOF'
+{"apiVersion":"v1","kind":"ReplicationController","metadata":{"name":"ha-rc"},
+ "spec":{"replicas":2,"selector":{"app":"ha-rc"},"template":{"metadata":{"labels":{"app":"ha-rc"}},
+  "spec":{"terminationGracePeriodSeconds":2,
+   "containers":[{"name":"sleeper","image":"ha-busybox","imagePullPolicy":"Never"}]}}}}
+EOF
+	if ha_until 300 rc_running "$surv" ha-rc 2; then pass "failover: 2 pods Running before the kill"; else
+		fail "failover: 2 pods Running before the kill" "$(kn "$surv" get pods -l app=ha-rc -o wide 2>&1)"
+	fi
+	n1=$(ready_since "$surv" "$(ag_node 1)")
+	n2=$(ready_since "$surv" "$(ag_node 2)")
+	trans0=$(kn "$surv" -n kube-system get lease skiff-control -o jsonpath='{.spec.leaseTransitions}' 2>&1)
+	became0=$(became_count "$surv")
+
+	t0=$(now_ms)
+	ctl_kill "$leader"
+	survivor_leads() { [ "$(ctl_leader "$surv")" == "$surv" ]; }
+	if ha_until 150 survivor_leads; then
+		ms=$(($(now_ms) - t0))
+		echo "  failover: ${CTL_NAMES[surv]} leads $ms ms after kill -9 of ${CTL_NAMES[leader]} (TTL ${HA_TTL} s)"
+		if [ "$ms" -le $(((HA_TTL + 2) * 1000)) ]; then pass "failover: the survivor leads within TTL + 2 s ($ms ms)"; else
+			fail "failover: the survivor leads within TTL + 2 s" "took $ms ms"
+		fi
+	else
+		fail "failover: the survivor leads within 30 s" "holder: $(lease_holder "$surv")"
+		return
+	fi
+	trans1=$(kn "$surv" -n kube-system get lease skiff-control -o jsonpath='{.spec.leaseTransitions}' 2>&1)
+	check_eq "failover: leaseTransitions counts the handover" "$((trans0 + 1))" "$trans1"
+	check_eq "failover: the survivor logged 'became leader'" "$((became0 + 1))" "$(became_count "$surv")"
+
+	mark=$(wc -l <"$WORK/rc-watch.log")
+	check_ok "failover: RC scaled to 4 through the survivor" kn "$surv" scale rc ha-rc --replicas=4
+	if ha_until 300 rc_running "$surv" ha-rc 4; then pass "failover: 4 pods scheduled and Running after the handover"; else
+		fail "failover: 4 pods scheduled and Running after the handover" "$(kn "$surv" get pods -l app=ha-rc -o wide 2>&1)"
+	fi
+	check_match "failover: every pod on one of the two nodes" '^(ha-node-[12] ){4}$' \
+		"$(kn "$surv" get pods -l app=ha-rc -o jsonpath='{range .items[*]}{.spec.nodeName} {end}' 2>&1)"
+	check_eq "failover: RC status through the survivor" "4 4" \
+		"$(kn "$surv" get rc ha-rc -o jsonpath='{.status.replicas} {.status.readyReplicas}' 2>&1)"
+	check_eq "failover: node 1 stayed Ready (condition unchanged)" "$n1" "$(ready_since "$surv" "$(ag_node 1)")"
+	check_eq "failover: node 2 stayed Ready (condition unchanged)" "$n2" "$(ready_since "$surv" "$(ag_node 2)")"
+
+	# The watch saw every create: 4 pods, each added once, none deleted, never over replicas.
+	if kill -0 "$WATCH_PID" 2>/dev/null; then pass "failover: the watch on the survivor stayed open"; else
+		fail "failover: the watch on the survivor stayed open" "$(head -c 300 "$WORK/rc-watch.log.err")"
+	fi
+	kill "$WATCH_PID" 2>/dev/null
+	wait "$WATCH_PID" 2>/dev/null
+	uids=$(jq -r 'select(.type == "ADDED") | .object.metadata.uid' "$WORK/rc-watch.log" | sort | uniq | wc -l)
+	names=$(jq -r '.object.metadata.name' "$WORK/rc-watch.log" | sort -u | wc -l)
+	check_eq "failover: 4 pods created in all (distinct uids ADDED)" 4 "$uids"
+	check_eq "failover: 4 pod names in all" 4 "$names"
+	check_eq "failover: no pod deleted or deleting" 0 \
+		"$(jq -r 'select(.type == "DELETED" or .object.metadata.deletionTimestamp != null) | .object.metadata.name' "$WORK/rc-watch.log" | wc -l)"
+	before=$(watch_max_alive "$WORK/rc-watch.log" 1 "$mark")
+	after=$(watch_max_alive "$WORK/rc-watch.log" 1 "$(wc -l <"$WORK/rc-watch.log")")
+	check_eq "failover: at most 2 pods before the scale (watch)" 2 "$before"
+	check_eq "failover: at most 4 pods after it (watch)" 4 "$after"
+	FAILOVER_DEAD=$leader
+}
