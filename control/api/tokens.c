@@ -22,7 +22,7 @@
 
 #define BOOTSTRAP_DIR "bootstrap-tokens"
 #define NODES_DIR "node-tokens"
-#define ID_LEN 6
+#define ID_LEN BOOTSTRAP_ID_LEN
 #define SECRET_LEN 16
 #define NODE_TOKEN_BYTES 32
 
@@ -113,28 +113,43 @@ static int read_small(const char *path, char *buf, size_t size)
 	return 0;
 }
 
-int bootstrap_token_create(const char *data_dir, long ttl_seconds, char **ret_token)
+int bootstrap_token_mint(long ttl_seconds, char ret_id[BOOTSTRAP_ID_LEN + 1], char ret_hash[TOKEN_HASH_HEX],
+			 long long *ret_expiry, char **ret_token)
 {
-	_cleanup_free_ char *dir = NULL;
-	char id[ID_LEN + 1], secret[SECRET_LEN + 1], hash[TOKEN_HASH_HEX], line[128];
-	int r;
+	char secret[SECRET_LEN + 1];
 
 	if (ttl_seconds <= 0)
 		return -EINVAL;
-	if (random_alnum(id, ID_LEN) < 0 || random_alnum(secret, SECRET_LEN) < 0 || token_hash(secret, hash) < 0)
+	if (random_alnum(ret_id, ID_LEN) < 0 || random_alnum(secret, SECRET_LEN) < 0 || token_hash(secret, ret_hash) < 0)
 		return -EIO;
-	if (asprintf(&dir, "%s/%s", data_dir, BOOTSTRAP_DIR) < 0)
+	*ret_expiry = (long long)time(NULL) + ttl_seconds;
+	if (asprintf(ret_token, "%s.%s", ret_id, secret) < 0)
 		return -ENOMEM;
-	snprintf(line, sizeof(line), "%s %lld\n", hash, (long long)time(NULL) + ttl_seconds);
-	r = write_file(dir, id, line);
-	if (r < 0)
-		return r;
-	if (asprintf(ret_token, "%s.%s", id, secret) < 0)
-		return -ENOMEM;
+	explicit_bzero(secret, sizeof(secret));
 	return 0;
 }
 
-static int split_token(const char *token, char *id, const char **secret)
+int bootstrap_token_create(const char *data_dir, long ttl_seconds, char **ret_token)
+{
+	_cleanup_free_ char *dir = NULL, *token = NULL;
+	char id[ID_LEN + 1], hash[TOKEN_HASH_HEX], line[128];
+	long long expiry;
+	int r;
+
+	r = bootstrap_token_mint(ttl_seconds, id, hash, &expiry, &token);
+	if (r < 0)
+		return r;
+	if (asprintf(&dir, "%s/%s", data_dir, BOOTSTRAP_DIR) < 0)
+		return -ENOMEM;
+	snprintf(line, sizeof(line), "%s %lld\n", hash, expiry);
+	r = write_file(dir, id, line);
+	if (r < 0)
+		return r;
+	*ret_token = TAKE_PTR(token);
+	return 0;
+}
+
+int bootstrap_token_split(const char *token, char id[BOOTSTRAP_ID_LEN + 1], const char **secret)
 {
 	const char *dot = token ? strchr(token, '.') : NULL;
 
@@ -149,15 +164,33 @@ static int split_token(const char *token, char *id, const char **secret)
 	return 0;
 }
 
+int bootstrap_token_verify(const char *secret, const char *stored_hash, long long expiry, const char **ret_reason)
+{
+	char hash[TOKEN_HASH_HEX];
+
+	*ret_reason = "unknown bootstrap token";
+	if (token_hash(secret, hash) < 0)
+		return -EACCES;
+	if (strcmp(hash, stored_hash) != 0) /* hashes of secrets: comparing them leaks nothing useful */
+		return -EACCES;
+	if (time(NULL) >= expiry) {
+		*ret_reason = "bootstrap token has expired";
+		return -EKEYEXPIRED;
+	}
+	*ret_reason = NULL;
+	return 0;
+}
+
 int bootstrap_token_consume(const char *data_dir, const char *token, const char **ret_reason)
 {
 	_cleanup_free_ char *path = NULL, *used = NULL;
-	char id[ID_LEN + 1], stored[TOKEN_HASH_HEX], hash[TOKEN_HASH_HEX], buf[128];
+	char id[ID_LEN + 1], stored[TOKEN_HASH_HEX], buf[128];
 	const char *secret;
 	long long expiry;
+	int r;
 
 	*ret_reason = "unknown bootstrap token";
-	if (split_token(token, id, &secret) < 0)
+	if (bootstrap_token_split(token, id, &secret) < 0)
 		return -EACCES;
 	if (asprintf(&path, "%s/%s/%s", data_dir, BOOTSTRAP_DIR, id) < 0 ||
 	    asprintf(&used, "%s/%s/%s.used", data_dir, BOOTSTRAP_DIR, id) < 0)
@@ -169,14 +202,11 @@ int bootstrap_token_consume(const char *data_dir, const char *token, const char 
 		}
 		return -EACCES;
 	}
-	if (sscanf(buf, "%64s %lld", stored, &expiry) != 2 || token_hash(secret, hash) < 0)
+	if (sscanf(buf, "%64s %lld", stored, &expiry) != 2)
 		return -EACCES;
-	if (strcmp(hash, stored) != 0) /* hashes of secrets: comparing them leaks nothing useful */
-		return -EACCES;
-	if (time(NULL) >= expiry) {
-		*ret_reason = "bootstrap token has expired";
-		return -EKEYEXPIRED;
-	}
+	r = bootstrap_token_verify(secret, stored, expiry, ret_reason);
+	if (r < 0)
+		return r;
 	if (rename(path, used) < 0) {
 		*ret_reason = "bootstrap token was used already";
 		return -EALREADY;
@@ -185,30 +215,45 @@ int bootstrap_token_consume(const char *data_dir, const char *token, const char 
 	return 0;
 }
 
+int node_token_mint(char **ret_token, char ret_hash[TOKEN_HASH_HEX])
+{
+	unsigned char raw[NODE_TOKEN_BYTES];
+	gnutls_datum_t d = { raw, sizeof(raw) };
+	char hex[2 * NODE_TOKEN_BYTES + 1];
+	size_t n = sizeof(hex);
+	int r = -EIO;
+
+	if (gnutls_rnd(GNUTLS_RND_KEY, raw, sizeof(raw)) == 0 && gnutls_hex_encode(&d, hex, &n) == 0 &&
+	    token_hash(hex, ret_hash) == 0) {
+		*ret_token = strdup(hex);
+		r = *ret_token ? 0 : -ENOMEM;
+	}
+	explicit_bzero(raw, sizeof(raw));
+	explicit_bzero(hex, sizeof(hex));
+	return r;
+}
+
 int node_token_issue(const char *data_dir, const char *node, char **ret_token, char *ret_hash)
 {
 	_cleanup_free_ char *dir = NULL;
-	unsigned char raw[NODE_TOKEN_BYTES];
-	gnutls_datum_t d = { raw, sizeof(raw) };
-	char hex[2 * NODE_TOKEN_BYTES + 1], line[TOKEN_HASH_HEX + 1];
-	size_t n = sizeof(hex);
+	char line[TOKEN_HASH_HEX + 1];
 	int r;
 
 	if (!node_name_valid(node))
 		return -EINVAL;
-	if (gnutls_rnd(GNUTLS_RND_KEY, raw, sizeof(raw)) < 0 || gnutls_hex_encode(&d, hex, &n) < 0 ||
-	    token_hash(hex, ret_hash) < 0)
-		return -EIO;
 	if (asprintf(&dir, "%s/%s", data_dir, NODES_DIR) < 0)
 		return -ENOMEM;
-	snprintf(line, sizeof(line), "%s\n", ret_hash);
-	r = write_file(dir, node, line);
-	explicit_bzero(raw, sizeof(raw));
+	r = node_token_mint(ret_token, ret_hash);
 	if (r < 0)
 		return r;
-	*ret_token = strdup(hex);
-	explicit_bzero(hex, sizeof(hex));
-	return *ret_token ? 0 : -ENOMEM;
+	snprintf(line, sizeof(line), "%s\n", ret_hash);
+	r = write_file(dir, node, line);
+	if (r < 0) {
+		explicit_bzero(*ret_token, strlen(*ret_token));
+		free(*ret_token);
+		*ret_token = NULL;
+	}
+	return r;
 }
 
 int node_tokens_load(const char *data_dir, int (*fn)(void *ud, const char *node, const char *hash), void *ud)
