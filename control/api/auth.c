@@ -29,7 +29,28 @@ struct auth {
 	struct auth_load admin_load;
 	pthread_rwlock_t lock;
 	struct node_cred *nodes;
+	struct store *store;
 };
+
+void auth_set_store(struct auth *a, struct store *s)
+{
+	a->store = s;
+}
+
+struct store *auth_store(struct auth *a)
+{
+	return a->store;
+}
+
+/* The node's current credential has this hash already (the store's watch hands back the
+ * token this instance just issued); read lock held. */
+static bool node_current(struct auth *a, const char *node, const char *hash)
+{
+	for (struct node_cred *o = a->nodes; o; o = o->next)
+		if (!o->revoked && strcmp(o->node, node) == 0)
+			return strcmp(o->hash, hash) == 0;
+	return false;
+}
 
 struct auth *auth_new(const char *admin_token)
 {
@@ -79,7 +100,15 @@ void auth_free(struct auth *a)
 
 int auth_add_node(struct auth *a, const char *node, const char *hash)
 {
-	struct node_cred *n = calloc(1, sizeof(*n));
+	struct node_cred *n;
+	bool known;
+
+	pthread_rwlock_rdlock(&a->lock);
+	known = node_current(a, node, hash);
+	pthread_rwlock_unlock(&a->lock);
+	if (known)
+		return 0;
+	n = calloc(1, sizeof(*n));
 
 	if (!n || strlen(hash) != TOKEN_HASH_HEX - 1 || asprintf(&n->user, "system:node:%s", node) < 0) {
 		free(n);

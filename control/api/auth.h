@@ -34,5 +34,10 @@ int auth_check(struct auth *a, const char *authorization, struct auth_identity *
 /* Adds (or replaces: the node's earlier token stops working) the token whose SHA-256 hex is
  * hash as node's credential. Identities handed out earlier stay valid memory. */
 int auth_add_node(struct auth *a, const char *node, const char *hash);
+/* The store join credentials are kept in (set with the etcd store, so that every instance
+ * shares them; NULL: the data dir's files). Set before serving. */
+struct store;
+void auth_set_store(struct auth *a, struct store *s);
+struct store *auth_store(struct auth *a);
 
 #endif

@@ -36,6 +36,7 @@ static void join(const struct join_ctx *ctx, const char *authorization, const ch
 	_cleanup_free_ char *token = NULL;
 	char hash[TOKEN_HASH_HEX];
 	json_object *req = NULL;
+	struct store *store;
 	const char *node, *reason;
 	int r;
 
@@ -48,13 +49,17 @@ static void join(const struct join_ctx *ctx, const char *authorization, const ch
 		api_status_set(st, 401, "Unauthorized", "join: a bootstrap token is required (skiffctl token create)");
 		goto out;
 	}
-	r = bootstrap_token_consume(ctx->data_dir, authorization + 7, &reason);
+	/* With a shared store the token may come from any instance; a file token still works here. */
+	store = auth_store(ctx->auth);
+	r = store ? bootstrap_token_consume_in(store, authorization + 7, &reason) : -ENOENT;
+	if (r == -ENOENT)
+		r = bootstrap_token_consume(ctx->data_dir, authorization + 7, &reason);
 	if (r < 0) {
 		log_warn("join of node %s refused: %s", node, reason);
 		api_status_set(st, 401, "Unauthorized", "join: %s", reason);
 		goto out;
 	}
-	r = node_token_issue(ctx->data_dir, node, &token, hash);
+	r = store ? node_token_issue_in(store, node, &token, hash) : node_token_issue(ctx->data_dir, node, &token, hash);
 	if (r >= 0)
 		r = auth_add_node(ctx->auth, node, hash);
 	if (r < 0) {
