@@ -89,6 +89,7 @@ struct control {
 	struct controllers *ctrls;
 	struct leader *leader; /* etcd with --leader-elect: runs the scheduler and controllers */
 	struct auth *auth;
+	struct node_tokens_follow *tokens; /* etcd: node tokens issued by any instance */
 	struct server *srv;
 	struct control_credentials creds;
 };
@@ -101,6 +102,7 @@ static void control_teardown(struct control *c)
 	scheduler_stop(c->sched);
 	controllers_stop(c->ctrls);
 	registry_free(c->reg);
+	node_tokens_follow_stop(c->tokens);
 	store_close(c->store);
 	auth_free(c->auth);
 	control_credentials_clear(&c->creds);
@@ -216,6 +218,13 @@ static int control_start(struct control *c, const struct control_options *o)
 	r = node_tokens_load(o->data_dir, load_node_token, c->auth);
 	if (r < 0)
 		return log_error_errno(r, "node tokens in %s/node-tokens: %m", o->data_dir);
+	if (o->store_etcd) {
+		/* Every instance on this etcd accepts the joins and node tokens of every other. */
+		auth_set_store(c->auth, c->store);
+		c->tokens = node_tokens_follow_start(c->store, load_node_token, c->auth);
+		if (!c->tokens)
+			return log_error_errno(-errno, "node tokens in the store: %m");
+	}
 	registry_options_init(&ro);
 	ro.service_cidr = o->service_cidr;
 	ro.node_port_min = o->node_port_min;
