@@ -11,6 +11,7 @@
 
 #include "api/kubeconfig.h"
 #include "api/tokens.h"
+#include "store/store.h"
 #include "commands.h"
 
 #define DEFAULT_DATA_DIR "/var/lib/skiff/control"
@@ -35,7 +36,27 @@ static long parse_ttl(const char *s)
 	return -1;
 }
 
-static int create(const char *data_dir, long ttl, const char *server)
+/* With --etcd-endpoints the token goes into the shared store, so that every skiff-control
+ * instance on that etcd accepts it (a file token works only through this data dir's instance). */
+static int mint(const char *data_dir, long ttl, const char *etcd, const char *prefix, char **ret_token)
+{
+	struct store_options so;
+	struct store *s;
+	int r;
+
+	if (!etcd)
+		return bootstrap_token_create(data_dir, ttl, ret_token);
+	store_options_init(&so);
+	so.compact_interval_seconds = 0;
+	s = store_open_etcd(etcd, prefix, &so);
+	if (!s)
+		return -errno;
+	r = bootstrap_token_create_in(s, ttl, ret_token);
+	store_close(s);
+	return r;
+}
+
+static int create(const char *data_dir, long ttl, const char *server, const char *etcd, const char *prefix)
 {
 	_cleanup_free_ char *path = NULL, *err = NULL, *token = NULL;
 	struct kubeconfig k = { 0 };
@@ -52,7 +73,7 @@ static int create(const char *data_dir, long ttl, const char *server)
 	}
 	r = ca_cert_hash(k.ca_pem ? k.ca_pem : "", hash);
 	if (r >= 0)
-		r = bootstrap_token_create(data_dir, ttl, &token);
+		r = mint(data_dir, ttl, etcd, prefix, &token);
 	if (r < 0) {
 		fprintf(stderr, "skiffctl token create: %s: %s\n", data_dir, strerror(-r));
 		kubeconfig_done(&k);
@@ -70,14 +91,17 @@ int skiffctl_token(int argc, char **argv)
 		{ "data-dir", required_argument, NULL, 'd' },
 		{ "ttl", required_argument, NULL, 't' },
 		{ "server", required_argument, NULL, 's' },
+		{ "etcd-endpoints", required_argument, NULL, 'e' },
+		{ "etcd-prefix", required_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *data_dir = DEFAULT_DATA_DIR, *server = NULL;
+	const char *data_dir = DEFAULT_DATA_DIR, *server = NULL, *etcd = NULL, *prefix = "/skiff";
 	long ttl = DEFAULT_TTL_S;
 	int c;
 
 	if (argc < 2 || strcmp(argv[1], "create") != 0) {
-		fprintf(stderr, "usage: skiffctl token create [--data-dir DIR] [--ttl 24h] [--server URL]\n");
+		fprintf(stderr, "usage: skiffctl token create [--data-dir DIR] [--ttl 24h] [--server URL] "
+				"[--etcd-endpoints URL[,URL...] [--etcd-prefix /skiff]]\n");
 		return 2;
 	}
 	optind = 1;
@@ -89,6 +113,12 @@ int skiffctl_token(int argc, char **argv)
 			break;
 		case 's':
 			server = optarg;
+			break;
+		case 'e':
+			etcd = optarg;
+			break;
+		case 'p':
+			prefix = optarg;
 			break;
 		case 't':
 			ttl = parse_ttl(optarg);
@@ -106,5 +136,5 @@ int skiffctl_token(int argc, char **argv)
 		fprintf(stderr, "skiffctl token create: unexpected argument \"%s\"\n", argv[optind + 1]);
 		return 2;
 	}
-	return create(data_dir, ttl, server);
+	return create(data_dir, ttl, server, etcd, prefix);
 }
