@@ -31,6 +31,14 @@ struct {
 	__type(value, __u32);
 } skiff_fp_remote SEC(".maps");
 
+/* The uplinks by ifindex: SKIFF_FP_UPLINK_* flags. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SKIFF_FP_UPLINKS_MAX);
+	__type(key, __u32);
+	__type(value, __u32);
+} skiff_fp_uplinks SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, SKIFF_FP_STAT_MAX);
@@ -97,6 +105,7 @@ static __always_inline int to_remote(struct __sk_buff *skb, struct ethhdr *eth, 
 {
 	struct skiff_fp_cidr key = { .prefixlen = 32, .addr = ip->daddr };
 	struct bpf_fib_lookup fib = {};
+	__u32 *uplink;
 	long rc;
 
 	if (!bpf_map_lookup_elem(&skiff_fp_remote, &key) || ip->ttl <= 1)
@@ -119,6 +128,12 @@ static __always_inline int to_remote(struct __sk_buff *skb, struct ethhdr *eth, 
 	}
 	__builtin_memcpy(eth->h_dest, fib.dmac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, fib.smac, ETH_ALEN);
+	uplink = bpf_map_lookup_elem(&skiff_fp_uplinks, &fib.ifindex);
+	if (uplink && (*uplink & SKIFF_FP_UPLINK_PEER)) {
+		/* Addressed to the other end's MAC, as its receive would see it. */
+		bpf_skb_change_type(skb, PACKET_HOST);
+		return count(SKIFF_FP_REMOTE, bpf_redirect_peer(fib.ifindex, 0));
+	}
 	return count(SKIFF_FP_REMOTE, bpf_redirect(fib.ifindex, 0));
 }
 

@@ -19,6 +19,12 @@ struct skiff_fp_cidr {
 	__u32 addr; /* network order */
 };
 
+#define SKIFF_FP_UPLINKS_MAX 64
+/* An uplink that is one end of a veth pair whose other end is in another namespace (nodes in
+ * namespaces, as skiffctl cluster up makes them): packets out of it go straight to that end's
+ * ingress (bpf_redirect_peer), as its transmit would hand them over, without the queue. */
+#define SKIFF_FP_UPLINK_PEER 1u
+
 enum skiff_fp_stat {
 	SKIFF_FP_LOCAL,  /* pod -> pod on this node, handed to the peer */
 	SKIFF_FP_REMOTE, /* pod -> another node's pod, out of the uplink */

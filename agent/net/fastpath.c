@@ -55,7 +55,8 @@ static void ns_leave(int saved)
 	close(saved);
 }
 
-static int tc_attach(int netns_fd, int ifindex, int prog_fd)
+/* has_clsact: the link has the qdisc already (creating it again makes the kernel complain). */
+static int tc_attach(int netns_fd, int ifindex, int prog_fd, bool has_clsact)
 {
 	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
 	/* REPLACE: an earlier agent's filter (with its own, stale maps) gives way to ours. */
@@ -65,7 +66,7 @@ static int tc_attach(int netns_fd, int ifindex, int prog_fd)
 
 	if (r < 0)
 		return r;
-	r = bpf_tc_hook_create(&hook);
+	r = has_clsact ? 0 : bpf_tc_hook_create(&hook);
 	if (r == -EEXIST)
 		r = 0;
 	if (r >= 0)
@@ -118,16 +119,16 @@ void net_fastpath_free(struct net_fastpath *fp)
 	free(fp);
 }
 
-int net_fastpath_pod_attach(struct net_fastpath *fp, int ifindex)
+int net_fastpath_pod_attach(struct net_fastpath *fp, int ifindex, bool has_clsact)
 {
-	return tc_attach(fp->netns_fd, ifindex, bpf_program__fd(fp->skel->progs.skiff_fp_from_pod));
+	return tc_attach(fp->netns_fd, ifindex, bpf_program__fd(fp->skel->progs.skiff_fp_from_pod), has_clsact);
 }
 
 int net_fastpath_pod_add(struct net_fastpath *fp, int ifindex, struct in_addr ip, const uint8_t mac[6],
 			 const uint8_t gw_mac[6])
 {
 	struct skiff_fp_pod pod = { .ifindex = (__u32)ifindex };
-	int r = net_fastpath_pod_attach(fp, ifindex);
+	int r = net_fastpath_pod_attach(fp, ifindex, false);
 
 	if (r < 0)
 		return r;
@@ -157,9 +158,10 @@ int net_fastpath_forget_link(struct net_fastpath *fp, int ifindex)
 	return r;
 }
 
-int net_fastpath_uplink(struct net_fastpath *fp, int ifindex)
+int net_fastpath_uplink(struct net_fastpath *fp, int ifindex, bool peer, bool has_clsact)
 {
-	int *v, r;
+	int fd = bpf_map__fd(fp->skel->maps.skiff_fp_uplinks), *v, r;
+	__u32 key = (__u32)ifindex, flags = peer ? SKIFF_FP_UPLINK_PEER : 0;
 
 	for (size_t i = 0; i < fp->n_uplinks; i++)
 		if (fp->uplinks[i] == ifindex)
@@ -168,16 +170,26 @@ int net_fastpath_uplink(struct net_fastpath *fp, int ifindex)
 	if (!v)
 		return -ENOMEM;
 	fp->uplinks = v;
-	r = tc_attach(fp->netns_fd, ifindex, bpf_program__fd(fp->skel->progs.skiff_fp_from_uplink));
+	if (bpf_map_update_elem(fd, &key, &flags, BPF_ANY) < 0)
+		return -errno;
+	r = tc_attach(fp->netns_fd, ifindex, bpf_program__fd(fp->skel->progs.skiff_fp_from_uplink), has_clsact);
 	if (r >= 0)
 		fp->uplinks[fp->n_uplinks++] = ifindex;
+	else
+		bpf_map_delete_elem(fd, &key);
 	return r;
 }
 
 void net_fastpath_uplinks_detach(struct net_fastpath *fp)
 {
-	for (size_t i = 0; i < fp->n_uplinks; i++)
+	int fd = bpf_map__fd(fp->skel->maps.skiff_fp_uplinks);
+
+	for (size_t i = 0; i < fp->n_uplinks; i++) {
+		__u32 key = (__u32)fp->uplinks[i];
+
+		bpf_map_delete_elem(fd, &key);
 		net_fastpath_detach(fp->netns_fd, fp->uplinks[i]);
+	}
 	fp->n_uplinks = 0;
 }
 
@@ -214,11 +226,26 @@ int net_fastpath_remote_set(struct net_fastpath *fp, const struct nl_route *v, s
 		if (!holds(v, n, &fp->remote[i]) && bpf_map_delete_elem(fd, &key) < 0 && errno != ENOENT)
 			r = -errno;
 	}
-	memcpy(copy, v, n * sizeof(*v));
+	if (n)
+		memcpy(copy, v, n * sizeof(*v));
 	free(fp->remote);
 	fp->remote = copy;
 	fp->n_remote = n;
 	return r;
+}
+
+static size_t pods_count(struct net_fastpath *fp)
+{
+	int fd = bpf_map__fd(fp->skel->maps.skiff_fp_pods);
+	bool first = true;
+	size_t n = 0;
+	__u32 cur = 0;
+
+	while (bpf_map_get_next_key(fd, first ? NULL : &cur, &cur) == 0) {
+		first = false;
+		n++;
+	}
+	return n;
 }
 
 int net_fastpath_stats(struct net_fastpath *fp, struct net_fastpath_stats *ret)
@@ -239,6 +266,7 @@ int net_fastpath_stats(struct net_fastpath *fp, struct net_fastpath_stats *ret)
 			sum[k] += per[c];
 	}
 	*ret = (struct net_fastpath_stats){ .local = sum[SKIFF_FP_LOCAL], .remote = sum[SKIFF_FP_REMOTE],
-					    .in = sum[SKIFF_FP_IN], .pass = sum[SKIFF_FP_PASS] };
+					    .in = sum[SKIFF_FP_IN], .pass = sum[SKIFF_FP_PASS],
+					    .pods = pods_count(fp), .uplinks = fp->n_uplinks };
 	return 0;
 }

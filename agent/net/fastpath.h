@@ -5,6 +5,7 @@
 #define SKIFF_AGENT_NET_FASTPATH_H
 
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,6 +22,8 @@ struct net_fastpath_stats {
 	uint64_t remote; /* pod -> another node's pod */
 	uint64_t in;     /* uplink -> pod here */
 	uint64_t pass;   /* left to the bridge / forwarding */
+	size_t pods;     /* pods in its map now */
+	size_t uplinks;  /* links with its uplink program */
 };
 
 /* Loads the programs (maps of this process: unpinned). Filters go on links of the network
@@ -29,15 +32,17 @@ struct net_fastpath *net_fastpath_open(int netns_fd);
 /* Forgets it: attached filters stay, with their maps, until their link goes or a detach. */
 void net_fastpath_free(struct net_fastpath *fp);
 
-/* Pod ip on this node behind veth ifindex (node end): its program, then its map entry. */
+/* Pod ip on this node behind a new veth ifindex (node end): its program, then its map entry. */
 int net_fastpath_pod_add(struct net_fastpath *fp, int ifindex, struct in_addr ip, const uint8_t mac[6],
 			 const uint8_t gw_mac[6]);
-/* Only the pod program on ifindex (no entry: packets to that pod take the bridge). */
-int net_fastpath_pod_attach(struct net_fastpath *fp, int ifindex);
+/* Only the pod program on ifindex (no entry: packets to that pod take the bridge). has_clsact:
+ * the link has a clsact qdisc already. */
+int net_fastpath_pod_attach(struct net_fastpath *fp, int ifindex, bool has_clsact);
 /* Drops the map entries of pods behind ifindex (before it is deleted). */
 int net_fastpath_forget_link(struct net_fastpath *fp, int ifindex);
-/* The uplink program on ifindex, once. */
-int net_fastpath_uplink(struct net_fastpath *fp, int ifindex);
+/* The uplink program on ifindex, once; peer: it is a veth whose other end is in another
+ * namespace (packets out of it go straight to that end). */
+int net_fastpath_uplink(struct net_fastpath *fp, int ifindex, bool peer, bool has_clsact);
 /* Detaches the uplink programs this fast path attached. */
 void net_fastpath_uplinks_detach(struct net_fastpath *fp);
 /* The other nodes' podCIDRs are exactly these (dst, dst_len of each). */

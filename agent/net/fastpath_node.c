@@ -16,7 +16,18 @@ struct link_info {
 	int ifindex, master;
 	uint8_t mac[6];
 	bool has_mac;
+	bool veth;          /* IFLA_INFO_KIND "veth" */
+	bool other_netns;   /* IFLA_LINK_NETNSID: its peer lives in another namespace */
 };
+
+static int linkinfo_cb(const struct nlattr *a, void *data)
+{
+	struct link_info *l = data;
+
+	if (mnl_attr_get_type(a) == IFLA_INFO_KIND && mnl_attr_validate(a, MNL_TYPE_STRING) == 0)
+		l->veth = strcmp(mnl_attr_get_str(a), "veth") == 0;
+	return MNL_CB_OK;
+}
 
 static int link_attr_cb(const struct nlattr *a, void *data)
 {
@@ -24,6 +35,10 @@ static int link_attr_cb(const struct nlattr *a, void *data)
 
 	if (mnl_attr_get_type(a) == IFLA_MASTER && mnl_attr_validate(a, MNL_TYPE_U32) == 0)
 		l->master = (int)mnl_attr_get_u32(a);
+	if (mnl_attr_get_type(a) == IFLA_LINKINFO)
+		mnl_attr_parse_nested(a, linkinfo_cb, l);
+	if (mnl_attr_get_type(a) == IFLA_LINK_NETNSID)
+		l->other_netns = true;
 	if (mnl_attr_get_type(a) == IFLA_ADDRESS && mnl_attr_get_payload_len(a) == 6) {
 		memcpy(l->mac, mnl_attr_get_payload(a), 6);
 		l->has_mac = true;
@@ -70,6 +85,30 @@ int net_link_mac(struct nl *nl, const char *name, uint8_t ret[6])
 	return 0;
 }
 
+static int link_by_index_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct link_info *want = data, l;
+
+	if (link_parse(nlh, &l) == 0 && l.ifindex == want->ifindex)
+		*want = l;
+	return MNL_CB_OK;
+}
+
+/* Whether ifindex is a veth with its other end in another namespace. */
+static bool veth_to_elsewhere(struct nl *nl, int ifindex)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct link_info l = { .ifindex = ifindex };
+	struct ifinfomsg *ifm;
+
+	nlh->nlmsg_type = RTM_GETLINK;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
+	ifm->ifi_index = ifindex;
+	return nl_dump(nl, nlh, link_by_index_cb, &l) == 0 && l.veth && l.other_netns;
+}
+
 int net_fastpath_pod_wire(struct net_fastpath *fp, struct nl *nl, const char *veth, const char *bridge,
 			  int netns_fd, struct in_addr ip)
 {
@@ -87,49 +126,6 @@ int net_fastpath_pod_wire(struct net_fastpath *fp, struct nl *nl, const char *ve
 		nl_close(&pod);
 	}
 	return r < 0 ? r : net_fastpath_pod_add(fp, ifindex, ip, mac, gw_mac);
-}
-
-struct routes {
-	struct nl_route *v;
-	size_t n, cap;
-	int err;
-};
-
-static void collect_route(void *ud, const struct nl_route *rt)
-{
-	struct routes *rs = ud;
-
-	if (rt->type != RTN_UNICAST || !rt->gw.s_addr || rt->oif <= 0)
-		return; /* the Service CIDR's unreachable route is the agent's too */
-	if (rs->n == rs->cap) {
-		size_t cap = rs->cap ? rs->cap * 2 : 16;
-		struct nl_route *v = realloc(rs->v, cap * sizeof(*v));
-
-		if (!v) {
-			rs->err = -ENOMEM;
-			return;
-		}
-		rs->v = v;
-		rs->cap = cap;
-	}
-	rs->v[rs->n++] = *rt;
-}
-
-int net_fastpath_routes_sync(struct net_fastpath *fp, struct nl *nl)
-{
-	struct routes rs = { 0 };
-	int r = nl_route_list(nl, NL_RTPROT_SKIFF, collect_route, &rs), k;
-
-	if (r >= 0)
-		r = rs.err;
-	for (size_t i = 0; r >= 0 && i < rs.n; i++)
-		if ((k = net_fastpath_uplink(fp, rs.v[i].oif)) < 0)
-			r = log_warn_errno(k, "fast path: program on uplink %d: %m", rs.v[i].oif);
-	/* Set even when an uplink failed: pods' packets out of the others are still fine. */
-	if (rs.err >= 0 && (k = net_fastpath_remote_set(fp, rs.v, rs.n)) < 0 && r >= 0)
-		r = k;
-	free(rs.v);
-	return r;
 }
 
 struct links {
@@ -181,18 +177,6 @@ static int links_list(struct nl *nl, struct links *ls)
 	return r < 0 ? r : ls->err;
 }
 
-int net_fastpath_adopt(struct net_fastpath *fp, struct nl *nl, int bridge_index)
-{
-	struct links ls = { .master = bridge_index };
-	int r = links_list(nl, &ls), k;
-
-	for (size_t i = 0; r >= 0 && i < ls.n; i++)
-		if ((k = net_fastpath_pod_attach(fp, ls.v[i])) < 0)
-			r = k;
-	free(ls.v);
-	return r;
-}
-
 static int clsact_cb(const struct nlmsghdr *nlh, void *data)
 {
 	const struct tcmsg *tcm = mnl_nlmsg_get_payload(nlh);
@@ -222,6 +206,78 @@ static int clsact_links(struct nl *nl, struct links *ls)
 	tcm->tcm_family = AF_UNSPEC;
 	r = nl_dump(nl, nlh, clsact_cb, ls);
 	return r < 0 ? r : ls->err;
+}
+
+static bool holds(const struct links *ls, int ifindex)
+{
+	for (size_t i = 0; i < ls->n; i++)
+		if (ls->v[i] == ifindex)
+			return true;
+	return false;
+}
+
+struct routes {
+	struct nl_route *v;
+	size_t n, cap;
+	int err;
+};
+
+static void collect_route(void *ud, const struct nl_route *rt)
+{
+	struct routes *rs = ud;
+
+	if (rt->type != RTN_UNICAST || !rt->gw.s_addr || rt->oif <= 0)
+		return; /* the Service CIDR's unreachable route is the agent's too */
+	if (rs->n == rs->cap) {
+		size_t cap = rs->cap ? rs->cap * 2 : 16;
+		struct nl_route *v = realloc(rs->v, cap * sizeof(*v));
+
+		if (!v) {
+			rs->err = -ENOMEM;
+			return;
+		}
+		rs->v = v;
+		rs->cap = cap;
+	}
+	rs->v[rs->n++] = *rt;
+}
+
+int net_fastpath_routes_sync(struct net_fastpath *fp, struct nl *nl)
+{
+	struct routes rs = { 0 };
+	struct links qd = { 0 };
+	int r = nl_route_list(nl, NL_RTPROT_SKIFF, collect_route, &rs), k, oif;
+
+	if (r >= 0)
+		r = rs.err;
+	if (r >= 0)
+		r = clsact_links(nl, &qd);
+	for (size_t i = 0; r >= 0 && i < rs.n; i++) {
+		oif = rs.v[i].oif;
+		if ((k = net_fastpath_uplink(fp, oif, veth_to_elsewhere(nl, oif), holds(&qd, oif))) < 0)
+			r = log_warn_errno(k, "fast path: program on uplink %d: %m", oif);
+	}
+	free(qd.v);
+	/* Set even when an uplink failed: pods' packets out of the others are still fine. */
+	if (rs.err >= 0 && (k = net_fastpath_remote_set(fp, rs.v, rs.n)) < 0 && r >= 0)
+		r = k;
+	free(rs.v);
+	return r;
+}
+
+int net_fastpath_adopt(struct net_fastpath *fp, struct nl *nl, int bridge_index)
+{
+	struct links ls = { .master = bridge_index }, qd = { 0 };
+	int r = links_list(nl, &ls), k;
+
+	if (r >= 0)
+		r = clsact_links(nl, &qd);
+	for (size_t i = 0; r >= 0 && i < ls.n; i++)
+		if ((k = net_fastpath_pod_attach(fp, ls.v[i], holds(&qd, ls.v[i]))) < 0)
+			r = k;
+	free(ls.v);
+	free(qd.v);
+	return r;
 }
 
 int net_fastpath_detach_all(struct nl *nl, int netns_fd)
