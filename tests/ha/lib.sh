@@ -10,6 +10,8 @@ ETCD_BIN=${ETCD_BIN:-/usr/bin/etcd}
 # Short enough that a failover fits the suite's time; the default is checked on the Lease too.
 HA_TTL=${HA_TTL:-4}
 declare -a ETCD_PID ETCD_CPORT ETCD_PPORT CTL_PID CTL_PORT AG_PID
+# CTL_TTL[I]=default: instance I starts without --leader-elect-lease-duration (10 s).
+declare -a CTL_TTL
 USED_PORTS=" "
 CTL_NAMES=(x a b)
 
@@ -135,9 +137,10 @@ ctl_start() {
 	dir=$(ctl_dir "$i")
 	mkdir -p "$dir"
 	echo "--- start $(date +%T.%N)" >>"$dir.log"
+	local ttl=(--leader-elect-lease-duration "${HA_TTL}s")
+	[ "${CTL_TTL[i]:-}" == default ] && ttl=()
 	"$BINDIR/skiff-control" --listen "127.0.0.1:${CTL_PORT[i]}" --data-dir "$dir" --log-level debug \
-		--store etcd --etcd-endpoints "$(etcd_endpoints)" \
-		--leader-elect-lease-duration "${HA_TTL}s" --leader-elect-identity "ha-${CTL_NAMES[i]}" \
+		--store etcd --etcd-endpoints "$(etcd_endpoints)" "${ttl[@]}" --leader-elect-identity "ha-${CTL_NAMES[i]}" \
 		--node-monitor-grace-period 10 "$@" >>"$dir.log" 2>&1 &
 	CTL_PID[i]=$!
 	ctl_wait "$i"
@@ -223,6 +226,46 @@ ctl_leader() {
 
 ctl_other() {
 	echo $((3 - $1))
+}
+
+# ctl_ensure_both: restarts an instance an earlier scenario left down, so scenarios run alone.
+ctl_ensure_both() {
+	local i
+	for i in 1 2; do
+		[ -n "${CTL_PID[i]:-}" ] && continue
+		ctl_start "$i" || fail "${CTL_NAMES[i]} restarts" "$(tail -n 5 "$(ctl_dir "$i").log")"
+	done
+}
+
+# rc_running I RC N: N pods of the RC Running with a node, as instance I lists them.
+rc_running() {
+	local got
+	got=$(kn "$1" get pods -l "app=$2" -o json 2>/dev/null |
+		jq '[.items[] | select(.status.phase == "Running" and .spec.nodeName != null and
+			.metadata.deletionTimestamp == null)] | length' 2>/dev/null)
+	[ "$got" == "$3" ]
+}
+
+became_count() {
+	grep -c "leader ha-${CTL_NAMES[$1]}: became leader" "$(ctl_dir "$1").log"
+}
+
+ready_since() {
+	kn "$1" get node "$2" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status} {.status.conditions[?(@.type=="Ready")].lastTransitionTime}' 2>&1
+}
+
+# kill_leader_until_taken LEADER: kill -9 of instance LEADER, then up to 30 s for the other to
+# lead (as it shows the Lease); the time from the kill in TAKEOVER_MS, printed.
+kill_leader_until_taken() {
+	local leader=$1 surv t0
+	surv=$(ctl_other "$leader")
+	survivor_leads() { [ "$(ctl_leader "$1")" == "$1" ]; }
+	t0=$(now_ms)
+	ctl_kill "$leader"
+	TAKEOVER_MS=""
+	ha_until 150 survivor_leads "$surv" || return 1
+	TAKEOVER_MS=$(($(now_ms) - t0))
+	echo "  ${CTL_NAMES[surv]} leads $TAKEOVER_MS ms after kill -9 of ${CTL_NAMES[leader]}"
 }
 
 # ---- agents ----
