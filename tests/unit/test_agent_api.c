@@ -21,6 +21,7 @@
 #include "api/server.h"
 #include "api/watch.h"
 #include "lib/registry_kit.h"
+#include "lib/watch_kit.h"
 #include "node/heartbeat.h"
 #include "pods/cgroup.h"
 #include "node/object.h"
@@ -87,20 +88,6 @@ static json_object *parse(const char *s)
 	cr_assert_not_null(o, "bad test JSON: %s", s);
 	return o;
 }
-
-static void sleep_ms(int ms)
-{
-	nanosleep(&(struct timespec){ ms / 1000, (ms % 1000) * 1000000L }, NULL);
-}
-
-/* Polls cond up to 15 s (a bound, not a timing guess: each check is of a real state). */
-#define WAIT_UNTIL(cond, what)                                  \
-	do {                                                    \
-		int _i;                                         \
-		for (_i = 0; _i < 750 && !(cond); _i++)         \
-			sleep_ms(20);                           \
-		cr_assert((cond), "timed out waiting: %s", what); \
-	} while (0)
 
 #define POD_ON(name, node)                                                                                  \
 	"{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"" name "\"},\"spec\":{\"nodeName\":\"" node \
@@ -188,64 +175,8 @@ Test(agent_api, wrong_token_and_untrusted_server)
 
 /* ---- watch ---- */
 
-struct seen {
-	pthread_mutex_t lock;
-	char log[4096]; /* "relist:N ADDED:name ..." */
-	int relists;
-};
-
-static struct seen seen = { .lock = PTHREAD_MUTEX_INITIALIZER };
 static atomic_bool stop;
 static struct api_watch_stats stats;
-
-static void note(const char *what, const char *name)
-{
-	pthread_mutex_lock(&seen.lock);
-	snprintf(seen.log + strlen(seen.log), sizeof(seen.log) - strlen(seen.log), "%s:%s ", what, name);
-	pthread_mutex_unlock(&seen.lock);
-}
-
-static int on_relist(void *ud, json_object *items)
-{
-	char n[16];
-
-	(void)ud;
-	snprintf(n, sizeof(n), "%zu", json_object_array_length(items));
-	pthread_mutex_lock(&seen.lock);
-	seen.relists++;
-	pthread_mutex_unlock(&seen.lock);
-	note("relist", n);
-	return 0;
-}
-
-static int on_event(void *ud, const char *type, json_object *obj)
-{
-	(void)ud;
-	note(type, json_get_string(obj, "metadata.name"));
-	return 0;
-}
-
-static const struct api_watch_ops recording = { .relist = on_relist, .event = on_event };
-
-static bool logged(const char *needle)
-{
-	bool r;
-
-	pthread_mutex_lock(&seen.lock);
-	r = strstr(seen.log, needle) != NULL;
-	pthread_mutex_unlock(&seen.lock);
-	return r;
-}
-
-static int relists(void)
-{
-	int n;
-
-	pthread_mutex_lock(&seen.lock);
-	n = seen.relists;
-	pthread_mutex_unlock(&seen.lock);
-	return n;
-}
 
 struct watch_args {
 	const struct api_watch_ops *ops;
@@ -262,28 +193,28 @@ static void *watcher(void *arg)
 
 Test(agent_api, watch_sees_only_this_nodes_pods_and_relists_after_a_restart)
 {
-	struct watch_args args = { &recording, NULL };
+	struct watch_args args = { &watch_kit_recording, NULL };
 	pthread_t t;
 
 	cr_assert_eq(create_pod(POD_ON("before", "n1")), 201);
 	atomic_store(&stop, false);
 	cr_assert_eq(pthread_create(&t, NULL, watcher, &args), 0);
-	WAIT_UNTIL(logged("relist:1 "), "the first list with the one pod on n1");
-	WAIT_UNTIL(atomic_load(&stats.streams) >= 1 || stats.streams >= 1, "a watch stream");
+	KIT_WAIT_UNTIL(watch_kit_logged("relist:1 "), "the first list with the one pod on n1");
+	KIT_WAIT_UNTIL(atomic_load(&stats.streams) >= 1 || stats.streams >= 1, "a watch stream");
 	cr_assert_eq(create_pod(POD_ON("elsewhere", "n2")), 201);
 	cr_assert_eq(create_pod(POD_ON("mine", "n1")), 201);
-	WAIT_UNTIL(logged("ADDED:mine "), "the ADDED event of a new pod on n1");
-	cr_assert_not(logged("elsewhere"), "a pod of another node came through: %s", seen.log);
+	KIT_WAIT_UNTIL(watch_kit_logged("ADDED:mine "), "the ADDED event of a new pod on n1");
+	cr_assert_not(watch_kit_logged("elsewhere"), "a pod of another node came through: %s", watch_kit_log());
 
 	/* The server goes away and comes back: the stream breaks, the loop re-lists. */
 	server_stop(srv);
 	srv = NULL;
 	cr_assert_eq(api_delete(api, "/api/v1/namespaces/default/pods/mine", NULL, NULL), -ECONNREFUSED);
 	start_server();
-	WAIT_UNTIL(relists() >= 2, "a re-list after the restart");
-	WAIT_UNTIL(logged("relist:2 "), "the re-list holds both n1 pods");
+	KIT_WAIT_UNTIL(watch_kit_relists() >= 2, "a re-list after the restart");
+	KIT_WAIT_UNTIL(watch_kit_logged("relist:2 "), "the re-list holds both n1 pods");
 	cr_assert_eq(create_pod(POD_ON("after", "n1")), 201);
-	WAIT_UNTIL(logged("ADDED:after "), "events flow again after the re-list");
+	KIT_WAIT_UNTIL(watch_kit_logged("ADDED:after "), "events flow again after the re-list");
 	atomic_store(&stop, true);
 	pthread_join(t, NULL);
 	cr_assert_geq(stats.streams, 2);
@@ -431,7 +362,7 @@ static int fake_stop(void *rt, const char *uid, int grace)
 	f->grace = grace;
 	pthread_mutex_unlock(&f->lock);
 	while (atomic_load(&f->hold))
-		sleep_ms(10);
+		kit_sleep_ms(10);
 	return 0;
 }
 
@@ -531,13 +462,13 @@ Test(agent_api, reconciler_starts_reports_and_finishes_deletion)
 			     "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"app\"},\"spec\":{\"nodeName\":"
 			     "\"n1\",\"terminationGracePeriodSeconds\":12,\"containers\":[{\"name\":\"c\",\"image\":\"busybox\"}]}}"),
 		     201);
-	WAIT_UNTIL(fake_count(&f, &f.stops) >= 1, "the first list stops the runtime's orphan");
+	KIT_WAIT_UNTIL(fake_count(&f, &f.stops) >= 1, "the first list stops the runtime's orphan");
 	cr_assert_str_eq(f.stop_log, "ghost ");
 	uid = pod_field("app", "metadata.uid");
 	cr_assert_not_null(uid);
-	WAIT_UNTIL(fake_count(&f, &f.starts) >= 1, "the runtime was asked to start the pod");
+	KIT_WAIT_UNTIL(fake_count(&f, &f.starts) >= 1, "the runtime was asked to start the pod");
 	cr_assert_str_eq(f.started, uid);
-	WAIT_UNTIL(pod_field_is("app", "status.phase", "Running"), "status posted from the runtime's view");
+	KIT_WAIT_UNTIL(pod_field_is("app", "status.phase", "Running"), "status posted from the runtime's view");
 	cr_assert(pod_field_is("app", "status.podIP", "10.244.0.9"));
 	cr_assert(pod_field_is("app", "status.hostIP", "10.0.0.5"));
 	cr_assert_eq(reconciler_count(rec), 1, "the n2 pod is not ours");
@@ -551,7 +482,7 @@ Test(agent_api, reconciler_starts_reports_and_finishes_deletion)
 	del = parse("{\"kind\":\"DeleteOptions\",\"apiVersion\":\"v1\"}");
 	cr_assert_eq(api_delete(api, "/api/v1/namespaces/default/pods/app", del, NULL), 200);
 	json_object_put(del);
-	WAIT_UNTIL(fake_count(&f, &f.stops) >= 2, "the runtime was asked to stop the pod");
+	KIT_WAIT_UNTIL(fake_count(&f, &f.stops) >= 2, "the runtime was asked to stop the pod");
 	cr_assert_str_eq(f.stopped, uid);
 	cr_assert_eq(f.grace, 12, "the pod's grace period");
 	/* While the runtime stops it, the reconciler still answers (a deadlock would hit the
@@ -565,10 +496,10 @@ Test(agent_api, reconciler_starts_reports_and_finishes_deletion)
 		     201);
 	uid2 = pod_field("app2", "metadata.uid");
 	cr_assert_not_null(uid2);
-	WAIT_UNTIL(started_is(&f, uid2), "a new pod starts while another one is still stopping");
+	KIT_WAIT_UNTIL(started_is(&f, uid2), "a new pod starts while another one is still stopping");
 	atomic_store(&f.hold, false);
-	WAIT_UNTIL(api_get(api, "/api/v1/namespaces/default/pods/app", NULL) == 404, "deletion confirmed");
-	WAIT_UNTIL(reconciler_count(rec) == 1, "the pod forgotten");
+	KIT_WAIT_UNTIL(api_get(api, "/api/v1/namespaces/default/pods/app", NULL) == 404, "deletion confirmed");
+	KIT_WAIT_UNTIL(reconciler_count(rec) == 1, "the pod forgotten");
 	atomic_store(&stop, true);
 	pthread_join(t, NULL);
 	reconciler_free(rec);
@@ -585,7 +516,7 @@ Test(agent_api, reconciler_without_runtime_reports_pending)
 	atomic_store(&stop, false);
 	cr_assert_eq(pthread_create(&t, NULL, watcher, &args), 0);
 	cr_assert_eq(create_pod(POD_ON("waits", "n1")), 201);
-	WAIT_UNTIL(pod_field_is("waits", "status.hostIP", "10.0.0.5"), "a status posted");
+	KIT_WAIT_UNTIL(pod_field_is("waits", "status.hostIP", "10.0.0.5"), "a status posted");
 	cr_assert(pod_field_is("waits", "status.phase", "Pending"));
 	char *reason = NULL;
 	json_object *o = NULL;
@@ -598,7 +529,7 @@ Test(agent_api, reconciler_without_runtime_reports_pending)
 	free(reason);
 	/* Deleting it needs no runtime: the agent confirms at once. */
 	cr_assert_eq(api_delete(api, "/api/v1/namespaces/default/pods/waits", NULL, NULL), 200);
-	WAIT_UNTIL(api_get(api, "/api/v1/namespaces/default/pods/waits", NULL) == 404, "deletion confirmed");
+	KIT_WAIT_UNTIL(api_get(api, "/api/v1/namespaces/default/pods/waits", NULL) == 404, "deletion confirmed");
 	atomic_store(&stop, true);
 	pthread_join(t, NULL);
 	reconciler_free(rec);
@@ -624,7 +555,7 @@ Test(agent_api, reconciler_reports_a_failed_start)
 	atomic_store(&stop, false);
 	cr_assert_eq(pthread_create(&t, NULL, watcher, &args), 0);
 	cr_assert_eq(create_pod(POD_ON("broken", "n1")), 201);
-	WAIT_UNTIL(pod_field_is("broken", "status.hostIP", "10.0.0.5"), "a status posted");
+	KIT_WAIT_UNTIL(pod_field_is("broken", "status.hostIP", "10.0.0.5"), "a status posted");
 	cr_assert_eq(api_get(api, "/api/v1/namespaces/default/pods/broken", &o), 200);
 	reason = strdup(json_get_string(json_object_array_get_idx(json_get_path(o, path), 0), "state.waiting.reason") ?: "");
 	msg = strdup(json_get_string(json_object_array_get_idx(json_get_path(o, path), 0), "state.waiting.message") ?: "");

@@ -27,6 +27,7 @@
 #include "api/server.h"
 #include "api/watch.h"
 #include "lib/registry_kit.h"
+#include "lib/watch_kit.h"
 
 static char certdir[64];
 static struct control_credentials creds;
@@ -292,72 +293,16 @@ Test(agent_api_failover, unanswered_syn_moves_on_after_the_connect_timeout)
 
 /* ---- a watch whose server is killed ---- */
 
-struct seen {
-	pthread_mutex_t lock;
-	char log[4096];
-};
-
-static struct seen seen = { .lock = PTHREAD_MUTEX_INITIALIZER };
 static atomic_bool stop;
 static struct api_watch_stats stats;
 static struct api_client *watch_client;
 
-static void note(const char *what, const char *name)
-{
-	pthread_mutex_lock(&seen.lock);
-	snprintf(seen.log + strlen(seen.log), sizeof(seen.log) - strlen(seen.log), "%s:%s ", what, name);
-	pthread_mutex_unlock(&seen.lock);
-}
-
-static int on_relist(void *ud, json_object *items)
-{
-	char n[16];
-
-	(void)ud;
-	snprintf(n, sizeof(n), "%zu", json_object_array_length(items));
-	note("relist", n);
-	return 0;
-}
-
-static int on_event(void *ud, const char *type, json_object *obj)
-{
-	(void)ud;
-	note(type, json_get_string(obj, "metadata.name"));
-	return 0;
-}
-
-static const struct api_watch_ops recording = { .relist = on_relist, .event = on_event };
-
-static bool logged(const char *needle)
-{
-	bool r;
-
-	pthread_mutex_lock(&seen.lock);
-	r = strstr(seen.log, needle) != NULL;
-	pthread_mutex_unlock(&seen.lock);
-	return r;
-}
-
 static void *watcher(void *arg)
 {
 	(void)arg;
-	api_watch_run(watch_client, "/api/v1/pods", "fieldSelector=spec.nodeName%3Dn1", &recording, NULL, &stop, &stats);
+	api_watch_run(watch_client, "/api/v1/pods", "fieldSelector=spec.nodeName%3Dn1", &watch_kit_recording, NULL, &stop, &stats);
 	return NULL;
 }
-
-static void sleep_ms(int ms)
-{
-	nanosleep(&(struct timespec){ ms / 1000, (ms % 1000) * 1000000L }, NULL);
-}
-
-/* Polls cond up to 30 s (a bound, not a timing guess: each check is of a real state). */
-#define WAIT_UNTIL(cond, what)                                    \
-	do {                                                      \
-		int _i;                                           \
-		for (_i = 0; _i < 1500 && !(cond); _i++)          \
-			sleep_ms(20);                             \
-		cr_assert((cond), "timed out waiting: %s", what); \
-	} while (0)
 
 #define POD_ON(name, node)                                                                                  \
 	"{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"" name "\"},\"spec\":{\"nodeName\":\"" node \
@@ -386,18 +331,18 @@ Test(agent_api_failover, watch_moves_to_the_other_server_when_its_server_dies)
 	cr_assert_eq(create_pod(only_b, POD_ON("before", "n1")), 201);
 	atomic_store(&stop, false);
 	cr_assert_eq(pthread_create(&t, NULL, watcher, NULL), 0);
-	WAIT_UNTIL(logged("relist:1 "), "the first list, from the first server");
-	WAIT_UNTIL(atomic_load(&stats.streams) >= 1 || stats.streams >= 1, "a watch stream on the first server");
+	KIT_WAIT_UNTIL(watch_kit_logged("relist:1 "), "the first list, from the first server");
+	KIT_WAIT_UNTIL(atomic_load(&stats.streams) >= 1 || stats.streams >= 1, "a watch stream on the first server");
 	cr_assert_eq(create_pod(only_b, POD_ON("mine", "n1")), 201);
-	WAIT_UNTIL(logged("ADDED:mine "), "an event through the first server");
+	KIT_WAIT_UNTIL(watch_kit_logged("ADDED:mine "), "an event through the first server");
 
 	server_stop(srv_a); /* its listener and the open stream go away */
 	srv_a = NULL;
 	cr_assert_eq(create_pod(only_b, POD_ON("after", "n1")), 201);
-	WAIT_UNTIL(logged("ADDED:after ") || logged("relist:3 "), "the pod created after the kill, through the second");
+	KIT_WAIT_UNTIL(watch_kit_logged("ADDED:after ") || watch_kit_logged("relist:3 "), "the pod created after the kill, through the second");
 	cr_assert_eq(api_client_generation(watch_client), gen + 1, "the client moved to the second server");
 	cr_assert_eq(create_pod(only_b, POD_ON("later", "n1")), 201);
-	WAIT_UNTIL(logged("ADDED:later "), "events keep flowing from the second server");
+	KIT_WAIT_UNTIL(watch_kit_logged("ADDED:later "), "events keep flowing from the second server");
 	atomic_store(&stop, true);
 	pthread_join(t, NULL);
 	api_client_free(watch_client);
@@ -444,7 +389,7 @@ static void *relay_pipe(void *arg)
 		struct pollfd p[2] = { { fds[0], POLLIN, 0 }, { fds[1], POLLIN, 0 } };
 
 		if (atomic_load(&relay.frozen)) { /* silent: no data, no FIN */
-			sleep_ms(50);
+			kit_sleep_ms(50);
 			continue;
 		}
 		/* Checked again after poll: bytes that arrive once frozen is set are never passed on. */
@@ -471,7 +416,7 @@ static void *relay_accept(void *arg)
 
 		/* Frozen: connections wait in the accept queue, their TLS handshakes unanswered. */
 		if (atomic_load(&relay.frozen) || i == RELAY_MAX || poll(&p, 1, 100) <= 0) {
-			sleep_ms(50);
+			kit_sleep_ms(50);
 			continue;
 		}
 		c = accept4(relay.lfd, NULL, NULL, SOCK_CLOEXEC);
@@ -534,10 +479,10 @@ Test(agent_api_failover, silent_server_watch_follows_a_switch_made_by_another_re
 	cr_assert_not_null(twin);
 	atomic_store(&stop, false);
 	cr_assert_eq(pthread_create(&t, NULL, watcher, NULL), 0);
-	WAIT_UNTIL(logged("relist:0 "), "the first list, through the relay");
-	WAIT_UNTIL(atomic_load(&relay.n) >= 2, "the watch stream's own connection through the relay");
+	KIT_WAIT_UNTIL(watch_kit_logged("relist:0 "), "the first list, through the relay");
+	KIT_WAIT_UNTIL(atomic_load(&relay.n) >= 2, "the watch stream's own connection through the relay");
 	cr_assert_eq(create_pod(twin, POD_ON("first", "n1")), 201);
-	WAIT_UNTIL(logged("ADDED:first "), "an event through the relay");
+	KIT_WAIT_UNTIL(watch_kit_logged("ADDED:first "), "an event through the relay");
 
 	/* The twin's kept-alive connection through the relay now waits for its answer until the
 	 * request's time limit, as a heartbeat's would (main.c caps those at 10 s). */
@@ -545,8 +490,8 @@ Test(agent_api_failover, silent_server_watch_follows_a_switch_made_by_another_re
 	atomic_store(&relay.frozen, true);
 	st = create_pod(twin, POD_ON("moved", "n1"));
 	cr_assert_eq(st, 201, "the twin's request moves to the second server: %d", st);
-	WAIT_UNTIL(logged("ADDED:moved "), "the watch moved to the second server");
-	cr_assert_eq(stats.lists, 1, "resumed from the resourceVersion, no re-list: %s", seen.log);
+	KIT_WAIT_UNTIL(watch_kit_logged("ADDED:moved "), "the watch moved to the second server");
+	cr_assert_eq(stats.lists, 1, "resumed from the resourceVersion, no re-list: %s", watch_kit_log());
 	cr_assert_geq(stats.streams, 2);
 	atomic_store(&stop, true);
 	pthread_join(t, NULL);
