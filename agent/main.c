@@ -241,6 +241,26 @@ static int register_node(struct agent *a)
 	}
 }
 
+/* --pod-fastpath auto: the tc fast path hands packets past this node's conntrack, so it runs
+ * where Services are routed at the socket (proxy bpf), never under nftables' DNAT, whose
+ * replies must be un-NATed here. Off also removes an earlier agent's filters. */
+static void pod_fastpath_apply(struct agent *a, bool proxy_known)
+{
+	struct pod_network *net = agent_runtime_network(a->runtime);
+	const char *mode = proxy_known && a->proxy ? proxy_run_mode(a->proxy) : a->cfg.proxy_mode;
+	bool on = strcmp(a->cfg.pod_fastpath, "off") != 0 && strcmp(mode, "nftables") != 0;
+	int r;
+
+	if (!net || (on && !proxy_known))
+		return;
+	r = pod_network_set_fastpath(net, on);
+	if (r < 0)
+		log_warn_errno(r, "pod fast path %s: %m", on ? "on" : "off");
+	else if (!on && proxy_known)
+		log_info("pod fast path off (%s): pods' traffic takes the bridge and forwarding",
+			 strcmp(a->cfg.pod_fastpath, "off") == 0 ? "--pod-fastpath off" : "Services by nftables");
+}
+
 static int run(struct agent *a)
 {
 	pthread_t watcher, syncer;
@@ -249,6 +269,7 @@ static int run(struct agent *a)
 	int r;
 
 	start_endpoint(a);
+	pod_fastpath_apply(a, false);
 	r = register_node(a);
 	if (r < 0)
 		return r == -EINTR ? 0 : r;
@@ -267,6 +288,7 @@ static int run(struct agent *a)
 			log_error_errno(r, "starting the Node watch (podCIDR, routes to other nodes): %m");
 		nodes_watched = r >= 0;
 		start_proxy(a);
+		pod_fastpath_apply(a, true);
 	}
 	while (!atomic_load(&a->stop)) {
 		heartbeat_tick(&a->hb);

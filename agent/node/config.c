@@ -52,6 +52,7 @@ static const struct setting settings[] = {
 	S("bridge-name", bridge_name, "skiff0", "the pods' bridge (--network bridge)"),
 	S("proxy-mode", proxy_mode, "auto", "Service routing (--network bridge): auto (bpf when the kernel can), bpf or nftables"),
 	S("bpf-pin-dir", bpf_pin_dir, NULL, "pins of the BPF Service maps and links (default /sys/fs/bpf/skiff/<node-name>)"),
+	S("pod-fastpath", pod_fastpath, "auto", "pod traffic past the bridge by tc BPF (--network bridge): auto (when the kernel can and Services are routed by bpf) or off"),
 	N("max-pods", max_pods, "110", "pods this node accepts (the pods capacity)"),
 	N("pod-max-pids", pod_max_pids, "1024", "pids.max of every pod's cgroup (0: unlimited)"),
 	N("heartbeat-seconds", heartbeat_seconds, "5", "Lease renew period"),
@@ -254,5 +255,7 @@ int agent_config_load(struct agent_config *c, int argc, char **argv, FILE *out, 
 	if (strcmp(c->proxy_mode, "auto") != 0 && strcmp(c->proxy_mode, "bpf") != 0 &&
 	    strcmp(c->proxy_mode, "nftables") != 0)
 		return fail(ret_err, "proxy-mode: \"%s\" is none of auto, bpf, nftables", c->proxy_mode);
+	if (strcmp(c->pod_fastpath, "auto") != 0 && strcmp(c->pod_fastpath, "off") != 0)
+		return fail(ret_err, "pod-fastpath: \"%s\" is neither auto nor off", c->pod_fastpath);
 	return 0;
 }

@@ -27,6 +27,7 @@ struct agent_config {
 	char *bridge_name;   /* --bridge-name */
 	char *proxy_mode;    /* --proxy-mode: auto, bpf or nftables (Service routing) */
 	char *bpf_pin_dir;   /* --bpf-pin-dir: default /sys/fs/bpf/skiff/<node-name> */
+	char *pod_fastpath;  /* --pod-fastpath: auto (tc BPF past the bridge where it can run) or off */
 	long max_pods;       /* --max-pods */
 	long pod_max_pids;   /* --pod-max-pids: pids.max per pod (0: none) */
 	long heartbeat_seconds; /* --heartbeat-seconds: Lease renew period */
