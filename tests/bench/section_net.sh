@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The "### Pod networking" bench section: bench_net (tests/bench/bench_net.c) in network
 # namespaces of its own — per-pod network setup, 100 at once, and pod-to-pod TCP across two
-# host-gw "nodes" against two bare namespaces on one veth pair. Usage: tests/bench/section_net.sh RELDIR
+# host-gw "nodes" (with the agent's tc fast path, as the agent runs it; BENCH_NET_FASTPATH=off for
+# the bridge and forwarding path) against two bare namespaces on one veth pair.
+# Usage: tests/bench/section_net.sh RELDIR
 set -uo pipefail
 
 REL=${1:?usage: tests/bench/section_net.sh RELDIR}
@@ -9,6 +11,7 @@ BIN=$REL/tests/bench/bench_net
 PODS=${BENCH_NET_PODS:-100}
 SECONDS_EACH=${BENCH_NET_SECONDS:-2}
 ROUNDS=${BENCH_NET_ROUNDS:-5}
+FASTPATH=${BENCH_NET_FASTPATH:-on}
 ROWS=()
 
 fail() {
@@ -21,7 +24,7 @@ WORK=$(mktemp -d /tmp/skiff-bench-net.XXXXXX) || fail "mktemp"
 trap 'rm -rf "$WORK"' EXIT
 
 rc=0
-out=$(timeout 300 "$BIN" "$WORK" --pods "$PODS" --seconds "$SECONDS_EACH" --rounds "$ROUNDS" 2>"$WORK/err") || rc=$?
+out=$(timeout 300 "$BIN" "$WORK" --pods "$PODS" --seconds "$SECONDS_EACH" --rounds "$ROUNDS" --fastpath "$FASTPATH" 2>"$WORK/err") || rc=$?
 [ "$rc" -eq 0 ] || fail "bench_net exit $rc: $(tail -n 3 "$WORK/err" | tr '\n' ' ')"
 
 kv() { # KEY LINE-PREFIX
@@ -52,6 +55,20 @@ r=$(kv ratio bulk_gbps)
 row "pod-to-pod TCP bulk (128 KiB writes), two nodes host-gw vs one bare veth pair" \
 	"$(kv skiff bulk_gbps) vs $(kv base bulk_gbps) Gbit/s: ${r}x" ">= 0.95x" "$(verdict "$r" ">=" 0.95)"
 
+if [ "$(kv on fastpath)" = 1 ]; then
+	PATHTEXT="Pods' packets take the agent's tc fast path (agent/net/fastpath*.c, bpf/pod_fwd.bpf.c), on
+by default in the agent: on the pod veth's node end a fib lookup sends them out of the uplink (a
+veth here, so straight into its other end, bpf_redirect_peer), and on the other node's uplink they
+go straight into the pod (bpf_redirect_peer), past both bridges and the forwarding path; its
+counters in this run: $(kv remote fastpath) packets out to the other node, $(kv in fastpath) into a
+pod from the uplink, $(kv pass fastpath) left to the kernel (ARP, the first packets). Where the
+baseline crosses one veth pair, the pod path crosses the pod's veth pair and the fabric, with two
+programs and a fib lookup on the way."
+else
+	PATHTEXT="The fast path was off (BENCH_NET_FASTPATH=off): the pod path crosses three veth pairs,
+two bridges and two forwarding hops where the baseline crosses one veth pair."
+fi
+
 cat <<EOF
 ### Pod networking
 
@@ -64,8 +81,7 @@ namespaces (after teardown) set up by 4 threads through the one agent lock. Traf
 namespaces joined by a veth "fabric", each with its bridge and podCIDR and the other's route
 (host-gw, as the Node watch sets them up), a pod on each; against two bare namespaces joined by
 one veth pair. Each figure is the median of $ROUNDS rounds of $SECONDS_EACH s, rounds alternating
-the two paths. The pod path crosses three veth pairs, two bridges and two forwarding hops where the
-baseline crosses one veth pair: the request/response figure is mostly that per-packet work.
+the two paths. $PATHTEXT
 
 | measurement | result | target | verdict |
 |---|---|---|---|
