@@ -24,9 +24,13 @@
 #include "api/auth.h"
 #include "api/certs.h"
 #include "api/client.h"
+#include "api/kubeconfig.h"
 #include "api/server.h"
+#include "api/tokens.h"
 #include "api/watch.h"
 #include "lib/registry_kit.h"
+/* By path: control/ has an api/join.h of its own (the server side), first on the include path. */
+#include "../../agent/api/join.h"
 #include "lib/watch_kit.h"
 
 static char certdir[64];
@@ -40,7 +44,7 @@ static struct server *start_server(char *url, size_t len)
 	struct server *s = server_start(&(struct server_config){
 		.host = "127.0.0.1", .port = 0, .cert_pem = creds.server_cert_pem, .key_pem = creds.server_key_pem,
 		.auth = auth, .reg = kit_reg, .connection_limit = 64, .idle_timeout_s = 30, .max_body_bytes = 1 << 20,
-		.thread_stack_bytes = 512 * 1024 });
+		.thread_stack_bytes = 512 * 1024, .data_dir = certdir, .ca_pem = creds.ca_pem });
 
 	cr_assert_not_null(s, "server_start: %s", strerror(errno));
 	server_set_ready(s, true);
@@ -289,6 +293,34 @@ Test(agent_api_failover, unanswered_syn_moves_on_after_the_connect_timeout)
 	for (size_t i = 0; i < 4; i++)
 		close(clients[i]);
 	close(lfd);
+}
+
+/* --join with a list: the first server refuses, the second joins the node, and the stored
+ * credential keeps the whole list. */
+Test(agent_api_failover, join_tries_the_servers_in_order_and_keeps_them_all)
+{
+	char root[128], list[160], hash[CA_HASH_LEN], *tok = NULL, *path, *err = NULL;
+	struct kubeconfig k = { 0 };
+	struct api_client *c;
+	unsigned dead;
+	int fd = refusing_port(&dead);
+
+	snprintf(root, sizeof(root), "%s/agent-root", certdir);
+	snprintf(list, sizeof(list), "https://127.0.0.1:%u,%s", dead, url_b);
+	cr_assert_eq(bootstrap_token_create(certdir, 600, &tok), 0);
+	cr_assert_eq(ca_cert_hash(creds.ca_pem, hash), 0);
+	cr_assert_eq(join_cluster(list, tok, hash, "n1", root), 0);
+	path = join_credential_path(root);
+	cr_assert_eq(kubeconfig_load(path, &k, &err), 0, "%s", err);
+	cr_assert_str_eq(k.server, list);
+	c = api_client_new(k.server, k.ca_pem, k.token);
+	cr_assert_not_null(c);
+	cr_assert_eq(api_get(c, "/api/v1/nodes", NULL), 200, "the node's credential, through the second server");
+	api_client_free(c);
+	kubeconfig_done(&k);
+	free(path);
+	free(tok);
+	close(fd);
 }
 
 /* ---- a watch whose server is killed ---- */
