@@ -57,11 +57,13 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0) printf "%.2f", a / b }
 
 row() { ROWS+=("| $1 | $2 | $3 | $4 |"); }
 
+# Below the ephemeral range (32768-), used by no socket in any state: a client connection
+# lingering in TIME-WAIT on a picked port fails the listener's bind.
 pick_port() {
 	local p
 	for _ in $(seq 50); do
-		p=$((20000 + RANDOM % 40000))
-		ss -Htln "sport = :$p" 2>/dev/null | grep -q . || { echo "$p"; return 0; }
+		p=$((20000 + RANDOM % 12000))
+		ss -Htan "sport = :$p" 2>/dev/null | grep -q . || { echo "$p"; return 0; }
 	done
 	return 1
 }

@@ -10,22 +10,41 @@ SM_ETCD_PID=""
 SM_EP=""
 SM_CTL=""
 
-sm_etcd_start() {
+# A port below the ephemeral range (32768-) that no socket uses in any state: a client's
+# connection (thousands linger in TIME-WAIT here) on a picked port makes etcd's bind fail.
+sm_pick_port() {
+	local p
+	for _ in $(seq 50); do
+		p=$((20000 + RANDOM % 12000))
+		ss -Htan "sport = :$p" 2>/dev/null | grep -q . || { echo "$p"; return 0; }
+	done
+	return 1
+}
+
+# One etcd member on two free loopback ports; a port taken between the pick and etcd's bind
+# (it exits) costs a retry on others.
+sm_etcd_try() {
 	local cport pport
-	cport=$(pick_port) && pport=$(pick_port) || return 1
+	cport=$(sm_pick_port) && pport=$(sm_pick_port) || return 1
 	[ "$cport" != "$pport" ] || return 1
 	SM_EP="http://127.0.0.1:$cport"
-	command -v etcd >/dev/null || { echo "etcd not found (make deps installs etcd-server)"; return 1; }
+	rm -rf "$WORK/sm-etcd"
 	etcd --name sm --data-dir "$WORK/sm-etcd" --listen-client-urls "$SM_EP" --advertise-client-urls "$SM_EP" \
 		--listen-peer-urls "http://127.0.0.1:$pport" --initial-advertise-peer-urls "http://127.0.0.1:$pport" \
-		--initial-cluster "sm=http://127.0.0.1:$pport" >"$WORK/sm-etcd.log" 2>&1 &
+		--initial-cluster "sm=http://127.0.0.1:$pport" >>"$WORK/sm-etcd.log" 2>&1 &
 	SM_ETCD_PID=$!
 	for _ in $(seq 150); do
-		kill -0 "$SM_ETCD_PID" 2>/dev/null || return 1
+		kill -0 "$SM_ETCD_PID" 2>/dev/null || { sm_etcd_stop; return 1; }
 		curl -fsS --max-time 2 "$SM_EP/health" 2>/dev/null | grep -q true && return 0
 		sleep 0.2
 	done
+	sm_etcd_stop
 	return 1
+}
+
+sm_etcd_start() {
+	command -v etcd >/dev/null || { echo "etcd not found (make deps installs etcd-server)" >>"$WORK/sm-etcd.log"; return 1; }
+	sm_etcd_try || sm_etcd_try || sm_etcd_try
 }
 
 sm_etcd_stop() {
@@ -65,6 +84,11 @@ sm_server_start() {
 		sleep 0.2
 	done
 	return 1
+}
+
+# The errors the last start logged.
+sm_start_errors() {
+	awk '/^--- start/ { buf = "" } / (error|fatal) / { buf = buf $0 "\n" } END { printf "%s", buf }' "$LOG" | tail -n 5
 }
 
 # Every object kubectl lists, in resourceVersion order (ties by kind, namespace, name).
@@ -122,10 +146,10 @@ scenario_store_migrate() {
 	[ -x "$SM_CTL" ] || { fail "migrate: $SM_CTL is built" "make build/asan/bin/skiffctl"; return; }
 	command -v sqlite3 >/dev/null || { fail "migrate: sqlite3 CLI is installed" "make deps installs sqlite3"; return; }
 	if sm_etcd_start; then pass "migrate: etcd-server answers on $SM_EP"; else
-		fail "migrate: etcd-server answers" "$(tail -n 5 "$WORK/sm-etcd.log" 2>&1)"; sm_etcd_stop; return; fi
+		fail "migrate: etcd-server answers" "$(grep -E ' [CEW] \| |not found' "$WORK/sm-etcd.log" 2>&1 | tail -n 5)"; sm_etcd_stop; return; fi
 	# The source is a SQLite cluster even when the suite runs on etcd.
 	if [ "${E2E_STORE:-sqlite}" != sqlite ]; then
-		server_stop && sm_server_start || { fail "migrate: a SQLite server starts" "$(tail -n 20 "$LOG")"; return; }
+		if ! { server_stop && sm_server_start; }; then fail "migrate: a SQLite server starts" "$(tail -n 20 "$LOG")"; return; fi
 	fi
 	check_ok "migrate: kubectl makes a node, pods, a Service, an RC" sm_make_objects
 	out=$(wait_for_output "3" 100 sh -c "kubectl get pods -n sm-ns -l app=sm-rc -o name | wc -l")
@@ -136,8 +160,8 @@ scenario_store_migrate() {
 	check_eq "migrate: nothing written to etcd while refused" "0" "$(sm_etcd_dump | wc -l)"
 
 	# Controllers and scheduler off from here: nothing changes objects between the snapshots.
-	server_stop && sm_server_start --disable-controllers --disable-scheduler ||
-		{ fail "migrate: server restarts without controllers" "$(tail -n 20 "$LOG")"; return; }
+	if ! { server_stop && sm_server_start --disable-controllers --disable-scheduler; }; then
+		fail "migrate: server restarts without controllers" "$(sm_start_errors)"; return; fi
 	before=$(sm_snapshot)
 	[ -n "${SM_DEBUG:-}" ] && printf '%s\n' "$before" >&2
 	check_match "migrate: snapshot holds the RC's pods" "Pod	sm-ns	sm-rc-" "$before"
@@ -159,7 +183,7 @@ scenario_store_migrate() {
 	check_match "migrate: the IP allocations came along" "^/registry/ranges/" "$dst"
 
 	if sm_server_start --disable-controllers --disable-scheduler --store etcd --etcd-endpoints "$SM_EP"; then pass "migrate: skiff-control starts on etcd"; else
-		fail "migrate: skiff-control starts on etcd" "$(tail -n 20 "$LOG")"; sm_etcd_stop; server_start; return; fi
+		fail "migrate: skiff-control starts on etcd" "$(sm_start_errors)"; sm_etcd_stop; server_start; return; fi
 	# Objects the new server writes itself at start (its leader Lease) are not the copy's.
 	after=$(sm_snapshot | awk -F'\t' 'NR == FNR { seen[$4] = 1; next } seen[$4]' <(printf '%s\n' "$before") -)
 	check_eq "migrate: same objects, names, uids, order by resourceVersion" "$before" "$after"
