@@ -343,24 +343,25 @@ void leader_abandon(struct leader *l)
 		shut(l, false);
 }
 
-bool leader_is_leading(struct leader *l)
+/* One field read under the lock: the threads change them. */
+static int64_t read_locked(struct leader *l, const void *field, bool is_bool)
 {
-	bool v;
+	int64_t v;
 
 	pthread_mutex_lock(&l->lock);
-	v = l->leading;
+	v = is_bool ? *(const bool *)field : *(const int64_t *)field;
 	pthread_mutex_unlock(&l->lock);
 	return v;
 }
 
+bool leader_is_leading(struct leader *l)
+{
+	return read_locked(l, &l->leading, true);
+}
+
 bool leader_is_working(struct leader *l)
 {
-	bool v;
-
-	pthread_mutex_lock(&l->lock);
-	v = l->working;
-	pthread_mutex_unlock(&l->lock);
-	return v;
+	return read_locked(l, &l->working, true);
 }
 
 const char *leader_identity(const struct leader *l)
@@ -370,10 +371,5 @@ const char *leader_identity(const struct leader *l)
 
 int64_t leader_lease_expiry_ms(struct leader *l)
 {
-	int64_t v;
-
-	pthread_mutex_lock(&l->lock);
-	v = l->expiry_ms;
-	pthread_mutex_unlock(&l->lock);
-	return v;
+	return read_locked(l, &l->expiry_ms, false);
 }
