@@ -34,6 +34,7 @@ struct leader {
 	int64_t deadline_ms; /* the work must stop by then unless renewed */
 	int64_t expiry_ms;   /* earliest expiry of the lease in etcd */
 	int64_t lease_id;
+	bool recorded; /* the Lease object names this instance since it last became leader */
 };
 
 void leader_options_init(struct leader_options *o)
@@ -140,16 +141,20 @@ static void lost(struct leader *l, const char *why)
 	pthread_cond_broadcast(&l->cond);
 }
 
+/* The election thread only: recorded is its own. */
 static void record(struct leader *l)
 {
 	int r;
 
 	if (!l->reg)
 		return;
-	r = leader_lease_record(l->reg, LEADER_LEASE_NAMESPACE, LEADER_LEASE_NAME, l->identity, l->ttl_s);
+	r = leader_lease_record(l->reg, LEADER_LEASE_NAMESPACE, LEADER_LEASE_NAME, l->identity, l->ttl_s,
+				!l->recorded);
 	if (r < 0)
 		log_warn_errno(r, "leader %s: Lease %s/%s: %m", l->identity, LEADER_LEASE_NAMESPACE,
 			       LEADER_LEASE_NAME);
+	else
+		l->recorded = true;
 }
 
 /* Follower: polls the key every retry period; lock held on entry and exit. */
@@ -173,6 +178,7 @@ static void follow(struct leader *l)
 	}
 	log_info("leader %s: became leader", l->identity);
 	l->leading = true;
+	l->recorded = false;
 	renewed(l, sent);
 	pthread_mutex_unlock(&l->lock);
 	record(l);

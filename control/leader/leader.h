@@ -48,9 +48,10 @@ int64_t leader_lease_expiry_ms(struct leader *l);
 
 /* "<hostname>_<16 random hex digits>", as kube's leader election names its candidates. */
 char *leader_default_identity(void);
-/* Writes the Lease ns/name: holder identity, duration and renewTime now; a new holder sets
- * acquireTime and counts a transition. 0 or -errno. */
+/* Writes the Lease ns/name: holder identity, duration and renewTime now. acquire: a new holder
+ * sets acquireTime and counts a transition; a renewal (!acquire) of a Lease another holds
+ * writes nothing and returns -EBUSY. 0 or -errno. */
 int leader_lease_record(struct registry *reg, const char *ns, const char *name, const char *identity,
-			int duration_s);
+			int duration_s, bool acquire);
 
 #endif

@@ -47,6 +47,7 @@ static void micro_time(char buf[32])
 struct record {
 	const char *identity;
 	int duration_s;
+	bool acquire;
 	char now[32];
 };
 
@@ -55,12 +56,15 @@ static int mutate(json_object *lease, void *arg)
 	const struct record *rec = arg;
 	json_object *spec = json_ensure_object(lease, "spec");
 	const char *holder = json_get_string(spec, "holderIdentity");
+	int64_t transitions;
 
 	if (!spec)
 		return -ENOMEM;
 	if (!holder || strcmp(holder, rec->identity) != 0) {
-		int64_t transitions = json_object_get_int64(json_object_object_get(spec, "leaseTransitions"));
-
+		/* A renewal written late, after another instance took over, must not take it back. */
+		if (!rec->acquire)
+			return 1;
+		transitions = json_object_get_int64(json_object_object_get(spec, "leaseTransitions"));
 		if (holder && *holder)
 			transitions++;
 		json_object_object_add(spec, "leaseTransitions", json_object_new_int64(transitions));
@@ -99,17 +103,18 @@ static int create(struct registry *reg, const char *ns, const char *name, struct
 }
 
 int leader_lease_record(struct registry *reg, const char *ns, const char *name, const char *identity,
-			int duration_s)
+			int duration_s, bool acquire)
 {
-	struct record rec = { .identity = identity, .duration_s = duration_s };
+	struct record rec = { .identity = identity, .duration_s = duration_s, .acquire = acquire };
 	int r;
 
 	micro_time(rec.now);
 	r = ctrl_update(reg, "leases", ns, name, NULL, mutate, &rec, NULL);
 	if (r == -ENOENT) {
+		rec.acquire = true; /* none holds it: whoever writes it first */
 		r = create(reg, ns, name, &rec);
 		if (r == -EEXIST) /* another instance created it meanwhile */
 			r = ctrl_update(reg, "leases", ns, name, NULL, mutate, &rec, NULL);
 	}
-	return r < 0 ? r : 0;
+	return r < 0 ? r : r == 1 ? -EBUSY : 0;
 }

@@ -293,3 +293,18 @@ Test(leader, the_sqlite_store_has_no_leases)
 	unlink(path);
 	cr_assert_eq(rmdir(dir), 0, "left files in %s", dir);
 }
+
+Test(leader, a_late_renewal_does_not_take_the_lease_back)
+{
+	_cleanup_json_ json_object *lease = NULL;
+	const char *ns = LEADER_LEASE_NAMESPACE, *name = LEADER_LEASE_NAME;
+
+	cr_assert_eq(leader_lease_record(a.reg, ns, name, "old", TTL_S, false), 0, "a missing Lease is created");
+	cr_assert_eq(leader_lease_record(b.reg, ns, name, "new", TTL_S, true), 0);
+	/* The old leader's renewal, sent before it lost and written after the takeover. */
+	cr_assert_eq(leader_lease_record(a.reg, ns, name, "old", TTL_S, false), -EBUSY);
+	lease = read_lease(a.reg);
+	cr_assert_str_eq(spec_str(lease, "holderIdentity"), "new");
+	cr_assert_eq(spec_int(lease, "leaseTransitions"), 1);
+	cr_assert_eq(leader_lease_record(b.reg, ns, name, "new", TTL_S, false), 0, "the holder renews");
+}
