@@ -115,7 +115,8 @@ static int bind_alone(struct registry *reg, struct registry_binding *b, const st
 }
 
 /* Writes the pods still in the txn; a pod whose compare fails goes alone and the rest are
- * written again. Any other failure sends them all alone. */
+ * written again. A txn over the store's size (etcd: 1.5 MiB) is written in halves. Any other
+ * failure sends them all alone. */
 static void commit(struct registry *reg, struct prepared *p, size_t n)
 {
 	_cleanup_free_ struct store_op *ops = calloc(n, sizeof(*ops));
@@ -140,6 +141,11 @@ static void commit(struct registry *reg, struct prepared *p, size_t n)
 			p[idx[failed]].in_txn = false;
 			p[idx[failed]].alone = true;
 			continue;
+		}
+		if (rc == -E2BIG && m > 1) {
+			commit(reg, p, n / 2);
+			commit(reg, p + n / 2, n - n / 2);
+			return;
 		}
 		for (size_t i = 0; i < n; i++)
 			if (p[i].in_txn) {

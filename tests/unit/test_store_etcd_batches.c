@@ -73,6 +73,39 @@ Test(store_etcd_batches, bind_many_splits_into_txns_the_store_takes)
 	}
 }
 
+/* 40 pods of 48 KiB: 1.9 MiB in one txn is over etcd's 1.5 MiB, so the batch is written in
+ * halves (2 revisions), not pod by pod. */
+Test(store_etcd_batches, a_batch_over_the_request_size_is_written_in_halves)
+{
+	enum { BIG = 40, PAD = 48 << 10 };
+	static struct registry_binding b[BIG];
+	static char names[BIG][16];
+	_cleanup_free_ char *pad = malloc(PAD + 1);
+	int64_t before;
+
+	cr_assert_not_null(pad);
+	memset(pad, 'x', PAD);
+	pad[PAD] = '\0';
+	for (int i = 0; i < BIG; i++) {
+		_cleanup_json_ json_object *pod = kit_json(KIT_POD("big", "")), *out = NULL;
+		json_object *ann = json_object_new_object();
+
+		snprintf(names[i], sizeof(names[i]), "big%d", i);
+		json_object_object_add(json_get_path(pod, "metadata"), "name", json_object_new_string(names[i]));
+		json_object_object_add(ann, "pad", json_object_new_string(pad));
+		json_object_object_add(json_get_path(pod, "metadata"), "annotations", ann);
+		cr_assert_eq(registry_create(kit_reg, kit_res("pods"), "default", NULL, NULL, pod, &kit_wo, &out,
+					     &kit_st), 0, "%s", kit_st.message ? kit_st.message : "");
+		b[i] = (struct registry_binding){ "default", names[i], "n1", 1 };
+	}
+	before = store_revision(kit_store);
+	cr_assert_eq(registry_bind_many(kit_reg, b, BIG, &kit_wo), BIG);
+	cr_assert_eq(store_revision(kit_store) - before, 2, "revisions %lld -> %lld", (long long)before,
+		     (long long)store_revision(kit_store));
+	for (int i = 0; i < BIG; i++)
+		cr_assert_eq(b[i].rc, 0, "%s", names[i]);
+}
+
 /* A NodePort Service with 130 ports: its create writes the object, a cluster IP and 130
  * node ports in one txn, which etcd cannot take and which cannot be split. */
 static json_object *service_with_ports(int n)
