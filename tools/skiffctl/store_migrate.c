@@ -114,9 +114,10 @@ static int by_rev(const void *a, const void *b)
 	return strcmp(x->key, y->key);
 }
 
+/* strlen, not value_len: the SQLite store's lists leave value_len 0 (sqlite_read.c). */
 static size_t op_cost(const struct store_kv *kv)
 {
-	return 3 * strlen(kv->key) + kv->value_len + OP_OVERHEAD;
+	return 3 * strlen(kv->key) + strlen(kv->value) + OP_OVERHEAD;
 }
 
 /* How many keys from i go in one txn: those of one source revision (any revision with
@@ -162,10 +163,27 @@ static int write_all(struct store *dst, const struct kvs *k, bool batch, struct 
 			st->first_rev = rev;
 		st->last_rev = rev;
 		for (size_t j = 0; j < n; j++)
-			st->bytes += k->v[i + j].value_len;
+			st->bytes += strlen(k->v[i + j].value);
 		st->keys += n;
 	}
 	return 0;
+}
+
+/* The prefix holds exactly what was written: nobody else wrote there meanwhile. */
+static int check_count(struct store *dst, const struct migrate_options *o, size_t want)
+{
+	size_t n = 0;
+	int r = store_count(dst, "", &n);
+
+	if (r == 0 && n == want)
+		return 0;
+	if (r < 0)
+		fprintf(stderr, "skiffctl store migrate: etcd:%s: counting keys after the copy: %s\n", o->etcd_endpoints,
+			strerror(-r));
+	else
+		fprintf(stderr, "skiffctl store migrate: etcd:%s prefix %s holds %zu keys after copying %zu: another writer?\n",
+			o->etcd_endpoints, o->etcd_prefix, n, want);
+	return r < 0 ? r : -EIO;
 }
 
 static struct store *open_target(const struct migrate_options *o)
@@ -234,6 +252,8 @@ int store_migrate(const struct migrate_options *o, struct migrate_stats *ret)
 		goto out;
 	qsort(k.v, k.n, sizeof(*k.v), by_rev);
 	r = write_all(dst, &k, o->batch, ret);
+	if (r == 0)
+		r = check_count(dst, o, k.n);
 out:
 	kvs_clear(&k);
 	if (src)
