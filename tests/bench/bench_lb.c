@@ -1,10 +1,11 @@
-/* bench_lb: what Service routing costs a connect(), and how fast the eBPF maps are programmed,
+/* bench_lb: what Service routing costs a connect(), and how fast the eBPF maps (or the nftables
+ * table) are programmed,
  * in a private mount + network namespace (backend 10.200.0.1:8080 on a veth there) and a cgroup
  * of its own (skiff-bench-lb-<pid>), all removed at the end. Prints key=value lines for
  * tests/bench/section_lb.sh.
  *   bench_lb connect bpf|nft|iptables SERVICES [PER_COMMIT]   connect()+close() to a VIP vs the
  *                                                backend (Services loaded in one commit, or PER_COMMIT a commit)
- *   bench_lb program SERVICES ENDPOINTS SAMPLES        cold sync, then one-endpoint updates */
+ *   bench_lb program SERVICES ENDPOINTS SAMPLES [bpf|nft]   cold sync, then one-endpoint updates */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -288,23 +289,30 @@ static int bench_connect(struct bench *b, const char *mode, uint32_t n, uint32_t
 		r = load_lb(b, n, per_commit);
 	if (r < 0)
 		return r;
-	fprintf(stderr, "bench_lb: %s: %u services loaded in %.2f s\n", mode, n, now_s() - t0);
+	t0 = now_s() - t0;
+	fprintf(stderr, "bench_lb: %s: %u services loaded in %.2f s\n", mode, n, t0);
 	r = measure(b, VIP_BASE + n - 1, result, sizeof(result));
 	if (r == 0)
-		printf("mode=%s services=%u load_s=%.2f %s", mode, n, now_s() - t0, result);
+		printf("mode=%s services=%u load_s=%.2f %s", mode, n, t0, result);
 	return r;
 }
 
 /* Cold sync of n Services x e endpoints, then samples single-endpoint changes, each timed from
  * the call to its return (the maps are updated when upsert returns). */
-static int bench_program(struct bench *b, uint32_t n, uint32_t e, uint32_t samples)
+static int bench_program(struct bench *b, uint32_t n, uint32_t e, uint32_t samples, const char *mode)
 {
 	struct lb_backend *be = calloc(e, sizeof(*be));
 	double *lat = calloc(samples, sizeof(double)), t0, t1, cold, prune;
+	bool nft = strcmp(mode, "nft") == 0;
 	int r;
 
-	b->ops = &bpf_lb_ops;
-	r = be && lat ? bpf_lb_open(b->pin_dir, b->cg_path, &b->dp) : -ENOMEM;
+	b->ops = nft ? &nft_lb_ops : &bpf_lb_ops;
+	if (!be || !lat)
+		r = -ENOMEM;
+	else if (nft)
+		r = (b->dp = nft_lb_new(false)) ? 0 : -errno;
+	else
+		r = bpf_lb_open(b->pin_dir, b->cg_path, &b->dp);
 	t0 = now_s();
 	if (r == 0)
 		r = b->ops->begin(b->dp);
@@ -334,8 +342,8 @@ static int bench_program(struct bench *b, uint32_t n, uint32_t e, uint32_t sampl
 	}
 	if (r == 0) {
 		qsort(lat, samples, sizeof(double), cmp_double);
-		printf("services=%u endpoints=%u cold_sync_s=%.3f prune_s=%.3f update_p50_ms=%.3f update_p99_ms=%.3f "
-		       "samples=%u\n", n, e, cold, prune, lat[samples / 2] * 1e3, lat[samples * 99 / 100] * 1e3, samples);
+		printf("mode=%s services=%u endpoints=%u cold_sync_s=%.3f prune_s=%.3f update_p50_ms=%.3f update_p99_ms=%.3f "
+		       "samples=%u\n", mode, n, e, cold, prune, lat[samples / 2] * 1e3, lat[samples * 99 / 100] * 1e3, samples);
 	}
 	free(be);
 	free(lat);
@@ -350,7 +358,7 @@ int main(int argc, char **argv)
 	if (argc < 4 || (strcmp(argv[1], "connect") != 0 && strcmp(argv[1], "program") != 0) ||
 	    (strcmp(argv[1], "program") == 0 && argc < 5)) {
 		fprintf(stderr, "usage: bench_lb connect bpf|nft|iptables SERVICES [PER_COMMIT]\n"
-				"       bench_lb program SERVICES ENDPOINTS SAMPLES\n");
+				"       bench_lb program SERVICES ENDPOINTS SAMPLES [bpf|nft]\n");
 		return 2;
 	}
 	r = setup(&b);
@@ -361,7 +369,7 @@ int main(int argc, char **argv)
 				  argc > 4 ? (uint32_t)strtoul(argv[4], NULL, 10) : 0);
 	else
 		r = bench_program(&b, (uint32_t)strtoul(argv[2], NULL, 10), (uint32_t)strtoul(argv[3], NULL, 10),
-				  (uint32_t)strtoul(argv[4], NULL, 10));
+				  (uint32_t)strtoul(argv[4], NULL, 10), argc > 5 ? argv[5] : "bpf");
 	if (r < 0)
 		fprintf(stderr, "bench_lb %s: %s\n", argv[1], strerror(-r));
 	teardown(&b);
