@@ -186,6 +186,19 @@ static void follow(struct leader *l)
 }
 
 /* Leader: renews every third of the TTL, retrying sooner after a failure; lock held. */
+/* After a renewal: the key still names this instance. A key deleted by hand while the lease
+ * lives would let a follower in: -EOWNERDEAD then. Other errors: as a failed renewal. */
+static int key_still_ours(struct leader *l)
+{
+	struct store_kv kv = { 0 };
+	int r = store_get(l->store, l->key, &kv);
+
+	if (r == 0 && strcmp(kv.value, l->identity) != 0)
+		r = -EOWNERDEAD;
+	store_kv_clear(&kv);
+	return r == -ENOENT ? -EOWNERDEAD : r;
+}
+
 static void lead(struct leader *l, int64_t *next_renew)
 {
 	int64_t id = l->lease_id, sent;
@@ -198,6 +211,8 @@ static void lead(struct leader *l, int64_t *next_renew)
 	pthread_mutex_unlock(&l->lock);
 	sent = ctrl_now_ms();
 	r = store_lease_keepalive(l->store, id, NULL);
+	if (r == 0)
+		r = key_still_ours(l);
 	pthread_mutex_lock(&l->lock);
 	if (l->stopping)
 		return;
@@ -209,8 +224,10 @@ static void lead(struct leader *l, int64_t *next_renew)
 		pthread_mutex_lock(&l->lock);
 		return;
 	}
-	if (r == -ENOENT || ctrl_now_ms() >= l->deadline_ms) {
-		lost(l, r == -ENOENT ? "lease expired" : "not renewed before the deadline");
+	if (r == -ENOENT || r == -EOWNERDEAD || ctrl_now_ms() >= l->deadline_ms) {
+		lost(l, r == -ENOENT	       ? "lease expired"
+			: r == -EOWNERDEAD ? "the leader key was deleted or taken"
+					   : "not renewed before the deadline");
 		pthread_mutex_unlock(&l->lock);
 		store_lease_revoke(l->store, id); /* lets the next leader in without waiting out the TTL */
 		pthread_mutex_lock(&l->lock);

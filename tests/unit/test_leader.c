@@ -308,3 +308,19 @@ Test(leader, a_late_renewal_does_not_take_the_lease_back)
 	cr_assert_eq(spec_int(lease, "leaseTransitions"), 1);
 	cr_assert_eq(leader_lease_record(b.reg, ns, name, "new", TTL_S, false), 0, "the holder renews");
 }
+
+/* The work stopped (it may lead again at once: the key is free). */
+static bool a_lost(void)
+{
+	return a.stops >= 1;
+}
+
+Test(leader, a_leader_whose_key_is_deleted_steps_down)
+{
+	cand_elect(&a);
+	follower = &a;
+	cr_assert(wait_for(follower_works), "a never became leader");
+	cr_assert_eq(store_delete(b.store, LEADER_KEY, 0, NULL), 0);
+	/* Its next renewal sees the key gone: it stops the work (and then competes again). */
+	cr_assert(wait_for(a_lost), "a kept leading without its key");
+}
