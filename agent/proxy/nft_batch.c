@@ -25,9 +25,9 @@
 #include <skiff/log.h>
 
 #define RCVBUF_BYTES (4 << 20)
-#define REPLY_TIMEOUT_S 60
+#define REPLY_TIMEOUT_S 10
 /* Pages of 1 MiB, room for a message of up to 1 MiB past a page's end: a batch of 100,000
- * Services (about 60 MB) fits in well under UIO_MAXIOV pages (sendmsg fails with EMSGSIZE past
+ * Services (tens of MB) fits in well under UIO_MAXIOV pages (sendmsg fails with EMSGSIZE past
  * 1,024, which capped batches at a few thousand Services with the 8 KiB pages). */
 #define PAGE_BYTES (1u << 20)
 #define PAGE_OVERRUN_BYTES (1u << 20)
