@@ -127,6 +127,13 @@ raw() { # MODE CLIENTS COUNT PREFIX [--fresh-connections]: bench_etcd; its line 
 	RESULT=$(grep '^mode=' <<<"$out" | tail -n 1)
 }
 
+# "RANGES TXNS PUTS" etcd has answered so far (its gRPC counters, which the gateway's calls reach).
+etcd_calls() {
+	curl -fsS --max-time 5 "$EP/metrics" | awk '/^grpc_server_handled_total/ {
+		for (m in want) if (index($0, "grpc_method=\"" m "\"")) n[m] += $NF }
+		BEGIN { want["Range"]; want["Txn"]; want["Put"] } END { printf "%d %d %d", n["Range"], n["Txn"], n["Put"] }'
+}
+
 rate_text() { echo "$(kv rate "$RESULT")/s, p50 $(kv p50_ms "$RESULT") ms, p99 $(kv p99_ms "$RESULT") ms"; }
 
 # The stored size of one pod bench_api made: the raw puts write values that large.
@@ -140,7 +147,7 @@ pod_value_bytes() {
 
 # Creates at C clients: raw puts, raw create txns, then the etcd backend, back to back.
 creates_rows() { # CLIENTS COUNT TAG
-	local put="" txn="" be=""
+	local put="" txn="" be="" r0 t0 p0 r1 t1 p1
 	if raw put "$1" "$2" "/bench-raw/put$3-"; then put=$(kv rate "$RESULT")
 		row "etcd raw puts, $1 client(s), $2 x $VALUE_BYTES B" "$(rate_text)" "" "-"
 	else row "etcd raw puts, $1 client(s)" "failed ($FAILURE)" "" "-"; fi
@@ -151,8 +158,13 @@ creates_rows() { # CLIENTS COUNT TAG
 	if raw txn "$1" "$2" "/bench-raw/txnf$3-" --fresh-connections; then
 		row "etcd raw create txns, $1 client(s), a new connection per request" "$(rate_text)" "" "-"
 	else row "etcd raw create txns, $1 client(s), a new connection per request" "failed ($FAILURE)" "" "-"; fi
+	read -r r0 t0 p0 <<<"$(etcd_calls)"
 	if api etcd "$WORK/data-etcd" --mode create --clients "$1" --count "$2" --prefix "e$3"; then
 		be=$(kv rate "$RESULT")
+		read -r r1 t1 p1 <<<"$(etcd_calls)"
+		row "etcd requests per pod create on the backend, $1 client(s)" \
+			"$(awk -v r=$((r1 - r0)) -v t=$((t1 - t0)) -v p=$((p1 - p0)) -v n="$2" \
+				'BEGIN { printf "%.2f ranges, %.2f txns, %.2f puts", r / n, t / n, p / n }')" "" "-"
 		row "pod creates on the etcd backend, $1 client(s), $2 creates" \
 			"$(rate_text) = $(ratio "$be" "$put") x raw puts, $(ratio "$be" "$txn") x raw txns" \
 			">= 0.70 x raw puts" "$(verdict "$(ratio "$be" "$put")" ">=" 0.70)"
