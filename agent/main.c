@@ -51,7 +51,7 @@ struct agent {
 	sigset_t signals;
 };
 
-#define HEARTBEAT_REQUEST_TIMEOUT_S 10
+#define HEARTBEAT_REQUEST_TIMEOUT_S 5
 
 /* The server(s), CA and token: the kubeconfig's, each overridden by its flag. */
 static int connect_api(struct agent *a)
