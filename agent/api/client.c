@@ -433,15 +433,15 @@ static void note_answer(struct api_shared *sh, size_t from, size_t to, const cha
 	log_warn("api server %s unreachable (%s), using %s", sh->servers[from], why, sh->servers[to]);
 }
 
-static void note_all_down(struct api_shared *sh, const char *why)
+/* Once per outage: callers retry (heartbeats every few seconds, watches with back-off). */
+static void note_all_down(struct api_shared *sh, size_t from, const char *why)
 {
 	if (atomic_exchange(&sh->all_down, true))
 		return;
 	if (sh->n == 1)
 		log_warn("api server %s unreachable (%s)", sh->servers[0], why);
 	else
-		log_warn("none of the %zu api servers answers (%s: %s, ...)", sh->n, sh->servers[atomic_load(&sh->cur)],
-			 why);
+		log_warn("none of the %zu api servers answers (%s: %s, ...)", sh->n, sh->servers[from], why);
 }
 
 int api_request(struct api_client *c, const char *method, const char *path, const char *content_type,
@@ -475,7 +475,7 @@ int api_request(struct api_client *c, const char *method, const char *path, cons
 	if (i < sh->n)
 		note_answer(sh, from, idx, why[0]);
 	else if (r != -ENOMEM)
-		note_all_down(sh, why[0]);
+		note_all_down(sh, from, why[0]);
 	return r;
 }
 
