@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <skiff/cleanup.h>
 #include <skiff/json.h>
@@ -139,6 +140,8 @@ struct node_tokens_follow {
 	int (*fn)(void *ud, const char *node, const char *hash);
 	void *ud;
 	pthread_t thread;
+	pthread_mutex_t lock; /* guards w's replacement against stop's cancel */
+	bool stopping;
 };
 
 static void deliver(struct node_tokens_follow *f, const char *key, const char *value)
@@ -152,26 +155,6 @@ static void deliver(struct node_tokens_follow *f, const char *key, const char *v
 	r = f->fn(f->ud, node, hash);
 	if (r < 0)
 		log_warn_errno(r, "node token of %s from the store: %m", node);
-}
-
-static void *follow_main(void *arg)
-{
-	struct node_tokens_follow *f = arg;
-	struct store_event ev = { 0 };
-	int r;
-
-	/* A watch that fell behind (-ERANGE) would miss tokens: the store's history window is
-	 * minutes, and joins are rare, so it is logged rather than relisted. */
-	while ((r = store_watch_next(f->w, &ev, -1)) != -ECANCELED) {
-		if (r == 0 && ev.type == STORE_EVENT_PUT)
-			deliver(f, ev.key, ev.value);
-		store_event_clear(&ev);
-		if (r == -ERANGE) {
-			log_warn("node tokens: the watch fell behind the store's history; restart to reload");
-			break;
-		}
-	}
-	return NULL;
 }
 
 static int load(struct node_tokens_follow *f, int64_t *ret_rev)
@@ -188,6 +171,50 @@ static int load(struct node_tokens_follow *f, int64_t *ret_rev)
 	return 0;
 }
 
+/* The watch fell behind the store's history: list again and watch on from there. Retried
+ * (the store may be unreachable) until it works or the follower stops. */
+static void reload(struct node_tokens_follow *f)
+{
+	struct store_watch *w = NULL;
+	int64_t rev = 0;
+	int r;
+
+	log_warn("node tokens: the watch fell behind the store's history, listing them again");
+	do {
+		r = load(f, &rev);
+		if (r == 0)
+			r = store_watch_new(f->s, TOKENS_STORE_NODES, rev, &w);
+		if (r < 0)
+			sleep(1);
+		pthread_mutex_lock(&f->lock);
+		if (r == 0 && !f->stopping) {
+			store_watch_free(f->w);
+			f->w = w;
+			w = NULL;
+		}
+		r = f->stopping ? 0 : r;
+		pthread_mutex_unlock(&f->lock);
+	} while (r < 0);
+	if (w)
+		store_watch_free(w);
+}
+
+static void *follow_main(void *arg)
+{
+	struct node_tokens_follow *f = arg;
+	struct store_event ev = { 0 };
+	int r;
+
+	while ((r = store_watch_next(f->w, &ev, -1)) != -ECANCELED) {
+		if (r == 0 && ev.type == STORE_EVENT_PUT)
+			deliver(f, ev.key, ev.value);
+		store_event_clear(&ev);
+		if (r == -ERANGE)
+			reload(f);
+	}
+	return NULL;
+}
+
 struct node_tokens_follow *node_tokens_follow_start(struct store *s,
 						   int (*fn)(void *ud, const char *node, const char *hash), void *ud)
 {
@@ -198,6 +225,7 @@ struct node_tokens_follow *node_tokens_follow_start(struct store *s,
 	if (!f)
 		return NULL;
 	*f = (struct node_tokens_follow){ .s = s, .fn = fn, .ud = ud };
+	pthread_mutex_init(&f->lock, NULL);
 	r = load(f, &rev);
 	if (r == 0)
 		r = store_watch_new(s, TOKENS_STORE_NODES, rev, &f->w);
@@ -207,6 +235,7 @@ struct node_tokens_follow *node_tokens_follow_start(struct store *s,
 			store_watch_free(f->w);
 	}
 	if (r < 0) {
+		pthread_mutex_destroy(&f->lock);
 		free(f);
 		errno = -r;
 		return NULL;
@@ -218,8 +247,12 @@ void node_tokens_follow_stop(struct node_tokens_follow *f)
 {
 	if (!f)
 		return;
+	pthread_mutex_lock(&f->lock);
+	f->stopping = true;
 	store_watch_cancel(f->w);
+	pthread_mutex_unlock(&f->lock);
 	pthread_join(f->thread, NULL);
 	store_watch_free(f->w);
+	pthread_mutex_destroy(&f->lock);
 	free(f);
 }
