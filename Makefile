@@ -60,7 +60,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(ASAN)/tests/unit/%)
 UNIT_LIB_OBJS := $(UNIT_LIB_SRCS:%.c=$(ASAN)/%.o)
 BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(REL)/tests/bench/%)
 
-.PHONY: all deps test unit e2e e2e-etcd cluster-test bench up down clean
+.PHONY: all deps test unit e2e e2e-etcd cluster-test ha-test bench up down clean
 .DEFAULT_GOAL := all
 
 BINS := skiff-control $(if $(wildcard $(AGENT_MAIN)),skiff-agent) $(if $(PAUSE_SRCS),skiff-pause) \
@@ -181,12 +181,17 @@ e2e-etcd: $(ASAN_BINS) $(E2E_TOOLS)
 cluster-test: $(ASAN_BINS)
 	@tests/cluster/run.sh $(ASAN)/bin
 
+# 3 etcd members, 2 skiff-control instances, 2 agents: kill -9 of the leader and of an etcd member (tests/ha).
+ha-test: $(ASAN_BINS)
+	@tests/ha/run.sh $(ASAN)/bin
+
 # VMTEST=0 skips the VM suite while iterating.
 test: deps
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory e2e
 	@$(MAKE) --no-print-directory e2e-etcd
 	@$(MAKE) --no-print-directory cluster-test
+	@$(MAKE) --no-print-directory ha-test
 	@if [ "$${VMTEST:-1}" != 0 ]; then $(MAKE) --no-print-directory vmtest; fi
 
 # Debian's kernel under QEMU with a full cgroup v2 hierarchy: limits, BPF on 6.1 (vmtest/README.md).
