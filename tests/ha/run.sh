@@ -38,6 +38,8 @@ cleanup() {
 	local pids i
 	{
 		pids=$(jobs -pr)
+		# The storm loops' curl children first, then the jobs themselves.
+		for i in $pids; do pkill -KILL -P "$i"; done
 		# shellcheck disable=SC2086
 		[ -n "$pids" ] && kill -KILL $pids
 		for i in 1 2; do ag_cleanup "$i"; done
