@@ -4,7 +4,6 @@
  * revision 1, so revisions are counted from the store's revision when it was opened. */
 #include <criterion/criterion.h>
 #include <errno.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -13,70 +12,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "lib/etcd_kit.h"
+#include "lib/store_kit.h"
 #include "store/store.h"
 #include "store/store_internal.h"
 
-static char dir[64];
-static char dbpath[128];
+STORE_KIT_SUITES(store);
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	return remove(path);
-}
-
-static void setup(void)
-{
-	strcpy(dir, "/tmp/skiff-store-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
-	snprintf(dbpath, sizeof(dbpath), "%s/store.db", dir);
-}
-
-static void teardown(void)
-{
-	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-}
-
-static bool on_etcd;
-static struct etcd_kit etcd;
-
-static void etcd_setup(void)
-{
-	on_etcd = true;
-	setup();
-	etcd_kit_start(&etcd);
-}
-
-static void etcd_teardown(void)
-{
-	etcd_kit_stop(&etcd);
-	teardown();
-}
-
-TestSuite(store, .init = setup, .fini = teardown);
-TestSuite(store_on_etcd, .init = etcd_setup, .fini = etcd_teardown);
-
-/* A test run on both backends: its body once in each suite. */
-#define STORE_TEST(name)                         \
-	static void name##_body(void);           \
-	Test(store, name)                        \
-	{                                        \
-		name##_body();                   \
-	}                                        \
-	Test(store_on_etcd, name)                \
-	{                                        \
-		name##_body();                   \
-	}                                        \
-	static void name##_body(void)
-
-static struct store *open_with(const struct store_options *o)
-{
-	struct store *s = on_etcd ? store_open_etcd(etcd.endpoint, "/skiff", o) : store_open_sqlite(dbpath, o);
-
-	cr_assert_not_null(s, "open %s: %s", on_etcd ? etcd.endpoint : dbpath, strerror(errno));
-	return s;
-}
+#define STORE_TEST(name) STORE_KIT_TEST(store, name)
 
 static struct store *open_store(bool group_commit, bool durable)
 {
@@ -86,7 +28,7 @@ static struct store *open_store(bool group_commit, bool durable)
 	o.compact_interval_seconds = 0;
 	o.group_commit = group_commit;
 	o.durable = durable;
-	return open_with(&o);
+	return store_kit_open(&o);
 }
 
 STORE_TEST(revisions_increase_by_one_per_write)
@@ -95,7 +37,7 @@ STORE_TEST(revisions_increase_by_one_per_write)
 	struct store_kv kv = { 0 };
 	int64_t r1, r2, r3, r4, base = store_revision(s);
 
-	cr_assert_eq(base, on_etcd ? 1 : 0, "a new store's revision");
+	cr_assert_eq(base, store_kit_on_etcd ? 1 : 0, "a new store's revision");
 	cr_assert_eq(store_create(s, "/registry/pods/ns/a", "{\"a\":1}", &r1), 0);
 	cr_assert_eq(store_create(s, "/registry/pods/ns/b", "{\"b\":1}", &r2), 0);
 	cr_assert_eq(store_update(s, "/registry/pods/ns/a", "{\"a\":2}", 0, &r3), 0);
@@ -336,7 +278,7 @@ STORE_TEST(automatic_compaction_keeps_the_configured_history)
 	o.compact_interval_seconds = 1;
 	o.compact_keep_seconds = 0;
 	o.compact_keep_revisions = 4;
-	s = open_with(&o);
+	s = store_kit_open(&o);
 	b = store_revision(s);
 	put_n(s, "/k/%d", 10);
 	/* Waits for the compactor's ticks (one may land mid-writes); the bound only guards
@@ -398,7 +340,7 @@ static void concurrent_writers(bool group_commit)
 	qsort(all, THREADS * PER, sizeof(all[0]), cmp_i64);
 	for (int i = 0; i < THREADS * PER; i++)
 		cr_assert_eq(all[i], base + i + 1, "revisions must be distinct and dense");
-	if (on_etcd) {
+	if (store_kit_on_etcd) {
 		store_close(s);
 		return; /* etcd commits each txn itself */
 	}
@@ -460,7 +402,8 @@ static void crash_child(int wfd)
 
 	store_options_init(&o);
 	o.compact_interval_seconds = 0;
-	s = on_etcd ? store_open_etcd(etcd.endpoint, "/skiff", &o) : store_open_sqlite(dbpath, &o);
+	s = store_kit_on_etcd ? store_open_etcd(store_kit_etcd.endpoint, "/skiff", &o)
+			      : store_open_sqlite(store_kit_dbpath, &o);
 	if (!s)
 		_exit(2);
 	for (int i = 0;; i++) {
@@ -482,7 +425,7 @@ STORE_TEST(acknowledged_writes_survive_sigkill)
 	pid_t pid;
 	char key[64];
 
-	if (on_etcd) {
+	if (store_kit_on_etcd) {
 		s = open_store(true, true);
 		base = store_revision(s);
 		store_close(s);

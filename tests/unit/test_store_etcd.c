@@ -1,131 +1,74 @@
 /* The etcd store backend against real etcd-server processes on loopback: reads, txns,
  * lists at revisions, compaction, watches (live, replayed from etcd, cancelled) and failover. */
-#include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <skiff/cleanup.h>
 
+#include "lib/etcd_kit.h"
 #include "store/store.h"
 
-#define ETCD_BIN "/usr/bin/etcd"
-
-static char dir[64];
-static pid_t etcd_pid = -1;
-static int client_port;
-static char endpoint[64];
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	return remove(path);
-}
-
-/* A loopback port nothing listens on now. */
-static int free_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	cr_assert_geq(fd, 0);
-	cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	close(fd);
-	return ntohs(a.sin_port);
-}
-
-static bool port_answers(int port)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port),
-				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-
-	if (fd >= 0)
-		close(fd);
-	return ok;
-}
-
-static void exec_etcd(int peer_port)
-{
-	char data[128], client[64], peer[64], cluster[96], log[128];
-	int fd;
-
-	snprintf(data, sizeof(data), "%s/data", dir);
-	snprintf(client, sizeof(client), "http://127.0.0.1:%d", client_port);
-	snprintf(peer, sizeof(peer), "http://127.0.0.1:%d", peer_port);
-	snprintf(cluster, sizeof(cluster), "default=%s", peer);
-	snprintf(log, sizeof(log), "%s/etcd.log", dir);
-	/* Dies with the test process, even one that crashes before its teardown. */
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-	if (fd >= 0) {
-		dup2(fd, 1);
-		dup2(fd, 2);
-	}
-	execl(ETCD_BIN, ETCD_BIN, "--data-dir", data, "--listen-client-urls", client, "--advertise-client-urls",
-	      client, "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer, "--initial-cluster",
-	      cluster, (char *)NULL);
-	_exit(127);
-}
-
-/* Starts etcd on client_port (its data kept across restarts) and waits until it answers. */
-static void etcd_start(void)
-{
-	int peer_port = free_port(), status;
-
-	cr_assert_eq(access(ETCD_BIN, X_OK), 0, ETCD_BIN " is required (etcd-server)");
-	etcd_pid = fork();
-	cr_assert_geq(etcd_pid, 0);
-	if (etcd_pid == 0)
-		exec_etcd(peer_port);
-	/* Bounded: etcd listens within a few seconds or the test fails. */
-	for (int i = 0; i < 600 && !port_answers(client_port); i++) {
-		cr_assert_eq(waitpid(etcd_pid, &status, WNOHANG), 0, "etcd exited; see %s/etcd.log", dir);
-		usleep(50 * 1000);
-	}
-	cr_assert(port_answers(client_port), "etcd did not listen on %d", client_port);
-}
-
-static void etcd_stop(void)
-{
-	if (etcd_pid > 0) {
-		kill(etcd_pid, SIGKILL);
-		waitpid(etcd_pid, NULL, 0);
-	}
-	etcd_pid = -1;
-}
+static struct etcd_kit kit;
 
 static void setup(void)
 {
-	strcpy(dir, "/tmp/skiff-etcd-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
-	client_port = free_port();
-	snprintf(endpoint, sizeof(endpoint), "http://127.0.0.1:%d", client_port);
-	etcd_start();
+	etcd_kit_start(&kit);
 }
 
 static void teardown(void)
 {
-	etcd_stop();
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	etcd_kit_stop(&kit);
 }
 
 TestSuite(store_etcd, .init = setup, .fini = teardown);
+
+/* Kills etcd and starts it again on the same data and client port (etcd_kit starts fresh
+ * members only); returns once a store opens on it again. */
+static struct store *etcd_restart(void)
+{
+	char data[128], peer[64], cluster[96];
+	struct store_options o;
+	struct store *t = NULL;
+
+	store_options_init(&o);
+	o.compact_interval_seconds = 0;
+	snprintf(data, sizeof(data), "%s/data", kit.dir);
+	snprintf(peer, sizeof(peer), "http://127.0.0.1:%d", etcd_kit_free_port());
+	snprintf(cluster, sizeof(cluster), "default=%s", peer);
+	kill(kit.pid, SIGKILL);
+	waitpid(kit.pid, NULL, 0);
+	kit.pid = fork();
+	cr_assert_geq(kit.pid, 0);
+	if (kit.pid == 0) {
+		int fd = open("/dev/null", O_WRONLY);
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execl("/usr/bin/etcd", "etcd", "--data-dir", data, "--listen-client-urls", kit.endpoint,
+		      "--advertise-client-urls", kit.endpoint, "--listen-peer-urls", peer,
+		      "--initial-advertise-peer-urls", peer, "--initial-cluster", cluster, (char *)NULL);
+		_exit(127);
+	}
+	/* Bounded: etcd answers within a few seconds or the test fails. */
+	for (int i = 0; i < 600 && !t; i++) {
+		t = store_open_etcd(kit.endpoint, "/skiff", &o);
+		if (!t)
+			usleep(50 * 1000);
+	}
+	cr_assert_not_null(t, "etcd did not come back on %s", kit.endpoint);
+	return t;
+}
 
 static struct store *open_at(const char *endpoints, const char *prefix)
 {
@@ -141,7 +84,7 @@ static struct store *open_at(const char *endpoints, const char *prefix)
 
 static struct store *open_store(void)
 {
-	return open_at(endpoint, "/skiff");
+	return open_at(kit.endpoint, "/skiff");
 }
 
 Test(store_etcd, writes_compare_and_bump_the_revision)
@@ -403,7 +346,7 @@ Test(store_etcd, cancel_wakes_a_blocked_next)
 
 Test(store_etcd, prefixes_keep_two_stores_apart)
 {
-	struct store *a = open_at(endpoint, "/one"), *b = open_at(endpoint, "/two");
+	struct store *a = open_at(kit.endpoint, "/one"), *b = open_at(kit.endpoint, "/two");
 	struct store_kv kv = { 0 };
 	size_t n;
 
@@ -421,7 +364,7 @@ Test(store_etcd, prefixes_keep_two_stores_apart)
 /* "/skiff-two" starts with "/skiff": the stores' ranges, lists and watches still stay apart. */
 Test(store_etcd, a_prefix_that_extends_another_keeps_apart_too)
 {
-	struct store *a = open_at(endpoint, "/skiff"), *b = open_at(endpoint, "/skiff-two");
+	struct store *a = open_at(kit.endpoint, "/skiff"), *b = open_at(kit.endpoint, "/skiff-two");
 	struct store_op bad = { .type = STORE_OP_CREATE, .key = "k", .value = "v" };
 	struct store_list_result lr = { 0 };
 	struct store_watch *w = NULL;
@@ -458,7 +401,7 @@ Test(store_etcd, a_dead_endpoint_fails_over_to_the_next)
 	struct store_kv kv = { 0 };
 	int64_t rev;
 
-	snprintf(eps, sizeof(eps), "http://127.0.0.1:%d,%s", free_port(), endpoint);
+	snprintf(eps, sizeof(eps), "http://127.0.0.1:%d,%s", etcd_kit_free_port(), kit.endpoint);
 	s = open_at(eps, "/skiff");
 	cr_assert_eq(store_watch_new(s, "/f/", 0, &w), 0);
 	cr_assert_eq(store_create(s, "/f/k", "v", &rev), 0);
@@ -479,9 +422,7 @@ Test(store_etcd, a_broken_watch_stream_resumes_after_the_last_revision)
 	cr_assert_eq(store_watch_new(s, "/w/", 0, &w), 0);
 	cr_assert_eq(store_create(s, "/w/1", "a", &rev), 0);
 	expect_event(w, STORE_EVENT_PUT, "/w/1", "a", NULL, rev);
-	etcd_stop();
-	etcd_start(); /* same data, same port */
-	t = open_store();
+	t = etcd_restart();
 	cr_assert_eq(store_create(t, "/w/2", "b", NULL), 0);
 	cr_assert_eq(store_update(t, "/w/1", "c", 0, NULL), 0);
 	expect_event(w, STORE_EVENT_PUT, "/w/2", "b", NULL, rev + 1);
@@ -579,7 +520,7 @@ Test(store_etcd, open_fails_when_no_endpoint_answers)
 {
 	char eps[96];
 
-	snprintf(eps, sizeof(eps), "http://127.0.0.1:%d,http://127.0.0.1:%d", free_port(), free_port());
+	snprintf(eps, sizeof(eps), "http://127.0.0.1:%d,http://127.0.0.1:%d", etcd_kit_free_port(), etcd_kit_free_port());
 	errno = 0;
 	cr_assert_null(store_open_etcd(eps, "/skiff", NULL));
 	cr_assert_eq(errno, ECONNREFUSED);

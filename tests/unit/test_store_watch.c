@@ -4,7 +4,6 @@
  * count from the store's revision when the test opened it (etcd starts at 1). */
 #include <criterion/criterion.h>
 #include <errno.h>
-#include <ftw.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -12,63 +11,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lib/etcd_kit.h"
+#include "lib/store_kit.h"
 #include "store/store.h"
 #include "store/store_internal.h"
 
-static char dir[64];
-static char dbpath[128];
+STORE_KIT_SUITES(watch);
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	return remove(path);
-}
+#define WATCH_TEST(name) STORE_KIT_TEST(watch, name)
 
-static void setup(void)
-{
-	strcpy(dir, "/tmp/skiff-watch-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
-	snprintf(dbpath, sizeof(dbpath), "%s/store.db", dir);
-}
-
-static void teardown(void)
-{
-	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-}
-
-static bool on_etcd;
-static struct etcd_kit etcd;
 static int64_t base; /* the store's revision when the test first opened it */
-
-static void etcd_setup(void)
-{
-	on_etcd = true;
-	setup();
-	etcd_kit_start(&etcd);
-}
-
-static void etcd_teardown(void)
-{
-	etcd_kit_stop(&etcd);
-	teardown();
-}
-
-TestSuite(watch, .init = setup, .fini = teardown);
-TestSuite(watch_on_etcd, .init = etcd_setup, .fini = etcd_teardown);
-
-/* A test run on both backends: its body once in each suite. */
-#define WATCH_TEST(name)                         \
-	static void name##_body(void);           \
-	Test(watch, name)                        \
-	{                                        \
-		name##_body();                   \
-	}                                        \
-	Test(watch_on_etcd, name)                \
-	{                                        \
-		name##_body();                   \
-	}                                        \
-	static void name##_body(void)
 
 static struct store *open_store(void)
 {
@@ -79,8 +30,7 @@ static struct store *open_store(void)
 	store_options_init(&o);
 	o.compact_interval_seconds = 0;
 	o.durable = false; /* watches do not depend on fsync; keeps the tests quick */
-	s = on_etcd ? store_open_etcd(etcd.endpoint, "/skiff", &o) : store_open_sqlite(dbpath, &o);
-	cr_assert_not_null(s, "open %s: %s", on_etcd ? etcd.endpoint : dbpath, strerror(errno));
+	s = store_kit_open(&o);
 	if (!opened)
 		base = store_revision(s);
 	opened = true;
