@@ -64,6 +64,18 @@ k() {
 	timeout 60 kubectl --request-timeout=30s "$@"
 }
 
+# until_ok TRIES CMD...: runs CMD every 0.2 s until it succeeds (0) or TRIES runs out (1).
+until_ok() {
+	local tries=$1
+	shift
+	while [ "$tries" -gt 0 ]; do
+		"$@" && return 0
+		tries=$((tries - 1))
+		sleep 0.2
+	done
+	return 1
+}
+
 # Runs CMD until its output contains NEEDLE or ~TRIES x 0.2 s passed; prints the last output.
 wait_for_output() {
 	local needle=$1 tries=$2 out=""
