@@ -15,18 +15,6 @@ declare -a CTL_TTL
 USED_PORTS=" "
 CTL_NAMES=(x a b)
 
-# ha_until TRIES CMD...: runs CMD every 0.2 s until it succeeds or TRIES runs out.
-ha_until() {
-	local tries=$1
-	shift
-	while [ "$tries" -gt 0 ]; do
-		"$@" && return 0
-		tries=$((tries - 1))
-		sleep 0.2
-	done
-	return 1
-}
-
 now_ms() {
 	date +%s%3N
 }
@@ -94,7 +82,7 @@ etcd_up() {
 	for i in 1 2 3; do etcd_start "$i"; done
 	etcd_up_or_dead() { etcd_healthy "$1" || ! kill -0 "${ETCD_PID[$1]}" 2>/dev/null; }
 	for i in 1 2 3; do
-		ha_until 150 etcd_up_or_dead "$i" && etcd_healthy "$i" && continue
+		until_ok 150 etcd_up_or_dead "$i" && etcd_healthy "$i" && continue
 		tail -n 5 "$WORK/etcd/m$i.log" >&2
 		return 1
 	done
@@ -150,7 +138,7 @@ ctl_wait() {
 	local i=$1
 	ctl_alive() { kill -0 "${CTL_PID[$1]}" 2>/dev/null; }
 	ctl_up() { ! ctl_alive "$1" || ctl_ready "$1"; }
-	ha_until 150 ctl_up "$i" && ctl_alive "$i" && ctl_ready "$i" && return 0
+	until_ok 150 ctl_up "$i" && ctl_alive "$i" && ctl_ready "$i" && return 0
 	tail -n 10 "$(ctl_dir "$i").log" >&2
 	return 1
 }
@@ -168,7 +156,7 @@ ctl_stop() {
 	[ -n "${CTL_PID[i]:-}" ] || return 0
 	kill -TERM "${CTL_PID[i]}" 2>/dev/null
 	ctl_gone() { ! kill -0 "${CTL_PID[$1]}" 2>/dev/null; }
-	if ! ha_until 75 ctl_gone "$i"; then
+	if ! until_ok 75 ctl_gone "$i"; then
 		ctl_kill "$i"
 		return 124
 	fi
@@ -343,13 +331,13 @@ ag_cleanup() {
 	if [ -n "$mnt" ] && [ -d "$cg" ]; then
 		find "$cg" -mindepth 1 -maxdepth 1 -type d -exec sh -c 'echo 1 > "$1/cgroup.kill"' _ {} \; 2>/dev/null
 		cg_empty() { ! find "$1" -name cgroup.procs -exec cat {} + 2>/dev/null | grep -q .; }
-		ha_until 50 cg_empty "$cg"
+		until_ok 50 cg_empty "$cg"
 		# A cgroup whose last task is still being released answers EBUSY for a moment: retry.
 		cg_gone() {
 			find "$1" -depth -type d -exec rmdir {} + 2>/dev/null
 			[ ! -d "$1" ]
 		}
-		ha_until 50 cg_gone "$cg" || fail "cleanup: cgroup $cg removed" "$(find "$cg" 2>&1 | head -3)"
+		until_ok 50 cg_gone "$cg" || fail "cleanup: cgroup $cg removed" "$(find "$cg" 2>&1 | head -3)"
 	fi
 	awk -v d="$dir/" 'index($5, d) == 1 { print $5 }' /proc/self/mountinfo | sort -r | while read -r m; do
 		umount -l "$m" 2>/dev/null

@@ -87,7 +87,7 @@ for i in 1 2; do
 	[ -n "${AG_PID[i]:-}" ] || continue
 	kill -TERM "${AG_PID[i]}"
 	ag_gone() { ! kill -0 "${AG_PID[$1]}" 2>/dev/null; }
-	if ha_until 50 ag_gone "$i"; then
+	if until_ok 50 ag_gone "$i"; then
 		wait "${AG_PID[i]}"
 		check_eq "agent $i stops on SIGTERM with status 0" 0 "$?"
 		AG_PID[i]=""

@@ -19,14 +19,14 @@ scenario_serve() {
 		>"$WORK/serve-watch.log" 2>&1 &
 	local wpid=$!
 	watch_open() { [ "$(api 2 GET '/api/v1/namespaces/default/endpoints?limit=1' | tail -n 1)" == 200 ]; }
-	ha_until 25 watch_open
+	until_ok 25 watch_open
 	check_ok "serve: create through a" kn 1 create -f - <<<'{"apiVersion":"v1","kind":"Endpoints","metadata":{"name":"serve-ep","labels":{"ha":"serve"}}}'
 	rv_a=$(kn 1 get endpoints serve-ep -o jsonpath='{.metadata.resourceVersion}' 2>&1)
 	rv_b=$(kn 2 get endpoints serve-ep -o jsonpath='{.metadata.resourceVersion}' 2>&1)
 	check_match "serve: read through b" '^[0-9]+$' "$rv_b"
 	check_eq "serve: one resourceVersion on both instances" "$rv_a" "$rv_b"
 	saw_added() { grep -q '"type":"ADDED".*"serve-ep"' "$WORK/serve-watch.log"; }
-	if ha_until 50 saw_added; then pass "serve: a watch on b sees the create through a"; else
+	if until_ok 50 saw_added; then pass "serve: a watch on b sees the create through a"; else
 		fail "serve: a watch on b sees the create through a" "$(head -c 300 "$WORK/serve-watch.log")"
 	fi
 	kill "$wpid" 2>/dev/null
@@ -37,7 +37,7 @@ scenario_serve() {
 	for n in 1 2; do
 		for i in 1 2; do
 			nready_is_true() { [ "$(node_ready "$1" "$2")" == True ]; }
-			if ha_until 150 nready_is_true "$i" "$(ag_node "$n")"; then
+			if until_ok 150 nready_is_true "$i" "$(ag_node "$n")"; then
 				pass "serve: node $(ag_node "$n") Ready through ${CTL_NAMES[i]}"
 			else
 				fail "serve: node $(ag_node "$n") Ready through ${CTL_NAMES[i]}" \
@@ -47,7 +47,7 @@ scenario_serve() {
 	done
 
 	has_leader() { ctl_leader >/dev/null; }
-	if ha_until 100 has_leader; then pass "serve: the Lease kube-system/skiff-control names an instance"; else
+	if until_ok 100 has_leader; then pass "serve: the Lease kube-system/skiff-control names an instance"; else
 		fail "serve: the Lease kube-system/skiff-control names an instance" "holder: $(lease_holder 1)"
 		return
 	fi

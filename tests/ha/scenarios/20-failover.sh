@@ -42,7 +42,7 @@ scenario_failover() {
   "spec":{"terminationGracePeriodSeconds":2,
    "containers":[{"name":"sleeper","image":"ha-busybox","imagePullPolicy":"Never"}]}}}}
 EOF
-	if ha_until 300 rc_running "$surv" ha-rc 2; then pass "failover: 2 pods Running before the kill"; else
+	if until_ok 300 rc_running "$surv" ha-rc 2; then pass "failover: 2 pods Running before the kill"; else
 		fail "failover: 2 pods Running before the kill" "$(kn "$surv" get pods -l app=ha-rc -o wide 2>&1)"
 	fi
 	n1=$(ready_since "$surv" "$(ag_node 1)")
@@ -66,7 +66,7 @@ EOF
 
 	mark=$(wc -l <"$WORK/rc-watch.log")
 	check_ok "failover: RC scaled to 4 through the survivor" kn "$surv" scale rc ha-rc --replicas=4
-	if ha_until 300 rc_running "$surv" ha-rc 4; then pass "failover: 4 pods scheduled and Running after the handover"; else
+	if until_ok 300 rc_running "$surv" ha-rc 4; then pass "failover: 4 pods scheduled and Running after the handover"; else
 		fail "failover: 4 pods scheduled and Running after the handover" "$(kn "$surv" get pods -l app=ha-rc -o wide 2>&1)"
 	fi
 	check_match "failover: every pod on one of the two nodes" '^(ha-node-[12] ){4}$' \

@@ -25,7 +25,7 @@ rejoin() {
 		return 1
 	}
 	local renew1=""
-	if ha_until 100 renewed_twice "$i"; then pass "$what: the leader renews the Lease while ${CTL_NAMES[i]} is back"; else
+	if until_ok 100 renewed_twice "$i"; then pass "$what: the leader renews the Lease while ${CTL_NAMES[i]} is back"; else
 		fail "$what: the leader renews the Lease while ${CTL_NAMES[i]} is back" "renewTime $renew0 -> $(renew_time "$i")"
 	fi
 	check_eq "$what: ${CTL_NAMES[i]} is a follower (holder through it)" "ha-${CTL_NAMES[leader]}" "$(lease_holder "$i")"
@@ -45,6 +45,7 @@ scenario_rejoin() {
 		down=$(ctl_leader) || { fail "rejoin: a leader" "holder: $(lease_holder 1)"; return; }
 		kill_leader_until_taken "$down" || { fail "rejoin: a takeover after killing the leader"; return; }
 	fi
+	# shellcheck disable=SC2034 # read by ctl_start (lib.sh)
 	CTL_TTL[down]=default
 	rejoin "$down" rejoin
 }

@@ -25,7 +25,7 @@ scenario_etcd_member() {
 	echo "  kill -9 etcd m1 (raft leader m$raft), skiff leader ${CTL_NAMES[leader]}"
 	etcd_kill 1
 	two_healthy() { etcd_healthy 2 && etcd_healthy 3; }
-	if ha_until 100 two_healthy; then pass "etcd_member: m2 and m3 keep quorum"; else fail "etcd_member: m2 and m3 keep quorum"; fi
+	if until_ok 100 two_healthy; then pass "etcd_member: m2 and m3 keep quorum"; else fail "etcd_member: m2 and m3 keep quorum"; fi
 
 	renew0=$(kn "$leader" -n kube-system get lease skiff-control -o jsonpath='{.spec.renewTime}' 2>&1)
 	for i in 1 2; do
@@ -46,15 +46,15 @@ scenario_etcd_member() {
   "spec":{"terminationGracePeriodSeconds":2,
    "containers":[{"name":"sleeper","image":"ha-busybox","imagePullPolicy":"Never"}]}}}}
 EOF2
-	if ha_until 300 rc_running "$leader" ha-em 1; then pass "etcd_member: its pod is scheduled and Running"; else
+	if until_ok 300 rc_running "$leader" ha-em 1; then pass "etcd_member: its pod is scheduled and Running"; else
 		fail "etcd_member: its pod is scheduled and Running" "$(kn "$leader" get pods -l app=ha-em -o wide 2>&1)"
 	fi
 	renewed() { [ "$(kn "$leader" -n kube-system get lease skiff-control -o jsonpath='{.spec.renewTime}' 2>&1)" != "$renew0" ]; }
-	if ha_until 100 renewed; then pass "etcd_member: the leader renews with m1 down"; else fail "etcd_member: the leader renews with m1 down"; fi
+	if until_ok 100 renewed; then pass "etcd_member: the leader renews with m1 down"; else fail "etcd_member: the leader renews with m1 down"; fi
 	check_eq "etcd_member: the leader is unchanged" "ha-${CTL_NAMES[leader]}" "$(lease_holder "$(ctl_other "$leader")")"
 
 	etcd_start 1
-	if ha_until 150 etcd_healthy 1; then pass "etcd_member: m1 restarts and is healthy"; else
+	if until_ok 150 etcd_healthy 1; then pass "etcd_member: m1 restarts and is healthy"; else
 		fail "etcd_member: m1 restarts and is healthy" "$(tail -n 5 "$WORK/etcd/m1.log")"
 		return
 	fi
@@ -63,7 +63,7 @@ EOF2
 		got=$(etcd_local 1 "$key" | jq -r '"\(.header.revision // 0) \(.kvs[0].mod_revision // "none")"' 2>/dev/null)
 		[ "${got#* }" == "$rv" ] && [ "${got% *}" -ge "$rv" ]
 	}
-	if ha_until 150 caught_up; then pass "etcd_member: m1's local read has the last write (mod_revision $rv)"; else
+	if until_ok 150 caught_up; then pass "etcd_member: m1's local read has the last write (mod_revision $rv)"; else
 		fail "etcd_member: m1's local read has the last write (mod_revision $rv)" "revision, mod_revision: $got"
 	fi
 	check_eq "etcd_member: m1's local count of the 6 objects" 6 \

@@ -42,7 +42,7 @@ scenario_storm() {
 	storm_loop 2 &
 	p2=$!
 	both_writing() { [ "$(acked 1)" -ge 30 ] && [ "$(acked 2)" -ge 30 ]; }
-	if ha_until 150 both_writing; then pass "storm: both instances acknowledge writes"; else
+	if until_ok 150 both_writing; then pass "storm: both instances acknowledge writes"; else
 		fail "storm: both instances acknowledge writes" "acked a $(acked 1), b $(acked 2)"
 	fi
 	ttl=$(ctl_ttl "$leader")
@@ -59,7 +59,7 @@ scenario_storm() {
 		"$(kn "$surv" -n kube-system get lease skiff-control -o jsonpath='{.spec.leaseDurationSeconds}' 2>&1)"
 	base=$(acked "$surv")
 	more_writes() { [ "$(acked "$surv")" -ge $((base + 30)) ]; }
-	if ha_until 150 more_writes; then pass "storm: the survivor keeps acknowledging writes"; else
+	if until_ok 150 more_writes; then pass "storm: the survivor keeps acknowledging writes"; else
 		fail "storm: the survivor keeps acknowledging writes" "acked $(acked "$surv"), $base at the takeover"
 	fi
 	touch "$WORK/storm.stop"
