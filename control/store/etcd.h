@@ -12,6 +12,8 @@
 
 /* The gateway's limit on operations per txn: a bigger store_txn is -E2BIG on etcd. */
 #define ETCD_TXN_MAX_OPS 128
+/* Keys one range of a list reads: bigger lists are read in pages at one revision. */
+#define ETCD_LIST_PAGE 1000
 
 struct etcd {
 	char **endpoints;

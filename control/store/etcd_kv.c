@@ -110,17 +110,20 @@ int etcd_count(struct store *s, const char *prefix, size_t *ret)
 	return 0;
 }
 
+/* Appends a range's kvs to res. */
 static int list_items(struct store *s, json_object *kvs, struct store_list_result *res)
 {
 	size_t n = kvs ? json_object_array_length(kvs) : 0;
+	struct store_kv *v;
 
 	if (n == 0)
 		return 0;
-	res->items = calloc(n, sizeof(*res->items));
-	if (!res->items)
+	v = realloc(res->items, (res->n + n) * sizeof(*v));
+	if (!v)
 		return -ENOMEM;
+	res->items = v;
 	for (size_t i = 0; i < n; i++) {
-		int r = kv_from_json(s->etcd, json_object_array_get_idx(kvs, i), &res->items[i]);
+		int r = kv_from_json(s->etcd, json_object_array_get_idx(kvs, i), &res->items[res->n]);
 		if (r < 0)
 			return r;
 		res->n++;
@@ -128,36 +131,58 @@ static int list_items(struct store *s, json_object *kvs, struct store_list_resul
 	return 0;
 }
 
+/* One range of at most limit keys after start_after at *rev (0: the newest); a revision etcd
+ * has not reached yet reads as the newest there is, as with SQLite (*rev becomes 0). */
+static int list_page(struct store *s, const char *prefix, const char *start_after, size_t limit, int64_t *rev,
+		     json_object **ans)
+{
+	_cleanup_json_ json_object *req = prefix_range(s, prefix, start_after);
+	int r;
+
+	if (!req)
+		return -ENOMEM;
+	json_object_object_add(req, "limit", etcd_i64_json((int64_t)limit));
+	if (*rev)
+		json_object_object_add(req, "revision", etcd_i64_json(*rev));
+	r = range(s, req, ans);
+	if (r == -EAGAIN) {
+		json_object_object_del(req, "revision");
+		*rev = 0;
+		r = range(s, req, ans);
+	}
+	return r;
+}
+
+/* Read page by page, all pages at the first one's revision: an unlimited list of a big
+ * prefix never makes one huge answer (etcd's and ours to hold at once). */
 int etcd_list(struct store *s, const char *prefix, const char *start_after, size_t limit, int64_t rev,
 	      struct store_list_result *ret)
 {
-	_cleanup_json_ json_object *req = NULL, *ans = NULL;
 	struct store_list_result res = { 0 };
-	int64_t cur;
+	const char *after = start_after;
 	int r;
 
 	if (rev < 0)
 		return -EINVAL;
-	req = prefix_range(s, prefix, start_after);
-	if (!req)
-		return -ENOMEM;
-	if (limit)
-		json_object_object_add(req, "limit", etcd_i64_json((int64_t)limit));
-	if (rev)
-		json_object_object_add(req, "revision", etcd_i64_json(rev));
-	r = range(s, req, &ans);
-	if (r == -EAGAIN) {
-		/* A revision not reached yet reads as the newest one there is, as with SQLite. */
-		json_object_object_del(req, "revision");
-		rev = 0;
-		r = range(s, req, &ans);
+	for (;;) {
+		_cleanup_json_ json_object *ans = NULL;
+		size_t want = limit && limit - res.n < ETCD_LIST_PAGE ? limit - res.n : ETCD_LIST_PAGE;
+
+		r = list_page(s, prefix, after, want, &rev, &ans);
+		if (r < 0)
+			break;
+		if (!res.revision) {
+			int64_t cur = header_rev(s, ans);
+
+			res.revision = rev && rev < cur ? rev : cur;
+			rev = res.revision;
+		}
+		res.more = json_object_get_boolean(json_object_object_get(ans, "more"));
+		r = list_items(s, json_member(ans, "kvs", json_type_array), &res);
+		if (r < 0 || !res.more || res.n == 0 || (limit && res.n >= limit))
+			break;
+		after = res.items[res.n - 1].key;
 	}
-	if (r < 0)
-		return r;
-	cur = header_rev(s, ans);
-	res.revision = rev && rev < cur ? rev : cur;
-	res.more = json_object_get_boolean(json_object_object_get(ans, "more"));
-	r = list_items(s, json_member(ans, "kvs", json_type_array), &res);
 	if (r < 0) {
 		store_list_result_clear(&res);
 		return r;

@@ -393,6 +393,49 @@ Test(store_etcd, a_prefix_that_extends_another_keeps_apart_too)
 	store_close(b);
 }
 
+/* Lists longer than a page (ETCD_LIST_PAGE keys) are read in pages, every page at the first
+ * one's revision: whole, in key order, limits and older revisions kept. */
+Test(store_etcd, a_list_longer_than_a_page_reads_whole_at_one_revision)
+{
+	enum { TXNS = 17, KEYS = TXNS * 128, OLD_TXNS = 10 };
+	static char keys[KEYS][16];
+	struct store *s = open_store();
+	struct store_list_result r = { 0 };
+	struct store_op ops[128];
+	int64_t rev, old = 0;
+	char want[32];
+
+	for (int t = 0; t < TXNS; t++) {
+		for (int i = 0; i < 128; i++) {
+			snprintf(keys[t * 128 + i], sizeof(keys[0]), "/l/%06d", t * 128 + i);
+			ops[i] = (struct store_op){ .type = STORE_OP_CREATE, .key = keys[t * 128 + i], .value = "v" };
+		}
+		cr_assert_eq(store_txn(s, ops, 128, &rev, NULL), 0);
+		if (t == OLD_TXNS - 1)
+			old = rev;
+	}
+	cr_assert_eq(store_list(s, "/l/", NULL, 0, 0, &r), 0);
+	cr_assert_eq(r.n, KEYS);
+	cr_assert_not(r.more);
+	cr_assert_eq(r.revision, rev);
+	for (size_t i = 0; i < r.n; i++) {
+		snprintf(want, sizeof(want), "/l/%06zu", i);
+		cr_assert_str_eq(r.items[i].key, want);
+	}
+	store_list_result_clear(&r);
+	cr_assert_eq(store_list(s, "/l/", "/l/000099", 1500, 0, &r), 0);
+	cr_assert_eq(r.n, 1500);
+	cr_assert(r.more);
+	cr_assert_str_eq(r.items[0].key, "/l/000100");
+	cr_assert_str_eq(r.items[1499].key, "/l/001599");
+	store_list_result_clear(&r);
+	cr_assert_eq(store_list(s, "/l/", NULL, 0, old, &r), 0);
+	cr_assert_eq(r.n, OLD_TXNS * 128, "every page at revision %lld", (long long)old);
+	cr_assert_eq(r.revision, old);
+	store_list_result_clear(&r);
+	store_close(s);
+}
+
 Test(store_etcd, a_dead_endpoint_fails_over_to_the_next)
 {
 	char eps[160];
