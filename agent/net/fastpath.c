@@ -55,6 +55,14 @@ static void ns_leave(int saved)
 	close(saved);
 }
 
+static __u32 fp_prog_id(const struct bpf_program *p)
+{
+	struct bpf_prog_info info = { 0 };
+	__u32 len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len) == 0 ? info.id : 0;
+}
+
 /* has_clsact: the link has the qdisc already (creating it again makes the kernel complain). */
 static int tc_attach(int netns_fd, int ifindex, int prog_fd, bool has_clsact)
 {
@@ -117,6 +125,62 @@ void net_fastpath_free(struct net_fastpath *fp)
 	free(fp->uplinks);
 	free(fp->remote);
 	free(fp);
+}
+
+/* The pods map of program prog_id: an fd, or -errno. */
+static int prog_pods_map(__u32 prog_id)
+{
+	_cleanup_close_ int prog = bpf_prog_get_fd_by_id(prog_id);
+	__u32 ids[8], len = sizeof(struct bpf_prog_info);
+	struct bpf_prog_info info = { .nr_map_ids = 8, .map_ids = (__u64)(unsigned long)ids };
+
+	if (prog < 0)
+		return -errno;
+	if (bpf_obj_get_info_by_fd(prog, &info, &len) < 0)
+		return -errno;
+	for (__u32 i = 0; i < info.nr_map_ids && i < 8; i++) {
+		struct bpf_map_info mi = { 0 };
+		__u32 mlen = sizeof(mi);
+		int fd = bpf_map_get_fd_by_id(ids[i]);
+
+		if (fd >= 0 && bpf_obj_get_info_by_fd(fd, &mi, &mlen) == 0 && strcmp(mi.name, "skiff_fp_pods") == 0 &&
+		    mi.value_size == sizeof(struct skiff_fp_pod))
+			return fd;
+		if (fd >= 0)
+			close(fd);
+	}
+	return -ENOENT;
+}
+
+static bool in(const int *v, size_t n, int x)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == x)
+			return true;
+	return false;
+}
+
+int net_fastpath_recover(struct net_fastpath *fp, uint32_t prog, const int *ports, size_t n_ports)
+{
+	int to = bpf_map__fd(fp->skel->maps.skiff_fp_pods), r = 0;
+	__u32 cur = 0;
+	_cleanup_close_ int from = -1;
+	struct skiff_fp_pod pod;
+	bool first = true;
+
+	if (!prog || prog == fp_prog_id(fp->skel->progs.skiff_fp_from_pod))
+		return 0;
+	from = prog_pods_map(prog);
+	if (from < 0)
+		return from == -ENOENT ? 0 : from;
+	while (bpf_map_get_next_key(from, first ? NULL : &cur, &cur) == 0) {
+		first = false;
+		/* A pod that died meanwhile took its veth along: its entry stays behind. */
+		if (bpf_map_lookup_elem(from, &cur, &pod) == 0 && in(ports, n_ports, (int)pod.ifindex) &&
+		    bpf_map_update_elem(to, &cur, &pod, BPF_ANY) < 0)
+			r = -errno;
+	}
+	return r;
 }
 
 int net_fastpath_pod_attach(struct net_fastpath *fp, int ifindex, bool has_clsact)

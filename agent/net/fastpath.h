@@ -38,6 +38,9 @@ int net_fastpath_pod_add(struct net_fastpath *fp, int ifindex, struct in_addr ip
 /* Only the pod program on ifindex (no entry: packets to that pod take the bridge). has_clsact:
  * the link has a clsact qdisc already. */
 int net_fastpath_pod_attach(struct net_fastpath *fp, int ifindex, bool has_clsact);
+/* An agent restarted: the pods (behind one of ports) in the map of program prog, an earlier
+ * agent's, are copied into ours (before our program replaces it). 0 also when prog is ours. */
+int net_fastpath_recover(struct net_fastpath *fp, uint32_t prog, const int *ports, size_t n_ports);
 /* Drops the map entries of pods behind ifindex (before it is deleted). */
 int net_fastpath_forget_link(struct net_fastpath *fp, int ifindex);
 /* The uplink program on ifindex, once; peer: it is a veth whose other end is in another

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <linux/if.h>
 #include <linux/if_link.h>
+#include <linux/pkt_cls.h>
+#include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
 
 #include <skiff/log.h>
@@ -265,6 +267,45 @@ int net_fastpath_routes_sync(struct net_fastpath *fp, struct nl *nl)
 	return r;
 }
 
+static int bpf_opt_cb(const struct nlattr *a, void *data)
+{
+	if (mnl_attr_get_type(a) == TCA_BPF_ID && mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+		*(uint32_t *)data = mnl_attr_get_u32(a);
+	return MNL_CB_OK;
+}
+
+static int filter_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct tcmsg *tcm = mnl_nlmsg_get_payload(nlh);
+	struct nlattr *a;
+
+	if (nlh->nlmsg_type != RTM_NEWTFILTER || nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*tcm)) ||
+	    tcm->tcm_handle != NET_FASTPATH_HANDLE || TC_H_MAJ(tcm->tcm_info) >> 16 != NET_FASTPATH_PRIO)
+		return MNL_CB_OK;
+	mnl_attr_for_each(a, nlh, sizeof(*tcm))
+		if (mnl_attr_get_type(a) == TCA_OPTIONS)
+			mnl_attr_parse_nested(a, bpf_opt_cb, data);
+	return MNL_CB_OK;
+}
+
+/* The program of the fast path's filter on ifindex's ingress, by a filter dump (bpf_tc_query
+ * makes the kernel log an error where there is none): 0 when none. */
+static uint32_t filter_prog(struct nl *nl, int ifindex)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct tcmsg *tcm;
+	uint32_t id = 0;
+
+	nlh->nlmsg_type = RTM_GETTFILTER;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	tcm = mnl_nlmsg_put_extra_header(nlh, sizeof(*tcm));
+	tcm->tcm_family = AF_UNSPEC;
+	tcm->tcm_ifindex = ifindex;
+	tcm->tcm_parent = TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS);
+	return nl_dump(nl, nlh, filter_cb, &id) < 0 ? 0 : id;
+}
+
 int net_fastpath_adopt(struct net_fastpath *fp, struct nl *nl, int bridge_index)
 {
 	struct links ls = { .master = bridge_index }, qd = { 0 };
@@ -272,6 +313,13 @@ int net_fastpath_adopt(struct net_fastpath *fp, struct nl *nl, int bridge_index)
 
 	if (r >= 0)
 		r = clsact_links(nl, &qd);
+	/* First every earlier program's pods (each may be of another agent), then ours on each. */
+	for (size_t i = 0; r >= 0 && i < ls.n; i++) {
+		uint32_t prog = holds(&qd, ls.v[i]) ? filter_prog(nl, ls.v[i]) : 0;
+
+		if (prog && (k = net_fastpath_recover(fp, prog, ls.v, ls.n)) < 0)
+			log_warn_errno(k, "fast path: the pods an earlier agent knew (link %d): %m", ls.v[i]);
+	}
 	for (size_t i = 0; r >= 0 && i < ls.n; i++)
 		if ((k = net_fastpath_pod_attach(fp, ls.v[i], holds(&qd, ls.v[i]))) < 0)
 			r = k;

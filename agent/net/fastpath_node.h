@@ -14,8 +14,8 @@ int net_fastpath_pod_wire(struct net_fastpath *fp, struct nl *nl, const char *ve
 /* After the Node watch changed routes: the other nodes' podCIDRs and their links (uplinks). */
 int net_fastpath_routes_sync(struct net_fastpath *fp, struct nl *nl);
 /* An agent restarted: every port of the bridge gets this fast path's pod program (an earlier
- * agent's, with maps no one updates any more, gives way). Their pods are not in the map: packets
- * to them take the bridge until they are set up again. */
+ * agent's, with maps no one updates any more, gives way); the pods its map held behind those
+ * ports are taken over. */
 int net_fastpath_adopt(struct net_fastpath *fp, struct nl *nl, int bridge_index);
 /* Removes the fast path's filters from every link in nl's namespace (netns_fd the same one). */
 int net_fastpath_detach_all(struct nl *nl, int netns_fd);

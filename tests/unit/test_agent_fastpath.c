@@ -362,3 +362,29 @@ Test(agent_fastpath, off_removes_every_filter_and_the_bridge_carries_on)
 	close(b);
 	close(node2);
 }
+
+/* An agent restarts (pods keep running, its filters stay): the new one takes over the pods the
+ * old one's map held and its program replaces the old one's on every port. */
+Test(agent_fastpath, a_restarted_agent_takes_over_the_pods)
+{
+	int a = netns_new(), b = netns_new();
+	struct net_fastpath_stats s;
+	struct in_addr ip_b;
+	char before[1024], after[1024];
+
+	pn = network("n1", "n1", "10.244.1.0/24");
+	pod_up(pn, UID_A, a);
+	ip_b = pod_up(pn, UID_B, b);
+	sh(-1, "tc filter show dev veth0a1b2c3d ingress", before, sizeof(before));
+	pod_network_free(pn);
+	pn = network("n1", "n1", NULL); /* resumes from the saved podCIDR */
+	s = stats(pn);
+	cr_assert_eq(s.pods, 2, "both pods taken over: %zu", s.pods);
+	sh(-1, "tc filter show dev veth0a1b2c3d ingress", after, sizeof(after));
+	cr_assert(strstr(after, "skiff_fp_from_p"), "%s", after);
+	cr_assert_str_neq(before, after, "the new agent's program (another id) replaced the old one's");
+	tcp_check(a, b, ip_b, 8087);
+	cr_assert_geq(stats(pn).local, 4, "the new program forwards");
+	close(a);
+	close(b);
+}
