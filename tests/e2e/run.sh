@@ -119,29 +119,43 @@ server_restart() {
 	server_stop && server_start
 }
 
-# E2E_STORE=etcd: one etcd member on two free loopback ports, ready within 30 s.
-etcd_start() {
+# E2E_STORE=etcd: one etcd member on two free loopback ports, ready within 30 s. A port taken
+# between the pick and etcd's bind (an outgoing connection's) ends that try: three tries.
+etcd_try() {
 	local cport pport
-	cport=$(pick_port) || die "no free loopback port for etcd"
-	pport=$(pick_port) || die "no free loopback port for etcd"
-	[ "$cport" != "$pport" ] || pport=$(pick_port) || die "no free loopback port for etcd"
+	cport=$(pick_port) || return 1
+	pport=$(pick_port) || return 1
+	[ "$cport" != "$pport" ] || return 1
 	ETCD_URL=http://127.0.0.1:$cport
+	rm -rf "$WORK/etcd"
 	etcd --name e2e --data-dir "$WORK/etcd" --listen-client-urls "$ETCD_URL" \
 		--advertise-client-urls "$ETCD_URL" --listen-peer-urls "http://127.0.0.1:$pport" \
 		--initial-advertise-peer-urls "http://127.0.0.1:$pport" \
-		--initial-cluster "e2e=http://127.0.0.1:$pport" >"$WORK/etcd.log" 2>&1 &
+		--initial-cluster "e2e=http://127.0.0.1:$pport" >>"$WORK/etcd.log" 2>&1 &
 	ETCD_PID=$!
 	for _ in $(seq 150); do
 		kill -0 "$ETCD_PID" 2>/dev/null || break
 		# /health is true once the member has a leader: before that reads fail.
-		curl -fsS --max-time 2 "$ETCD_URL/health" 2>/dev/null | grep -q '"health":"true"' && {
-			STORE_ARGS=(--store etcd --etcd-endpoints "$ETCD_URL")
-			return 0
-		}
+		curl -fsS --max-time 2 "$ETCD_URL/health" 2>/dev/null | grep -q '"health":"true"' && return 0
 		sleep 0.2
 	done
+	kill -KILL "$ETCD_PID" 2>/dev/null
+	wait "$ETCD_PID" 2>/dev/null
+	ETCD_PID=""
+	return 1
+}
+
+etcd_start() {
+	local tries
+	for tries in 1 2 3; do
+		if etcd_try; then
+			STORE_ARGS=(--store etcd --etcd-endpoints "$ETCD_URL")
+			return 0
+		fi
+		echo "e2e: etcd did not answer on $ETCD_URL (try $tries)" >&2
+	done
 	tail -n 20 "$WORK/etcd.log" >&2
-	die "etcd never answered on $ETCD_URL"
+	die "etcd never answered"
 }
 
 # etcd_count KEYPREFIX: how many keys etcd holds under KEYPREFIX (its last byte below 0xff).
