@@ -59,6 +59,8 @@ int etcd_txn(struct store *s, const struct store_op *ops, size_t n, int64_t *ret
 int etcd_compact(struct store *s, int64_t rev);
 /* Raises the store revision to rev if it is newer. */
 void etcd_saw_rev(struct store *s, int64_t rev);
+/* Raises the store's compacted revision to rev if it is newer. */
+void etcd_saw_compacted(struct store *s, int64_t rev);
 
 /* etcd_watch.c */
 int etcd_feeder_start(struct store *s);

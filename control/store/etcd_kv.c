@@ -10,12 +10,23 @@
 
 #include "store/etcd.h"
 
+/* Raises *v to rev unless it is higher already (several threads learn revisions at once). */
+static void raise_to(_Atomic int64_t *v, int64_t rev)
+{
+	int64_t cur = atomic_load(v);
+
+	while (cur < rev && !atomic_compare_exchange_weak(v, &cur, rev))
+		;
+}
+
 void etcd_saw_rev(struct store *s, int64_t rev)
 {
-	int64_t cur = atomic_load(&s->rev);
+	raise_to(&s->rev, rev);
+}
 
-	while (cur < rev && !atomic_compare_exchange_weak(&s->rev, &cur, rev))
-		;
+void etcd_saw_compacted(struct store *s, int64_t rev)
+{
+	raise_to(&s->compacted, rev);
 }
 
 static int64_t header_rev(struct store *s, json_object *ans)
@@ -194,7 +205,6 @@ int etcd_list(struct store *s, const char *prefix, const char *start_after, size
 int etcd_compact(struct store *s, int64_t rev)
 {
 	_cleanup_json_ json_object *req = json_object_new_object(), *ans = NULL;
-	int64_t cur;
 	int r;
 
 	if (rev <= 0 || rev > store_revision(s))
@@ -209,8 +219,6 @@ int etcd_compact(struct store *s, int64_t rev)
 		r = 0; /* compacted past it already, by another client */
 	if (r < 0)
 		return r;
-	cur = atomic_load(&s->compacted);
-	while (cur < rev && !atomic_compare_exchange_weak(&s->compacted, &cur, rev))
-		;
+	etcd_saw_compacted(s, rev);
 	return 0;
 }

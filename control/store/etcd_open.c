@@ -116,7 +116,7 @@ static int etcd_init(struct store *s, const char *endpoints, const char *prefix)
 	r = compacted_rev(s, rev, &compacted);
 	if (r < 0)
 		return r;
-	atomic_store(&s->compacted, compacted);
+	etcd_saw_compacted(s, compacted);
 	s->bc.last_rev = rev;
 	e->seen = rev;
 	return etcd_feeder_start(s);

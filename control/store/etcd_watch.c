@@ -55,16 +55,6 @@ static struct sevent *event_from_json(struct etcd *e, json_object *ev)
 	return se;
 }
 
-/* Raises the store's compacted revision to what etcd reports (another client may have
- * compacted, or one before a restart). */
-static void saw_compacted(struct store *s, int64_t rev)
-{
-	int64_t cur = atomic_load(&s->compacted);
-
-	while (cur < rev && !atomic_compare_exchange_weak(&s->compacted, &cur, rev))
-		;
-}
-
 /* A watch message's events whose store keys start with prefix; -ERANGE if compacted. */
 static int parse_msg(struct store *s, json_object *msg, const char *prefix, struct evlist *l)
 {
@@ -82,7 +72,7 @@ static int parse_msg(struct store *s, json_object *msg, const char *prefix, stru
 		compacted = etcd_i64(res, "compact_revision");
 		if (compacted <= 0)
 			return -EIO;
-		saw_compacted(s, compacted);
+		etcd_saw_compacted(s, compacted); /* another client's compaction, or one before a restart */
 		return -ERANGE;
 	}
 	evs = json_member(res, "events", json_type_array);
