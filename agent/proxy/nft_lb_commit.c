@@ -200,7 +200,9 @@ static void cur_revert(struct nft_lb *lb, const struct changes *cs, size_t done)
 		if (!c->old)
 			strmap_remove(&lb->cur, c->key);
 		else if (strmap_put(&lb->cur, c->key, c->old, NULL) < 0) {
-			nft_fe_free(c->old); /* out of memory: cur is short of one, a rebuild follows */
+			/* Out of memory: cur goes short of one (its entry named the new one), a rebuild follows. */
+			strmap_remove(&lb->cur, c->key);
+			nft_fe_free(c->old);
 			lb->built = false;
 		}
 	}
