@@ -152,9 +152,14 @@ ctl_kill() {
 
 # SIGTERM and up to 15 s for a clean exit (0 or 143); non-zero when it had to be killed.
 ctl_stop() {
+	[ -n "${CTL_PID[$1]:-}" ] || return 0
+	kill -TERM "${CTL_PID[$1]}" 2>/dev/null
+	ctl_reap "$1"
+}
+
+# ctl_reap I: up to 15 s for instance I to exit after a SIGTERM; as ctl_stop.
+ctl_reap() {
 	local i=$1 st
-	[ -n "${CTL_PID[i]:-}" ] || return 0
-	kill -TERM "${CTL_PID[i]}" 2>/dev/null
 	ctl_gone() { ! kill -0 "${CTL_PID[$1]}" 2>/dev/null; }
 	if ! until_ok 75 ctl_gone "$i"; then
 		ctl_kill "$i"
@@ -245,14 +250,15 @@ ready_since() {
 	kn "$1" get node "$2" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status} {.status.conditions[?(@.type=="Ready")].lastTransitionTime}' 2>&1
 }
 
-# kill_leader_until_taken LEADER: kill -9 of instance LEADER, then up to 30 s for the other to
-# lead (as it shows the Lease); the time from the kill in TAKEOVER_MS, printed.
+# kill_leader_until_taken LEADER [SIGNAL]: kill -9 (or SIGNAL) of instance LEADER, then up to
+# 30 s for the other to lead (as it shows the Lease); the time from the kill in TAKEOVER_MS,
+# printed. A SIGTERMed instance is left to exit (ctl_reap).
 kill_leader_until_taken() {
-	local leader=$1 surv t0
+	local leader=$1 sig=${2:-KILL} surv t0
 	surv=$(ctl_other "$leader")
 	survivor_leads() { [ "$(ctl_leader "$1")" == "$1" ]; }
 	t0=$(now_ms)
-	ctl_kill "$leader"
+	if [ "$sig" == KILL ]; then ctl_kill "$leader"; else kill "-$sig" "${CTL_PID[leader]}"; fi
 	TAKEOVER_MS=""
 	# Polled every 0.1 s: the time is what the suite reports.
 	for _ in $(seq 300); do
@@ -261,7 +267,7 @@ kill_leader_until_taken() {
 	done
 	survivor_leads "$surv" || return 1
 	TAKEOVER_MS=$(($(now_ms) - t0))
-	echo "  ${CTL_NAMES[surv]} leads $TAKEOVER_MS ms after kill -9 of ${CTL_NAMES[leader]}"
+	echo "  ${CTL_NAMES[surv]} leads $TAKEOVER_MS ms after SIG$sig of ${CTL_NAMES[leader]}"
 }
 
 # ---- agents ----

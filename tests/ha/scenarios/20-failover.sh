@@ -28,6 +28,25 @@ watch_max_alive() {
 			| .max = ([.max, (.alive | length)] | max)) | .max'
 }
 
+# The RC ha-rc's pods created, as the sum of its SuccessfulCreate events through instance I.
+rc_creates() {
+	kn "$1" get events -o json 2>/dev/null | jq '[.items[] | select(.involvedObject.name == "ha-rc" and
+		.reason == "SuccessfulCreate") | (.count // 1)] | add // 0'
+}
+
+# For each ha-rc pod (by uid, listed through instance I), in how many of the two agents' cgroup
+# parents it has a cgroup.
+pods_cgroups() {
+	local mnt uid n i out=""
+	mnt=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
+	for uid in $(kn "$1" get pods -l app=ha-rc -o jsonpath='{.items[*].metadata.uid}' 2>/dev/null); do
+		n=0
+		for i in 1 2; do [ -d "$mnt/$AG_CGROUP-$i/pod-$uid" ] && n=$((n + 1)); done
+		out+="$n "
+	done
+	printf '%s' "${out% }"
+}
+
 scenario_failover() {
 	local leader surv trans0 trans1 n1 n2 mark before after uids names became0
 	ctl_ensure_both
@@ -88,6 +107,13 @@ EOF
 	check_eq "failover: 4 pod names in all" 4 "$names"
 	check_eq "failover: no pod deleted or deleting" 0 \
 		"$(jq -r 'select(.type == "DELETED" or .object.metadata.deletionTimestamp != null) | .object.metadata.name' "$WORK/rc-watch.log" | wc -l)"
+	check_eq "failover: no pod bound twice (one nodeName per uid over the watch)" "" \
+		"$(jq -rs 'group_by(.object.metadata.uid)[] | [.[].object.spec.nodeName // empty] | unique |
+			select(length > 1) | join(",")' "$WORK/rc-watch.log")"
+	check_eq "failover: each pod runs on one agent (its cgroup under one node)" "1 1 1 1" "$(pods_cgroups "$surv")"
+	creates_are_4() { [ "$(rc_creates "$surv")" == 4 ]; }
+	until_ok 50 creates_are_4
+	check_eq "failover: SuccessfulCreate events of the RC count 4 creates" 4 "$(rc_creates "$surv")"
 	before=$(watch_max_alive "$WORK/rc-watch.log" 1 "$mark")
 	after=$(watch_max_alive "$WORK/rc-watch.log" 1 "$(wc -l <"$WORK/rc-watch.log")")
 	check_eq "failover: at most 2 pods before the scale (watch)" 2 "$before"
