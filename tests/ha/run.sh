@@ -34,7 +34,8 @@ WORK=$(mktemp -d /tmp/skiff-ha.XXXXXX) || die "mktemp failed"
 AG_CGROUP=skiff-ha-$$
 TOKEN=""
 
-cleanup() {
+# Kills every process the suite started, the pods' cgroups and mounts (idempotent).
+teardown() {
 	local pids i
 	{
 		pids=$(jobs -pr)
@@ -47,6 +48,10 @@ cleanup() {
 		for i in 1 2 3; do etcd_kill "$i"; done
 		wait
 	} 2>/dev/null
+}
+
+cleanup() {
+	teardown
 	if [ "${HA_KEEP:-0}" == 1 ]; then echo "ha: logs kept in $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
@@ -122,5 +127,12 @@ if [ "$E2E_FAILED" -ne 0 ]; then
 		tail -n 12 "$f" | sed 's/^/  | /'
 	done
 fi
+# Nothing of the suite's is left once it has torn down: processes, cgroups, mounts.
+teardown
+E2E_SCENARIO=leftovers
+CG=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
+check_eq "no process of the suite left" "" "$(ps -eo pid=,args= | grep -F "$WORK/" | grep -v grep | head -n 3)"
+check_eq "no agent cgroup left" "" "$(find "$CG" -maxdepth 1 -name "$AG_CGROUP-*" 2>/dev/null)"
+check_eq "no mount left below the work dir" "" "$(awk -v d="$WORK/" 'index($5, d) == 1 { print $5 }' /proc/self/mountinfo)"
 echo "ha: $E2E_PASSED passed, $E2E_FAILED failed in $(( ($(now_ms) - T0) / 1000 )) s"
 [ "$E2E_FAILED" -eq 0 ]

@@ -32,7 +32,7 @@ ctl_ttl() {
 }
 
 scenario_storm() {
-	local leader surv p1 p2 base ttl present missing phantom
+	local leader surv p1 p2 base ttl present missing phantom n1 n2
 	ctl_ensure_both
 	leader=$(ctl_leader) || { fail "storm: a leader" "holder: $(lease_holder 1)"; return; }
 	surv=$(ctl_other "$leader")
@@ -45,6 +45,8 @@ scenario_storm() {
 	if until_ok 150 both_writing; then pass "storm: both instances acknowledge writes"; else
 		fail "storm: both instances acknowledge writes" "acked a $(acked 1), b $(acked 2)"
 	fi
+	n1=$(ready_since "$surv" "$(ag_node 1)")
+	n2=$(ready_since "$surv" "$(ag_node 2)")
 	ttl=$(ctl_ttl "$leader")
 	if kill_leader_until_taken "$leader"; then
 		if [ "$TAKEOVER_MS" -le $(((ttl + 2) * 1000)) ]; then
@@ -63,6 +65,8 @@ scenario_storm() {
 		fail "storm: the survivor keeps acknowledging writes" "acked $(acked "$surv"), $base at the takeover"
 	fi
 	touch "$WORK/storm.stop"
+	check_eq "storm: node 1 stayed Ready (condition unchanged)" "$n1" "$(ready_since "$surv" "$(ag_node 1)")"
+	check_eq "storm: node 2 stayed Ready (condition unchanged)" "$n2" "$(ready_since "$surv" "$(ag_node 2)")"
 	wait "$p1" "$p2"
 	echo "  storm: acked a $(acked 1) of $(wc -l <"$WORK/storm-1.tried"), b $(acked 2) of $(wc -l <"$WORK/storm-2.tried")"
 
