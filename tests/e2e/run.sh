@@ -66,10 +66,15 @@ port_in_use() {
 	ss -Htln "sport = :$1" 2>/dev/null | grep -q .
 }
 
+# Below the kernel's ephemeral range: a port there can be taken by any outgoing connection
+# (the many to etcd with E2E_STORE=etcd) between the pick and the bind.
+EPHEMERAL_LOW=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
+[[ "$EPHEMERAL_LOW" =~ ^[0-9]+$ ]] && [ "$EPHEMERAL_LOW" -gt 22000 ] || EPHEMERAL_LOW=60000
+
 pick_port() {
 	local p
 	for _ in $(seq 50); do
-		p=$((20000 + RANDOM % 40000))
+		p=$((20000 + RANDOM % (EPHEMERAL_LOW - 20000)))
 		port_in_use "$p" || { echo "$p"; return 0; }
 	done
 	return 1
