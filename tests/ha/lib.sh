@@ -19,12 +19,17 @@ now_ms() {
 	date +%s%3N
 }
 
+# Below the kernel's ephemeral range: a port there can be taken by any outgoing connection (the
+# many to etcd) between the pick and the bind.
+EPHEMERAL_LOW=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
+[[ "$EPHEMERAL_LOW" =~ ^[0-9]+$ ]] && [ "$EPHEMERAL_LOW" -gt 22000 ] || EPHEMERAL_LOW=60000
+
 # pick_port VAR: a free loopback port not handed out before, in VAR (no subshell, so the
 # suite's list of ports given out survives).
 pick_port() {
 	local p
 	for _ in $(seq 100); do
-		p=$((20000 + RANDOM % 40000))
+		p=$((20000 + RANDOM % (EPHEMERAL_LOW - 20000)))
 		[[ "$USED_PORTS" == *" $p "* ]] && continue
 		ss -Htan "sport = :$p" 2>/dev/null | grep -q . && continue
 		USED_PORTS+="$p "
@@ -73,8 +78,12 @@ etcd_healthy() {
 	[ "$(curl -sS --max-time 2 "$(etcd_url "$1")/health" 2>/dev/null | jq -r .health 2>/dev/null)" == true ]
 }
 
+# etcd_up: the 3 members on fresh ports, all healthy; on failure none is left running (a picked
+# port can still be taken by another program before etcd binds it: the caller tries again).
 etcd_up() {
 	local i
+	for i in 1 2 3; do etcd_kill "$i"; done
+	rm -rf "$WORK/etcd"
 	mkdir -p "$WORK/etcd"
 	for i in 1 2 3; do
 		pick_port "ETCD_CPORT[$i]" && pick_port "ETCD_PPORT[$i]" || return 1
@@ -84,6 +93,7 @@ etcd_up() {
 	for i in 1 2 3; do
 		until_ok 150 etcd_up_or_dead "$i" && etcd_healthy "$i" && continue
 		tail -n 5 "$WORK/etcd/m$i.log" >&2
+		etcd_kill 1; etcd_kill 2; etcd_kill 3
 		return 1
 	done
 }
@@ -174,6 +184,9 @@ ctl_reap() {
 # Instance a creates the CA and admin token; b gets copies before its first start (the
 # documented join of a new instance).
 ctl_up_both() {
+	local i
+	for i in 1 2; do ctl_kill "$i"; done
+	rm -rf "$(ctl_dir 1)" "$(ctl_dir 2)"
 	pick_port "CTL_PORT[1]" && pick_port "CTL_PORT[2]" || return 1
 	mkdir -p "$(ctl_dir 1)" "$(ctl_dir 2)"
 	CA=$(ctl_dir 1)/ca.crt

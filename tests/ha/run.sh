@@ -70,9 +70,18 @@ done
 
 T0=$(now_ms)
 E2E_SCENARIO=setup
-etcd_up || die "the 3-member etcd cluster did not become healthy"
+# Up to three tries on fresh ports each (a picked port may be taken before it is bound).
+up_tries() {
+	local t
+	for t in 1 2 3; do
+		"$@" && return 0
+		echo "ha: $1 failed (try $t)" >&2
+	done
+	return 1
+}
+up_tries etcd_up || die "the 3-member etcd cluster did not become healthy"
 pass "etcd: 3 members healthy in $(($(now_ms) - T0)) ms (leader m$(etcd_leader))"
-ctl_up_both || die "two skiff-control instances did not become ready (logs: $WORK/ctl-*.log)"
+up_tries ctl_up_both || die "two skiff-control instances did not become ready (logs: $WORK/ctl-*.log)"
 pass "skiff-control a and b ready on one etcd in $(($(now_ms) - T0)) ms"
 for i in 1 2; do
 	ag_image "$i" || die "skiffctl image import for agent $i failed"
