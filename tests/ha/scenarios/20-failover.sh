@@ -48,7 +48,7 @@ pods_cgroups() {
 }
 
 scenario_failover() {
-	local leader surv trans0 trans1 n1 n2 mark before after uids names became0
+	local leader surv trans0 trans1 n1 n2 mark before after uids names became0 i
 	ctl_ensure_both
 	leader=$(ctl_leader) || { fail "failover: a leader before the kill" "holder: $(lease_holder 1)"; return; }
 	surv=$(ctl_other "$leader")
@@ -83,6 +83,13 @@ EOF
 	check_eq "failover: leaseTransitions counts the handover" "$((trans0 + 1))" "$trans1"
 	check_eq "failover: the survivor logged 'became leader'" "$((became0 + 1))" "$(became_count "$surv")"
 
+	# The agents start on the first URL of --server (a): when a was killed they moved to b.
+	if [ "$leader" == 1 ]; then
+		for i in 1 2; do
+			check_contains "failover: agent $i moved to the survivor" "unreachable" \
+				"$(grep -F "using $(ctl_url "$surv")" "$(ag_dir "$i").log")"
+		done
+	fi
 	mark=$(wc -l <"$WORK/rc-watch.log")
 	check_ok "failover: RC scaled to 4 through the survivor" kn "$surv" scale rc ha-rc --replicas=4
 	if until_ok 300 rc_running "$surv" ha-rc 4; then pass "failover: 4 pods scheduled and Running after the handover"; else
