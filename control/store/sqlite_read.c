@@ -117,12 +117,12 @@ static int collect_rows(sqlite3_stmt *st, size_t limit, struct store_list_result
 			cap = ncap;
 		}
 		kv = &res->items[res->n];
-		*kv = (struct store_kv){
-			.key = column_dup(st, 0, NULL),
-			.value = column_dup(st, 1, &kv->value_len),
-			.create_rev = sqlite3_column_int64(st, 2),
-			.mod_rev = sqlite3_column_int64(st, 3),
-		};
+		/* Not a compound literal: its zeroed value_len would overwrite what column_dup wrote. */
+		*kv = (struct store_kv){ 0 };
+		kv->key = column_dup(st, 0, NULL);
+		kv->value = column_dup(st, 1, &kv->value_len);
+		kv->create_rev = sqlite3_column_int64(st, 2);
+		kv->mod_rev = sqlite3_column_int64(st, 3);
 		res->n++;
 		if (!kv->key || !kv->value)
 			return -ENOMEM;

@@ -152,6 +152,7 @@ STORE_TEST(list_prefix_start_after_limit)
 	cr_assert_eq(r.revision, base + 15);
 	cr_assert_str_eq(r.items[0].key, "/registry/pods/a/p00");
 	cr_assert_str_eq(r.items[9].value, "/registry/pods/a/p09");
+	cr_assert_eq(r.items[9].value_len, strlen("/registry/pods/a/p09"), "a listed item's value_len");
 	store_list_result_clear(&r);
 
 	cr_assert_eq(store_list(s, "/registry/pods/", NULL, 4, 0, &r), 0);
@@ -207,6 +208,7 @@ STORE_TEST(list_at_older_revision)
 	cr_assert_eq(r.items[0].mod_rev, b + 1);
 	cr_assert_str_eq(r.items[1].key, "/p/b");
 	cr_assert_str_eq(r.items[1].value, "b1");
+	cr_assert_eq(r.items[1].value_len, 2, "a historical item's value_len");
 	cr_assert_eq(r.items[1].mod_rev, b + 2);
 	store_list_result_clear(&r);
 
