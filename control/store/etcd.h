@@ -14,6 +14,10 @@
 #define ETCD_TXN_MAX_OPS 128
 /* Keys one range of a list reads: bigger lists are read in pages at one revision. */
 #define ETCD_LIST_PAGE 1000
+/* Idle curl handles kept for unary requests (each with its open connections). */
+#define ETCD_POOL_MAX 64
+
+struct curl_slist;
 
 struct etcd {
 	char **endpoints;
@@ -29,6 +33,13 @@ struct etcd {
 	pthread_mutex_t seen_lock;
 	pthread_cond_t seen_cond;
 	int64_t seen; /* last revision published to the ring */
+
+	/* Unary requests' idle curl handles (CURL *): connections reused, not one per request. */
+	pthread_mutex_t pool_lock;
+	bool pool_ready;
+	void *pool[ETCD_POOL_MAX];
+	size_t n_pool;
+	struct curl_slist *headers; /* of every unary request */
 };
 
 /* etcd_http.c */
@@ -45,6 +56,9 @@ json_object *etcd_i64_json(int64_t v);
 /* POSTs req to path, failing over to the next endpoint on connect errors. *ret is the
  * answer; gateway errors: -ERANGE compacted, -EAGAIN future revision, else -EIO. */
 int etcd_post(struct etcd *e, const char *path, json_object *req, json_object **ret);
+/* The handle pool of etcd_post: set up when opening, freed (connections closed) on close. */
+int etcd_pool_init(struct etcd *e);
+void etcd_pool_free(struct etcd *e);
 /* A streaming POST /v3/watch: on_msg gets every message; its nonzero return ends the
  * stream (returned, > 0 as 0), as does stop. Returns -ECONNRESET if the stream broke. */
 int etcd_stream(struct etcd *e, json_object *req, int (*on_msg)(void *arg, json_object *msg), void *arg,

@@ -151,23 +151,90 @@ static bool connect_failed(CURL *h, CURLcode rc)
 	       connected == 0;
 }
 
-static CURL *easy_new(const char *endpoint, const char *path, const char *body, struct curl_slist *hdrs)
+/* Sets a request's common options on a new or reset handle. */
+static int easy_setup(CURL *h, const char *endpoint, const char *path, const char *body, struct curl_slist *hdrs)
 {
 	_cleanup_free_ char *url = NULL;
-	CURL *h = curl_easy_init();
 
-	if (!h || asprintf(&url, "%s%s", endpoint, path) < 0) {
-		if (h)
-			curl_easy_cleanup(h);
-		return NULL;
-	}
+	if (asprintf(&url, "%s%s", endpoint, path) < 0)
+		return -ENOMEM;
 	curl_easy_setopt(h, CURLOPT_URL, url); /* copied by curl */
 	curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, ETCD_CONNECT_TIMEOUT_MS);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	return 0;
+}
+
+static CURL *easy_new(const char *endpoint, const char *path, const char *body, struct curl_slist *hdrs)
+{
+	CURL *h = curl_easy_init();
+
+	if (h && easy_setup(h, endpoint, path, body, hdrs) < 0) {
+		curl_easy_cleanup(h);
+		return NULL;
+	}
 	return h;
+}
+
+/* A pooled handle for one unary request: curl_easy_reset keeps the handle's connection
+ * cache, so requests reuse open connections instead of a connect (and a TIME-WAIT socket)
+ * each. Only ever used by one thread at a time. */
+static CURL *pool_get(struct etcd *e)
+{
+	CURL *h = NULL;
+
+	pthread_mutex_lock(&e->pool_lock);
+	if (e->n_pool > 0)
+		h = e->pool[--e->n_pool];
+	pthread_mutex_unlock(&e->pool_lock);
+	if (h) {
+		curl_easy_reset(h);
+		return h;
+	}
+	return curl_easy_init();
+}
+
+/* Beyond ETCD_POOL_MAX idle handles (a burst of more concurrent requests) the handle and
+ * its connections are closed. */
+static void pool_put(struct etcd *e, CURL *h)
+{
+	pthread_mutex_lock(&e->pool_lock);
+	if (e->n_pool < ETCD_POOL_MAX) {
+		e->pool[e->n_pool++] = h;
+		h = NULL;
+	}
+	pthread_mutex_unlock(&e->pool_lock);
+	if (h)
+		curl_easy_cleanup(h);
+}
+
+int etcd_pool_init(struct etcd *e)
+{
+	int r = pthread_mutex_init(&e->pool_lock, NULL);
+
+	if (r != 0)
+		return -r;
+	e->pool_ready = true;
+	/* Expect: off: a body over curl's threshold would otherwise wait for 100 Continue. */
+	e->headers = curl_slist_append(NULL, "Content-Type: application/json");
+	if (e->headers)
+		e->headers = curl_slist_append(e->headers, "Expect:");
+	return e->headers ? 0 : -ENOMEM;
+}
+
+void etcd_pool_free(struct etcd *e)
+{
+	if (!e->pool_ready)
+		return;
+	for (size_t i = 0; i < e->n_pool; i++)
+		curl_easy_cleanup(e->pool[i]);
+	e->n_pool = 0;
+	curl_slist_free_all(e->headers);
+	e->headers = NULL;
+	pthread_mutex_destroy(&e->pool_lock);
+	e->pool_ready = false;
 }
 
 /* Maps a gateway error answer to an errno. */
@@ -189,9 +256,8 @@ static int answer_error(json_object *o, long status)
 }
 
 /* One request on one endpoint: 1 = could not connect (try the next), 0 or -errno. */
-static int post_one(const char *endpoint, const char *path, const char *body, json_object **ret)
+static int post_one(struct etcd *e, const char *endpoint, const char *path, const char *body, json_object **ret)
 {
-	struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
 	struct answer a = { 0 };
 	long status = 0;
 	bool failover;
@@ -199,10 +265,13 @@ static int post_one(const char *endpoint, const char *path, const char *body, js
 	CURL *h;
 	int r;
 
-	h = hdrs ? easy_new(endpoint, path, body, hdrs) : NULL;
-	if (!h) {
-		curl_slist_free_all(hdrs);
+	h = pool_get(e);
+	if (!h)
 		return -ENOMEM;
+	r = easy_setup(h, endpoint, path, body, e->headers);
+	if (r < 0) {
+		pool_put(e, h);
+		return r;
 	}
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, answer_write);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &a);
@@ -210,8 +279,8 @@ static int post_one(const char *endpoint, const char *path, const char *body, js
 	rc = curl_easy_perform(h);
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 	failover = connect_failed(h, rc);
-	curl_easy_cleanup(h);
-	curl_slist_free_all(hdrs);
+	/* curl drops a connection that failed; a healthy one stays cached for the next request. */
+	pool_put(e, h);
 	if (rc != CURLE_OK) {
 		log_debug("etcd %s%s: %s", endpoint, path, curl_easy_strerror(rc));
 		r = failover ? 1 : -EIO;
@@ -240,7 +309,7 @@ int etcd_post(struct etcd *e, const char *path, json_object *req, json_object **
 
 	for (size_t k = 0; k < e->n_endpoints; k++) {
 		size_t i = (first + k) % e->n_endpoints;
-		int r = post_one(e->endpoints[i], path, body, ret);
+		int r = post_one(e, e->endpoints[i], path, body, ret);
 		if (r <= 0) {
 			if (r == 0)
 				atomic_store(&e->good, i);

@@ -102,6 +102,9 @@ static int etcd_init(struct store *s, const char *endpoints, const char *prefix)
 	s->etcd = e;
 	pthread_mutex_init(&e->seen_lock, NULL);
 	pthread_cond_init(&e->seen_cond, NULL);
+	r = etcd_pool_init(e);
+	if (r < 0)
+		return r;
 	e->prefix = strdup(prefix ? prefix : "/skiff");
 	if (!e->prefix)
 		return -ENOMEM;
@@ -150,6 +153,7 @@ void etcd_close(struct store *s)
 	struct etcd *e = s->etcd;
 
 	etcd_feeder_stop(s);
+	etcd_pool_free(e);
 	for (size_t i = 0; i < e->n_endpoints; i++)
 		free(e->endpoints[i]);
 	free(e->endpoints);
