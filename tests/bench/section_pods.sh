@@ -137,6 +137,14 @@ rss_mb() { # PID [KEY]: VmRSS (or RssAnon, ...) in MB
 	awk -v k="${2:-VmRSS}:" '$1 == k { printf "%.1f", $2 / 1024 }' "/proc/$1/status" 2>/dev/null
 }
 
+# The shared libraries PID maps, and the three with most resident pages (smaps Rss, KB).
+libs_mb() {
+	awk '/^[0-9a-f]+-[0-9a-f]+ / { f = ($6 ~ /\.so/) ? $6 : "" } f != "" && $1 == "Rss:" { r[f] += $2 }
+		END { for (f in r) { n++; printf "%d %s\n", r[f], f } }' "/proc/$1/smaps" 2>/dev/null |
+		sort -rn | awk '{ n++; if (n <= 3) { sub(".*/", "", $2); top = top (top ? ", " : "") sprintf("%s %.1f", $2, $1 / 1024) } }
+			END { printf "%d shared libraries mapped; largest: %s MB", n, top }'
+}
+
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a != "") printf "%.1f", a / b }'; }
 
 # The crun row: make vmtest's 70_crun_bench case prints "crun-bench: ..." lines into its log.
@@ -161,7 +169,7 @@ make_image || fail "busybox image import failed"
 mount_run || fail "mounting a tmpfs on $WORK/run"
 start_agent || fail "skiff-agent did not register a Ready node"
 sleep 1
-rss_idle=$(rss_mb "$AGENT_PID") anon_idle=$(rss_mb "$AGENT_PID" RssAnon)
+rss_idle=$(rss_mb "$AGENT_PID") anon_idle=$(rss_mb "$AGENT_PID" RssAnon) libs_idle=$(libs_mb "$AGENT_PID")
 
 bench --mode floor --rootfs "$WORK/rootfs" --count "$SINGLE" || fail "the unshare floor: $FAILURE"
 floor=$(kv p50_ms "$RESULT")
@@ -192,7 +200,7 @@ else
 	row "$BURST pods created at once" "failed ($FAILURE)" "<= 3 s" "not met (failed)"
 	rss="" anon=""
 fi
-row "skiff-agent RSS idle" "${rss_idle:-?} MB (private RssAnon ${anon_idle:-?} MB)" "-" "-"
+row "skiff-agent RSS idle" "${rss_idle:-?} MB (private RssAnon ${anon_idle:-?} MB; ${libs_idle:-?})" "-" "-"
 row "skiff-agent RSS with $BURST pods running" "${rss:-?} MB (private RssAnon ${anon:-?} MB)" "<= 15 MB" "$(verdict "$rss" "<=" 15)"
 crun_row
 
@@ -210,7 +218,8 @@ the create request was sent. "Running in a watch" / "Ready" = the first pod watc
 container running / the Ready condition True. One pod at a time: created, up, deleted and gone
 before the next. The floor runs the same busybox rootfs in fresh namespaces with unshare(1), timed
 from fork to exit in bench_pods. RSS is the agent's VmRSS (idle; then with all burst pods Ready);
-RssAnon beside it is its private part, the rest being the shared libraries' resident pages.
+RssAnon beside it is its private part (heap, stacks, libraries' relocated data), the rest being the
+shared libraries' resident pages; the agent links only the libraries it calls (Makefile AGENT_PKGS).
 The VM row comes from the last \`make vmtest\` (case vmtest/cases/70_crun_bench.sh, its
 "crun-bench: result" line in build/vmtest/suite.log), not run here: in Debian's 6.1 guest with a
 pure cgroup v2 tree, \`crun run\` of an OCI bundle (crun spec; /bin/true, the same busybox rootfs,
