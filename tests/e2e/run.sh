@@ -163,14 +163,25 @@ etcd_start() {
 	die "etcd never answered"
 }
 
-# etcd_count KEYPREFIX: how many keys etcd holds under KEYPREFIX (its last byte below 0xff).
-etcd_count() {
+# etcd_range KEYPREFIX OPTION: etcd's range answer for the keys under KEYPREFIX (its last byte
+# below 0xff) with OPTION ("count_only" or "keys_only") set.
+etcd_range() {
 	local end key
 	end="${1%?}$(printf "\\$(printf '%03o' $(($(printf '%d' "'${1: -1}") + 1)))")"
 	key=$(printf '%s' "$1" | base64 -w0)
 	end=$(printf '%s' "$end" | base64 -w0)
-	curl -fsS --max-time 5 -X POST -d "{\"key\":\"$key\",\"range_end\":\"$end\",\"count_only\":true}" \
-		"$ETCD_URL/v3/kv/range" | jq -r '.count // "0"'
+	curl -fsS --max-time 5 -X POST -d "{\"key\":\"$key\",\"range_end\":\"$end\",\"$2\":true}" \
+		"$ETCD_URL/v3/kv/range"
+}
+
+# etcd_count KEYPREFIX: how many keys etcd holds under KEYPREFIX.
+etcd_count() {
+	etcd_range "$1" count_only | jq -r '.count // "0"'
+}
+
+# etcd_keys KEYPREFIX: every key etcd holds under KEYPREFIX with its mod_revision, one a line.
+etcd_keys() {
+	etcd_range "$1" keys_only | jq -r '.kvs // [] | .[] | "\(.key | @base64d) \(.mod_revision)"'
 }
 
 start_first() {
