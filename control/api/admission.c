@@ -16,10 +16,15 @@ int admission_namespace(struct store *s, const char *ns, const char *res_name, c
 			struct api_status *st)
 {
 	_cleanup_free_ char *key = NULL;
-	_cleanup_json_ json_object *obj = NULL;
 	struct store_kv kv = { 0 };
+	uint64_t gen = 0;
+	bool terminating;
 	int r;
 
+	/* Every create in a namespace comes here (events most of all): an active namespace
+	 * is answered from the cache; anything else is read as before. */
+	if (admission_ns_cache_lookup(s, ns, &gen) == 1)
+		return 0;
 	if (asprintf(&key, "/registry/namespaces/%s", ns) < 0)
 		return -ENOMEM;
 	r = store_get(s, key, &kv);
@@ -31,15 +36,10 @@ int admission_namespace(struct store *s, const char *ns, const char *res_name, c
 		api_status_internal(st, r, "reading namespace");
 		return r;
 	}
-	/* Every create in a namespace comes here (events most of all): without the key in
-	 * the stored text the namespace cannot be terminating, and the parse is skipped. */
-	if (!kv.value || !strstr(kv.value, "\"deletionTimestamp\"")) {
-		store_kv_clear(&kv);
-		return 0;
-	}
-	obj = meta_from_kv(&kv);
+	terminating = admission_ns_terminating(kv.value);
+	admission_ns_cache_learn(s, ns, kv.mod_rev, !terminating, gen);
 	store_kv_clear(&kv);
-	if (obj && meta_deleting(obj)) {
+	if (terminating) {
 		api_status_set(st, 403, "Forbidden",
 			       "%s \"%s\" is forbidden: unable to create new content in namespace %s because it is "
 			       "being terminated",

@@ -6,6 +6,7 @@
 
 #include <json-c/json.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "api/resources.h"
 #include "api/status.h"
@@ -15,6 +16,16 @@
  * 403 while it is being terminated. res_name/name name the object in the message. */
 int admission_namespace(struct store *s, const char *ns, const char *res_name, const char *name,
 			struct api_status *st);
+/* The namespace cache of admission_namespace (admission_ns.c), one per store: attached by
+ * the registry, detached before the store closes; without one every create reads the store.
+ * lookup: 1 if ns is active as of every namespace write the store has published, else 0 (read
+ * the store, then learn what was read with the gen lookup returned). */
+int admission_ns_cache_attach(struct store *s);
+void admission_ns_cache_detach(struct store *s);
+int admission_ns_cache_lookup(struct store *s, const char *ns, uint64_t *ret_gen);
+void admission_ns_cache_learn(struct store *s, const char *ns, int64_t mod_rev, bool active, uint64_t gen);
+/* Whether a stored namespace is being terminated. */
+bool admission_ns_terminating(const char *value);
 /* default, kube-system and kube-public cannot be deleted (403). */
 bool admission_namespace_immortal(const char *name);
 

@@ -83,6 +83,9 @@ struct registry *registry_new(struct store *s, const struct registry_options *op
 		r = create_namespace(reg, builtin[i]);
 	if (r < 0)
 		goto fail;
+	r = admission_ns_cache_attach(s);
+	if (r < 0)
+		goto fail;
 	reg->ns_controller = namespace_controller_start(reg);
 	if (!reg->ns_controller) {
 		r = -errno;
@@ -100,6 +103,7 @@ void registry_free(struct registry *reg)
 	if (!reg)
 		return;
 	namespace_controller_stop(reg->ns_controller);
+	admission_ns_cache_detach(reg->store);
 	alloc_free(reg->alloc);
 	free(reg);
 }
