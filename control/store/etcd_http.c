@@ -119,6 +119,7 @@ json_object *etcd_i64_json(int64_t v)
 struct answer {
 	char *buf;
 	size_t len;
+	bool sent; /* the request was handed to a connection (new or reused) */
 };
 
 static size_t answer_write(char *p, size_t size, size_t nmemb, void *arg)
@@ -149,6 +150,16 @@ static bool connect_failed(CURL *h, CURLcode rc)
 		return true;
 	return rc == CURLE_OPERATION_TIMEDOUT && curl_easy_getinfo(h, CURLINFO_CONNECT_TIME_T, &connected) == CURLE_OK &&
 	       connected == 0;
+}
+
+/* Called once a connection is ready, just before the request goes out on it. */
+static int answer_prereq(void *arg, char *primary_ip, char *local_ip, int primary_port, int local_port)
+{
+	struct answer *a = arg;
+
+	(void)primary_ip, (void)local_ip, (void)primary_port, (void)local_port;
+	a->sent = true;
+	return CURL_PREREQFUNC_OK;
 }
 
 /* Sets a request's common options on a new or reset handle. */
@@ -276,9 +287,13 @@ static int post_one(struct etcd *e, const char *endpoint, const char *path, cons
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, answer_write);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &a);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 30000L);
+	curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, answer_prereq);
+	curl_easy_setopt(h, CURLOPT_PREREQDATA, &a);
 	rc = curl_easy_perform(h);
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-	failover = connect_failed(h, rc);
+	/* On a reused connection curl reports no connect time: whether the request went out
+	 * is known from the prereq callback instead. Never sent: the next endpoint may take it. */
+	failover = rc != CURLE_OK && !a.sent;
 	/* curl drops a connection that failed; a healthy one stays cached for the next request. */
 	pool_put(e, h);
 	if (rc != CURLE_OK) {

@@ -570,3 +570,41 @@ Test(store_etcd, open_fails_when_no_endpoint_answers)
 	cr_assert_null(store_open_etcd("", "/skiff", NULL));
 	cr_assert_eq(errno, EINVAL);
 }
+
+/* Sockets of this network namespace to port in TIME-WAIT: the trace of a closed connection. */
+static int time_wait_to(int port)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/net/tcp", "re");
+	char line[256];
+	unsigned rport, state;
+	int n = 0;
+
+	cr_assert_not_null(f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, " %*d: %*x:%*x %*x:%x %x", &rport, &state) == 2 && (int)rport == port &&
+		    state == 0x06)
+			n++;
+	return n;
+}
+
+Test(store_etcd, requests_reuse_connections_and_survive_a_restart)
+{
+	struct store *s = open_store(), *t;
+	struct store_kv kv = { 0 };
+	int before = time_wait_to(kit.client_port);
+
+	cr_assert_eq(store_create(s, "/r/k", "v", NULL), 0);
+	for (int i = 0; i < 200; i++) {
+		cr_assert_eq(store_get(s, "/r/k", &kv), 0);
+		store_kv_clear(&kv);
+	}
+	cr_assert_lt(time_wait_to(kit.client_port) - before, 10, "one connection per request");
+	/* The pooled connections die with etcd: the next requests connect again. */
+	t = etcd_restart();
+	cr_assert_eq(store_update(s, "/r/k", "w", 0, NULL), 0);
+	cr_assert_eq(store_get(s, "/r/k", &kv), 0);
+	cr_assert_str_eq(kv.value, "w");
+	store_kv_clear(&kv);
+	store_close(t);
+	store_close(s);
+}
