@@ -74,6 +74,24 @@ void bcast_publish(struct bcast *bc, struct sevent **evs, size_t n)
 	pthread_rwlock_unlock(&bc->lock);
 }
 
+void bcast_gap(struct bcast *bc, int64_t rev)
+{
+	pthread_rwlock_wrlock(&bc->lock);
+	while (bc->first_seq < bc->next_seq)
+		evict_oldest_rev(bc);
+	/* One sequence number skipped: a watcher caught up at next_seq is then behind first_seq
+	 * too, and gets -ERANGE like one that fell out of the ring. */
+	bc->first_seq = ++bc->next_seq;
+	if (rev > bc->last_rev)
+		bc->last_rev = rev;
+	pthread_rwlock_unlock(&bc->lock);
+	/* Every watcher is woken, whatever its prefix: each must see its -ERANGE now. */
+	pthread_mutex_lock(&bc->watchers_lock);
+	for (size_t w = 0; w < bc->n_watchers; w++)
+		store_watch_signal(bc->watchers[w]);
+	pthread_mutex_unlock(&bc->watchers_lock);
+}
+
 void bcast_notify(struct bcast *bc, struct batch_events *be)
 {
 	if (be->n > 0) {

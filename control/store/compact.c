@@ -1,5 +1,6 @@
 /* Store compaction: dropping log history up to a revision, and the background compactor
- * that keeps at least compact_keep_seconds and compact_keep_revisions of it. */
+ * that keeps at least compact_keep_seconds and compact_keep_revisions of it (and on etcd
+ * defragments members with much free space), while maintenance is on. */
 #include <errno.h>
 #include <stdlib.h>
 #include <time.h>
@@ -79,8 +80,19 @@ static void compact_tick(struct store *s, struct sample *v, size_t *n, size_t ca
 	target = rev_by_age(v, n, now, s->opts.compact_keep_seconds);
 	if (cur - s->opts.compact_keep_revisions < target)
 		target = cur - s->opts.compact_keep_revisions;
+	if (atomic_load(&s->maint_off))
+		return;
 	if (target > store_compacted_revision(s))
 		(void)store_compact(s, target);
+	/* Every tick, not only after a compaction: etcd frees the pages in the background, and a
+	 * member that failed is retried. Failures are logged there, never fatal. */
+	if (s->etcd)
+		(void)etcd_defrag(s, ETCD_DEFRAG_MIN_FREE);
+}
+
+void store_set_maintenance(struct store *s, bool on)
+{
+	atomic_store(&s->maint_off, !on);
 }
 
 static void *compactor_main(void *arg)

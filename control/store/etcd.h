@@ -86,6 +86,15 @@ void etcd_wait_seen(struct store *s, int64_t rev);
 int etcd_replay(struct store *s, const char *prefix, int64_t floor, atomic_bool *stop, struct sevent ***ret,
 		size_t *ret_n, int64_t *ret_floor);
 
+/* etcd_maint.c: free bytes of a member's file (dbSize - dbSizeInUse) that make the compactor
+ * defragment it. */
+#define ETCD_DEFRAG_MIN_FREE (8 << 20)
+/* dbSize and dbSizeInUse of member (endpoint) i. */
+int etcd_member_status(struct etcd *e, size_t i, int64_t *ret_size, int64_t *ret_in_use);
+/* Defragments, one after another, the members with min_free bytes or more free; a member that
+ * fails (down, no answer) is logged and skipped (never fatal). Returns the number defragmented. */
+int etcd_defrag(struct store *s, int64_t min_free);
+
 /* etcd_open.c */
 void etcd_close(struct store *s);
 

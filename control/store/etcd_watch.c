@@ -147,6 +147,28 @@ static void pause_unless_stopped(struct etcd *e, int ms)
 		nanosleep(&ts, NULL);
 }
 
+/* The stream cannot resume at next_rev (compacted): it resumes after the compacted revision
+ * and every watcher that may have missed events in between fails with -ERANGE (and re-lists)
+ * rather than silently skipping them. Returns the revision to resume at. */
+static int64_t feed_gap(struct store *s, int64_t next_rev)
+{
+	struct etcd *e = s->etcd;
+	int64_t upto = store_compacted_revision(s); /* raised from the cancel's compact_revision */
+
+	if (upto < next_rev)
+		upto = next_rev; /* at least the revision refused */
+	log_error("etcd watch: revisions %lld..%lld compacted before they were read; watchers behind them "
+		  "fail with -ERANGE and re-list", (long long)next_rev, (long long)upto);
+	bcast_gap(&s->bc, upto);
+	etcd_saw_rev(s, upto);
+	pthread_mutex_lock(&e->seen_lock);
+	if (e->seen < upto)
+		e->seen = upto;
+	pthread_cond_broadcast(&e->seen_cond);
+	pthread_mutex_unlock(&e->seen_lock);
+	return upto + 1;
+}
+
 static void *feeder_main(void *arg)
 {
 	struct feed f = { .s = arg, .next_rev = ((struct store *)arg)->etcd->seen + 1 };
@@ -161,12 +183,8 @@ static void *feeder_main(void *arg)
 		json_object_put(req);
 		if (atomic_load(&e->stop))
 			break;
-		if (r == -ERANGE) {
-			/* The ring cannot be continued without a gap: watchers in it miss events. */
-			log_error("etcd watch: revision %lld compacted before it was read; resuming at the newest",
-				  (long long)f.next_rev);
-			f.next_rev = store_revision(f.s) + 1;
-		}
+		if (r == -ERANGE)
+			f.next_rev = feed_gap(f.s, f.next_rev);
 		backoff = f.next_rev > before ? 100 : (backoff < 1600 ? backoff * 2 : backoff);
 		log_warn("etcd watch: stream ended (%s); resuming at revision %lld", strerror(-r),
 			 (long long)f.next_rev);

@@ -107,6 +107,10 @@ int store_delete(struct store *s, const char *key, int64_t expect_rev, int64_t *
 /* Removes history before rev; watches and lists from earlier revisions then get -ERANGE. */
 int store_compact(struct store *s, int64_t rev);
 
+/* On (the default): the compactor compacts (and on etcd defragments). Instances sharing one etcd
+ * turn it on only while leading, so that one of them does it. */
+void store_set_maintenance(struct store *s, bool on);
+
 /* Watches. A watch sees every event on keys starting with prefix whose revision is
  * greater than from_rev, in revision order, with no gaps. from_rev 0 = from now. */
 struct store_watch;

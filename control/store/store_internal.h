@@ -105,6 +105,7 @@ struct store {
 
 	struct bcast bc;
 
+	atomic_bool maint_off; /* store_set_maintenance(false): no compaction, no defragmentation */
 	struct etcd *etcd; /* set: the etcd backend serves the calls (etcd*.c), the SQLite parts stay unused */
 };
 
@@ -146,6 +147,9 @@ void bcast_publish(struct bcast *bc, struct sevent **evs, size_t n);
 /* Wakes the watchers the events concern, then drops the caller's references. Runs
  * outside the write lock so that the next batch commits meanwhile. */
 void bcast_notify(struct bcast *bc, struct batch_events *be);
+/* Events up to rev were lost (the etcd feeder resumed past compacted revisions): empties the
+ * ring so that every watcher in it fails with -ERANGE, and the ring continues after rev. */
+void bcast_gap(struct bcast *bc, int64_t rev);
 int bcast_register(struct bcast *bc, struct store_watch *w);
 void bcast_unregister(struct bcast *bc, struct store_watch *w);
 /* Called by the broadcaster for a watcher that may have new events. */
