@@ -145,6 +145,7 @@ static void control_work_stop(void *arg)
 {
 	struct control *c = arg;
 
+	store_set_maintenance(c->store, false); /* compaction and defragmentation: the leader's */
 	scheduler_stop(c->sched);
 	controllers_stop(c->ctrls);
 	c->sched = NULL;
@@ -156,6 +157,7 @@ static int control_work_start(void *arg)
 	struct control *c = arg;
 	const struct control_options *o = c->opts;
 
+	store_set_maintenance(c->store, true);
 	if (o->run_controllers) {
 		c->ctrls = controllers_start(c->reg, &o->controllers);
 		if (!c->ctrls)
@@ -186,6 +188,7 @@ static int control_start_work(struct control *c, const struct control_options *o
 			log_info("leader election off (--leader-elect=false): scheduler and controllers run here");
 		return control_work_start(c);
 	}
+	store_set_maintenance(c->store, false); /* until leading */
 	leader_options_init(&lo);
 	lo.identity = o->leader_identity;
 	lo.lease_duration_s = o->leader_lease_duration_s;
