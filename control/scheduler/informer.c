@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <skiff/cleanup.h>
 #include <skiff/json.h>
@@ -275,6 +276,26 @@ static void relist_done(struct sched_informer *inf, int rc)
 	pthread_mutex_unlock(&inf->q_lock);
 }
 
+/* A relist that fails (etcd out of reach for a while, as when its watch broke past a
+ * compaction) is retried until it works or the scheduler stops: never blind for good. */
+static int rewatch_retrying(struct sched_informer *inf)
+{
+	struct timespec pause = { 0, 500 * 1000000L };
+	bool stopping;
+	int rc;
+
+	while ((rc = rewatch(inf, true)) < 0) {
+		pthread_mutex_lock(&inf->s->lock);
+		stopping = inf->s->stopping;
+		pthread_mutex_unlock(&inf->s->lock);
+		if (stopping)
+			return rc;
+		log_warn_errno(rc, "scheduler: listing %s again: %m; retrying", inf->prefix);
+		nanosleep(&pause, NULL);
+	}
+	return 0;
+}
+
 static void *run(void *arg)
 {
 	struct sched_informer *inf = arg;
@@ -292,7 +313,7 @@ static void *run(void *arg)
 		}
 		if (!relist)
 			break;
-		rc = rewatch(inf, true);
+		rc = rewatch_retrying(inf);
 		relist_done(inf, rc);
 		if (rc < 0) {
 			log_error_errno(rc, "scheduler: cannot watch %s again, stopping: %m", inf->prefix);
