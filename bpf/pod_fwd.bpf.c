@@ -28,7 +28,7 @@ struct {
 	__uint(max_entries, SKIFF_FP_REMOTE_MAX);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct skiff_fp_cidr);
-	__type(value, __u32);
+	__type(value, struct skiff_fp_nexthop);
 } skiff_fp_remote SEC(".maps");
 
 /* The uplinks by ifindex: SKIFF_FP_UPLINK_* flags. */
@@ -101,15 +101,28 @@ static __always_inline int routed_to_pod(struct __sk_buff *skb, struct ethhdr *e
 	return to_pod(skb, pod);
 }
 
-static __always_inline int to_remote(struct __sk_buff *skb, struct ethhdr *eth, struct iphdr *ip)
+/* Out of a peer uplink: straight to the other end's ingress, addressed as its receive sees it. */
+static __always_inline int to_peer(struct __sk_buff *skb, struct ethhdr *eth, struct iphdr *ip,
+				   const struct skiff_fp_nexthop *nh)
 {
-	struct skiff_fp_cidr key = { .prefixlen = 32, .addr = ip->daddr };
+	ttl_dec(ip);
+	__builtin_memcpy(eth->h_dest, nh->dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, nh->smac, ETH_ALEN);
+	bpf_skb_change_type(skb, PACKET_HOST);
+	return count(SKIFF_FP_REMOTE, bpf_redirect_peer(nh->ifindex, 0));
+}
+
+static __always_inline int to_remote(struct __sk_buff *skb, struct ethhdr *eth, struct iphdr *ip,
+				     struct skiff_fp_nexthop *nh)
+{
 	struct bpf_fib_lookup fib = {};
 	__u32 *uplink;
 	long rc;
 
-	if (!bpf_map_lookup_elem(&skiff_fp_remote, &key) || ip->ttl <= 1)
+	if (ip->ttl <= 1)
 		return count(SKIFF_FP_PASS, TC_ACT_OK);
+	if (nh->flags & SKIFF_FP_NH_PEER)
+		return to_peer(skb, eth, ip, nh);
 	fib.family = AF_INET;
 	fib.tos = ip->tos;
 	fib.l4_protocol = ip->protocol;
@@ -120,20 +133,26 @@ static __always_inline int to_remote(struct __sk_buff *skb, struct ethhdr *eth, 
 	rc = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH)
 		return count(SKIFF_FP_PASS, TC_ACT_OK);
-	ttl_dec(ip);
 	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
-		struct bpf_redir_neigh nh = { .nh_family = AF_INET, .ipv4_nh = fib.ipv4_dst };
+		struct bpf_redir_neigh rn = { .nh_family = AF_INET, .ipv4_nh = fib.ipv4_dst };
 
-		return count(SKIFF_FP_REMOTE, bpf_redirect_neigh(fib.ifindex, &nh, sizeof(nh), 0));
+		ttl_dec(ip);
+		return count(SKIFF_FP_REMOTE, bpf_redirect_neigh(fib.ifindex, &rn, sizeof(rn), 0));
 	}
-	__builtin_memcpy(eth->h_dest, fib.dmac, ETH_ALEN);
-	__builtin_memcpy(eth->h_source, fib.smac, ETH_ALEN);
 	uplink = bpf_map_lookup_elem(&skiff_fp_uplinks, &fib.ifindex);
 	if (uplink && (*uplink & SKIFF_FP_UPLINK_PEER)) {
-		/* Addressed to the other end's MAC, as its receive would see it. */
-		bpf_skb_change_type(skb, PACKET_HOST);
-		return count(SKIFF_FP_REMOTE, bpf_redirect_peer(fib.ifindex, 0));
+		/* Same answer for every packet of this CIDR until the agent's next route sync. */
+		nh->ifindex = fib.ifindex;
+		__builtin_memcpy(nh->smac, fib.smac, ETH_ALEN);
+		__builtin_memcpy(nh->dmac, fib.dmac, ETH_ALEN);
+		/* The flag last: a reader on another CPU that sees it sees the rest. */
+		asm volatile("" ::: "memory");
+		*(volatile __u32 *)&nh->flags = SKIFF_FP_NH_PEER;
+		return to_peer(skb, eth, ip, nh);
 	}
+	ttl_dec(ip);
+	__builtin_memcpy(eth->h_dest, fib.dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, fib.smac, ETH_ALEN);
 	return count(SKIFF_FP_REMOTE, bpf_redirect(fib.ifindex, 0));
 }
 
@@ -141,15 +160,22 @@ static __always_inline int to_remote(struct __sk_buff *skb, struct ethhdr *eth, 
 SEC("tc")
 int skiff_fp_from_pod(struct __sk_buff *skb)
 {
+	struct skiff_fp_cidr key = { .prefixlen = 32 };
+	struct skiff_fp_nexthop *nh;
 	struct skiff_fp_pod *pod;
 	struct ethhdr *eth;
 	struct iphdr *ip = ipv4(skb, &eth);
 
 	if (!ip)
 		return count(SKIFF_FP_PASS, TC_ACT_OK);
+	/* Another node's pod first: traffic across nodes pays one lookup, not two. */
+	key.addr = ip->daddr;
+	nh = bpf_map_lookup_elem(&skiff_fp_remote, &key);
+	if (nh)
+		return to_remote(skb, eth, ip, nh);
 	pod = bpf_map_lookup_elem(&skiff_fp_pods, &ip->daddr);
 	if (!pod)
-		return to_remote(skb, eth, ip);
+		return count(SKIFF_FP_PASS, TC_ACT_OK);
 	/* Same subnet: the pod sent it at layer 2 to the other pod's MAC, as over the bridge.
 	 * Anything else (to the gateway's MAC, back to itself) takes the bridge. */
 	if (pod->ifindex == skb->ifindex || !mac_eq(eth->h_dest, pod->mac))

@@ -19,6 +19,19 @@ struct skiff_fp_cidr {
 	__u32 addr; /* network order */
 };
 
+/* Its value: the next hop, when it is a peer uplink (below). The agent writes it zeroed (on
+ * every route sync, so a changed route is looked up again); the program fills it from its
+ * first fib lookup and skips that lookup from then on. The MACs only label the frame there:
+ * the other end receives it as the host's whatever they say. Other uplinks are looked up per
+ * packet (a neighbour's MAC may change under a cache). */
+struct skiff_fp_nexthop {
+	__u32 ifindex;
+	__u32 flags;     /* SKIFF_FP_NH_*: set last, once the rest is in */
+	__u8 smac[6];
+	__u8 dmac[6];
+};
+#define SKIFF_FP_NH_PEER 1u
+
 #define SKIFF_FP_UPLINKS_MAX 64
 /* An uplink that is one end of a veth pair whose other end is in another namespace (nodes in
  * namespaces, as skiffctl cluster up makes them): packets out of it go straight to that end's

@@ -274,15 +274,16 @@ int net_fastpath_remote_set(struct net_fastpath *fp, const struct nl_route *v, s
 {
 	int fd = bpf_map__fd(fp->skel->maps.skiff_fp_remote), r = 0;
 	struct nl_route *copy = calloc(n ? n : 1, sizeof(*copy));
+	struct skiff_fp_nexthop unknown = { 0 };
 	struct skiff_fp_cidr key;
-	__u32 one = 1;
 
 	if (!copy)
 		return -ENOMEM;
-	/* The new ones first, then the gone ones: a CIDR kept is never missing in between. */
+	/* The new ones first, then the gone ones: a CIDR kept is never missing in between. Each
+	 * next hop unknown again: the program looks its route up anew. */
 	for (size_t i = 0; i < n; i++) {
 		key = cidr_key(&v[i]);
-		if (bpf_map_update_elem(fd, &key, &one, BPF_ANY) < 0)
+		if (bpf_map_update_elem(fd, &key, &unknown, BPF_ANY) < 0)
 			r = -errno;
 	}
 	for (size_t i = 0; i < fp->n_remote; i++) {
