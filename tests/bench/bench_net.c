@@ -384,7 +384,8 @@ struct path {
 	const char *server_ip;
 };
 
-/* Rounds alternate the two paths, so a noisy moment hits both; the median of each is reported. */
+/* Rounds alternate the two paths, so a noisy moment hits both, and which goes first alternates
+ * too (a warm cache or a quiet moment favours neither); the median of each is reported. */
 static int compare(const struct opts *o, const struct path *base, const struct path *skiff, int bulk)
 {
 	double *b = calloc((size_t)o->rounds, sizeof(double)), *s = calloc((size_t)o->rounds, sizeof(double));
@@ -392,8 +393,11 @@ static int compare(const struct opts *o, const struct path *base, const struct p
 	int ok = b && s;
 
 	for (int r = 0; ok && r < o->rounds; r++) {
+		if (r % 2)
+			s[r] = run_once(skiff->client, skiff->server, skiff->server_ip, 7001 + 2 * r, bulk, o->seconds);
 		b[r] = run_once(base->client, base->server, base->server_ip, 7000 + 2 * r, bulk, o->seconds);
-		s[r] = run_once(skiff->client, skiff->server, skiff->server_ip, 7001 + 2 * r, bulk, o->seconds);
+		if (r % 2 == 0)
+			s[r] = run_once(skiff->client, skiff->server, skiff->server_ip, 7001 + 2 * r, bulk, o->seconds);
 		ok = b[r] >= 0 && s[r] >= 0;
 	}
 	if (!ok) {
@@ -401,6 +405,11 @@ static int compare(const struct opts *o, const struct path *base, const struct p
 		free(s);
 		return -1;
 	}
+	/* Each round's pair too (the rounds' spread; percentile() sorts, so printed first). */
+	printf("%s_rounds", bulk ? "bulk" : "rr");
+	for (int r = 0; r < o->rounds; r++)
+		printf(" %.*f/%.*f", bulk ? 2 : 0, s[r], bulk ? 2 : 0, b[r]);
+	printf("\n");
 	mb = percentile(b, (size_t)o->rounds, 0.5);
 	ms = percentile(s, (size_t)o->rounds, 0.5);
 	printf("%s base=%.*f skiff=%.*f ratio=%.3f rounds=%d seconds=%.1f\n", bulk ? "bulk_gbps" : "rr_per_s",
