@@ -3,13 +3,9 @@
  * its watchers fail with -ERANGE instead of silently missing the events in between. */
 #include <criterion/criterion.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -44,44 +40,22 @@ static struct store *open_at(const char *endpoints, int compact_interval_s)
 	return s;
 }
 
-/* Kills etcd and starts it again on the same data, serving clients on port; returns once it
- * answers there. */
-static void etcd_restart_on(int port, char *endpoint, size_t len)
+/* A store on etcd restarted on port (same data), once it serves requests (bounded). */
+static struct store *restart_on(int port)
 {
-	char data[128], peer[64], cluster[96];
 	struct store *t = NULL;
+	struct store_options o;
 
-	snprintf(endpoint, len, "http://127.0.0.1:%d", port);
-	snprintf(data, sizeof(data), "%s/data", kit.dir);
-	snprintf(peer, sizeof(peer), "http://127.0.0.1:%d", etcd_kit_free_port());
-	snprintf(cluster, sizeof(cluster), "default=%s", peer);
-	kill(kit.pid, SIGKILL);
-	waitpid(kit.pid, NULL, 0);
-	kit.pid = fork();
-	cr_assert_geq(kit.pid, 0);
-	if (kit.pid == 0) {
-		int fd = open("/dev/null", O_WRONLY);
-
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		execl("/usr/bin/etcd", "etcd", "--data-dir", data, "--listen-client-urls", endpoint,
-		      "--advertise-client-urls", endpoint, "--listen-peer-urls", peer, "--initial-advertise-peer-urls",
-		      peer, "--initial-cluster", cluster, (char *)NULL);
-		_exit(127);
-	}
-	/* Bounded: etcd answers within a few seconds or the test fails. */
+	etcd_kit_restart(&kit, port);
+	store_options_init(&o);
+	o.compact_interval_seconds = 0;
 	for (int i = 0; i < 600 && !t; i++) {
-		struct store_options o;
-
-		store_options_init(&o);
-		o.compact_interval_seconds = 0;
-		t = store_open_etcd(endpoint, "/skiff", &o);
+		t = store_open_etcd(kit.endpoint, "/skiff", &o);
 		if (!t)
 			usleep(50 * 1000);
 	}
-	cr_assert_not_null(t, "etcd did not come back on %s", endpoint);
-	store_close(t);
+	cr_assert_not_null(t, "etcd did not come back on %s", kit.endpoint);
+	return t;
 }
 
 /* Writes then deletes n values of 128 KiB: the file grows, and compaction frees it inside. */
@@ -206,9 +180,8 @@ Test(store_etcd_maint, feeder_resumed_past_compaction_fails_its_watchers_with_er
 	struct store *s = open_at(kit.endpoint, 0), *t;
 	struct store_watch *wa, *wb, *wnew, *wold;
 	struct store_event ev = { 0 };
-	char other[64], back[64];
 	int64_t r1, r2, compacted;
-	int r;
+	int port, r;
 
 	cr_assert_eq(store_watch_new(s, "/a/", 0, &wa), 0);
 	cr_assert_eq(store_watch_new(s, "/b/", 0, &wb), 0);
@@ -217,15 +190,14 @@ Test(store_etcd_maint, feeder_resumed_past_compaction_fails_its_watchers_with_er
 
 	/* The feeder's etcd goes away; meanwhile another client, on a port s does not know,
 	 * writes and compacts past what the feeder has read. */
-	etcd_restart_on(etcd_kit_free_port(), other, sizeof(other));
-	t = open_at(other, 0);
+	port = kit.client_port;
+	t = restart_on(etcd_kit_free_port());
 	cr_assert_eq(store_create(t, "/a/2", "2", NULL), 0);
 	cr_assert_eq(store_create(t, "/b/1", "1", &r2), 0);
 	cr_assert_eq(store_compact(t, r2), 0);
 	compacted = store_compacted_revision(t);
 	store_close(t);
-	etcd_restart_on(kit.client_port, back, sizeof(back));
-	cr_assert_str_eq(back, kit.endpoint);
+	store_close(restart_on(port));
 
 	/* Both watchers could have missed events: -ERANGE (bounded wait: the feeder's back-off). */
 	r = store_watch_next(wa, &ev, 30000);

@@ -70,17 +70,11 @@ static void exec_etcd(const struct etcd_kit *k, int peer_port)
 	_exit(127);
 }
 
-void etcd_kit_start(struct etcd_kit *k)
+static void spawn(struct etcd_kit *k, int client_port)
 {
-	int peer_port, status;
+	int peer_port = etcd_kit_free_port(), status;
 
-	memset(k, 0, sizeof(*k));
-	k->pid = -1;
-	cr_assert_eq(access(ETCD_BIN, X_OK), 0, ETCD_BIN " is required (etcd-server)");
-	strcpy(k->dir, "/tmp/skiff-etcd-XXXXXX");
-	cr_assert_not_null(mkdtemp(k->dir));
-	k->client_port = etcd_kit_free_port();
-	peer_port = etcd_kit_free_port();
+	k->client_port = client_port;
 	snprintf(k->endpoint, sizeof(k->endpoint), "http://127.0.0.1:%d", k->client_port);
 	k->pid = fork();
 	cr_assert_geq(k->pid, 0);
@@ -92,6 +86,23 @@ void etcd_kit_start(struct etcd_kit *k)
 		usleep(50 * 1000);
 	}
 	cr_assert(port_answers(k->client_port), "etcd did not listen on %d", k->client_port);
+}
+
+void etcd_kit_start(struct etcd_kit *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->pid = -1;
+	cr_assert_eq(access(ETCD_BIN, X_OK), 0, ETCD_BIN " is required (etcd-server)");
+	strcpy(k->dir, "/tmp/skiff-etcd-XXXXXX");
+	cr_assert_not_null(mkdtemp(k->dir));
+	spawn(k, etcd_kit_free_port());
+}
+
+void etcd_kit_restart(struct etcd_kit *k, int client_port)
+{
+	kill(k->pid, SIGKILL);
+	waitpid(k->pid, NULL, 0);
+	spawn(k, client_port);
 }
 
 void etcd_kit_pause(struct etcd_kit *k)

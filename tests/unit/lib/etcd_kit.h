@@ -19,6 +19,9 @@ void etcd_kit_start(struct etcd_kit *k);
 /* SIGSTOP / SIGCONT: an etcd that stops answering without closing its connections. */
 void etcd_kit_pause(struct etcd_kit *k);
 void etcd_kit_resume(struct etcd_kit *k);
+/* Kills etcd and starts it again on the same data, serving clients on client_port (the same
+ * or another: clients that know only the old one lose it); waits (bounded) until it listens. */
+void etcd_kit_restart(struct etcd_kit *k, int client_port);
 /* Kills etcd and removes its dir; safe to call twice. */
 void etcd_kit_stop(struct etcd_kit *k);
 
