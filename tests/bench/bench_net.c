@@ -289,6 +289,36 @@ static int socket_in(int ns)
 	return s;
 }
 
+/* Where the client and the server run: two CPUs of the bench's own set, the same two for both
+ * paths (two nodes' pods never share a CPU). Left to the scheduler, a round lands on one CPU
+ * (cheap wakeups) or on two (an IPI per wakeup) by chance, and rounds of either path swing 4x. */
+static int bench_cpu[2] = { -1, -1 };
+
+static void cpus_pick(void)
+{
+	cpu_set_t set;
+	int n = 0;
+
+	if (sched_getaffinity(0, sizeof(set), &set) < 0)
+		return;
+	for (int c = 0; c < CPU_SETSIZE && n < 2; c++)
+		if (CPU_ISSET(c, &set))
+			bench_cpu[n++] = c;
+	if (n == 1)
+		bench_cpu[1] = bench_cpu[0];
+}
+
+static void pin(int cpu)
+{
+	cpu_set_t set;
+
+	if (cpu < 0)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
 struct server {
 	int lsock;
 	int bulk; /* 0: echo one byte per request; 1: read until EOF, answer one byte */
@@ -303,6 +333,7 @@ static void *serve(void *ud)
 	int c = accept4(s->lsock, NULL, NULL, SOCK_CLOEXEC);
 	ssize_t n;
 
+	pin(bench_cpu[1]);
 	while (c >= 0 && buf && (n = read(c, buf, s->bulk ? BULK_CHUNK : 1)) > 0)
 		if (!s->bulk && write(c, buf, 1) != 1)
 			break;
@@ -491,6 +522,9 @@ static int bench_traffic(const struct opts *o)
 	if (r >= 0 && (r = pod_network_pod_setup(net2, uid, ns[5], &ip)) < 0)
 		fail("pod b", r);
 	inet_ntop(AF_INET, &ip, ip_b, sizeof(ip_b));
+	cpus_pick();
+	pin(bench_cpu[0]); /* the client: this thread */
+	printf("placement client_cpu=%d server_cpu=%d\n", bench_cpu[0], bench_cpu[1]);
 	if (r >= 0)
 		r = compare(o, &(struct path){ ns[0], ns[1], "10.10.0.2" }, &(struct path){ ns[4], ns[5], ip_b }, 0);
 	if (r >= 0)
