@@ -313,6 +313,22 @@ static size_t pods_count(struct net_fastpath *fp)
 	return n;
 }
 
+static size_t nexthops_known(struct net_fastpath *fp)
+{
+	int fd = bpf_map__fd(fp->skel->maps.skiff_fp_remote);
+	struct skiff_fp_cidr cur = { 0 };
+	struct skiff_fp_nexthop nh;
+	bool first = true;
+	size_t n = 0;
+
+	while (bpf_map_get_next_key(fd, first ? NULL : &cur, &cur) == 0) {
+		first = false;
+		if (bpf_map_lookup_elem(fd, &cur, &nh) == 0 && (nh.flags & SKIFF_FP_NH_PEER))
+			n++;
+	}
+	return n;
+}
+
 int net_fastpath_stats(struct net_fastpath *fp, struct net_fastpath_stats *ret)
 {
 	int fd = bpf_map__fd(fp->skel->maps.skiff_fp_stats), cpus = libbpf_num_possible_cpus();
@@ -332,6 +348,7 @@ int net_fastpath_stats(struct net_fastpath *fp, struct net_fastpath_stats *ret)
 	}
 	*ret = (struct net_fastpath_stats){ .local = sum[SKIFF_FP_LOCAL], .remote = sum[SKIFF_FP_REMOTE],
 					    .in = sum[SKIFF_FP_IN], .pass = sum[SKIFF_FP_PASS],
-					    .pods = pods_count(fp), .uplinks = fp->n_uplinks };
+					    .pods = pods_count(fp), .uplinks = fp->n_uplinks,
+					    .nexthops = nexthops_known(fp) };
 	return 0;
 }

@@ -24,6 +24,7 @@ struct net_fastpath_stats {
 	uint64_t pass;   /* left to the bridge / forwarding */
 	size_t pods;     /* pods in its map now */
 	size_t uplinks;  /* links with its uplink program */
+	size_t nexthops; /* other nodes' podCIDRs whose next hop (a peer uplink) the program keeps */
 };
 
 /* Loads the programs (maps of this process: unpinned). Filters go on links of the network

@@ -296,6 +296,32 @@ Test(agent_fastpath, pods_on_two_nodes_talk_past_bridges_and_forwarding)
 	close(node2);
 }
 
+/* The next hop out of the veth uplink is kept from the first fib lookup; a route sync forgets it
+ * (a changed route is looked up again) and the packets after it still make both hops. */
+Test(agent_fastpath, the_kept_next_hop_is_forgotten_at_a_route_sync)
+{
+	int node2 = two_nodes(), pa = netns_new(), pb = netns_new();
+	_cleanup_json_ json_object *items = json_object_new_array();
+	struct in_addr ip_a, ip_b;
+
+	ip_a = pod_up(pn, UID_A, pa);
+	ip_b = pod_up(pn2, UID_B, pb);
+	cr_assert_eq(stats(pn).nexthops, 0, "nothing sent yet");
+	tcp_check(pa, pb, ip_b, 9010);
+	cr_assert_eq(stats(pn).nexthops, 1, "node 2's podCIDR: its next hop kept");
+	json_object_array_add(items, node("n1", "10.244.1.0/24", "192.168.61.1"));
+	json_object_array_add(items, node("n2", "10.244.2.0/24", "192.168.61.2"));
+	cr_assert_eq(pod_network_node_watch_ops.relist(pn, items), 0);
+	cr_assert_eq(stats(pn).nexthops, 0, "forgotten at the sync");
+	cr_assert_eq(udp_ttl(pa, pb, ip_b, 9011), 62);
+	cr_assert_eq(stats(pn).nexthops, 1, "looked up again");
+	cr_assert_eq(udp_ttl(pa, pb, ip_b, 9012), 62, "and used: both hops, checksum right");
+	cr_assert_eq(udp_ttl(pb, pa, ip_a, 9013), 62);
+	close(pa);
+	close(pb);
+	close(node2);
+}
+
 /* ARP, the pod's node (gateway address) and the node to its pod stay on the kernel's path. */
 Test(agent_fastpath, host_traffic_takes_the_kernel_path)
 {
