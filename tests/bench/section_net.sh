@@ -10,7 +10,7 @@ REL=${1:?usage: tests/bench/section_net.sh RELDIR}
 BIN=$REL/tests/bench/bench_net
 PODS=${BENCH_NET_PODS:-100}
 SECONDS_EACH=${BENCH_NET_SECONDS:-2}
-ROUNDS=${BENCH_NET_ROUNDS:-5}
+ROUNDS=${BENCH_NET_ROUNDS:-9}
 FASTPATH=${BENCH_NET_FASTPATH:-on}
 ROWS=()
 
@@ -59,7 +59,8 @@ if [ "$(kv on fastpath)" = 1 ]; then
 	PATHTEXT="Pods' packets take the agent's tc fast path (agent/net/fastpath*.c, bpf/pod_fwd.bpf.c), on
 by default in the agent: on the pod veth's node end a fib lookup sends them out of the uplink (a
 veth here, so straight into its other end, bpf_redirect_peer), and on the other node's uplink they
-go straight into the pod (bpf_redirect_peer), past both bridges and the forwarding path; its
+go straight into the pod (bpf_redirect_peer), past both bridges and the forwarding path (the
+next hop out of a veth uplink is kept from the first fib lookup of its CIDR); its
 counters in this run: $(kv remote fastpath) packets out to the other node, $(kv in fastpath) into a
 pod from the uplink, $(kv pass fastpath) left to the kernel (ARP, the first packets). Where the
 baseline crosses one veth pair, the pod path crosses the pod's veth pair and the fabric, with two
@@ -81,7 +82,10 @@ namespaces (after teardown) set up by 4 threads through the one agent lock. Traf
 namespaces joined by a veth "fabric", each with its bridge and podCIDR and the other's route
 (host-gw, as the Node watch sets them up), a pod on each; against two bare namespaces joined by
 one veth pair. Each figure is the median of $ROUNDS rounds of $SECONDS_EACH s, rounds alternating
-the two paths. $PATHTEXT
+the two paths (which goes first alternating too), client and server threads on CPUs
+$(kv client_cpu placement) and $(kv server_cpu placement) for both (two nodes' pods share no CPU);
+each round's skiff/base pair, RR: $(grep '^rr_rounds ' <<<"$out" | cut -d' ' -f2-); bulk:
+$(grep '^bulk_rounds ' <<<"$out" | cut -d' ' -f2-). $PATHTEXT
 
 | measurement | result | target | verdict |
 |---|---|---|---|
