@@ -64,7 +64,7 @@ next hop out of a veth uplink is kept from the first fib lookup of its CIDR); it
 counters in this run: $(kv remote fastpath) packets out to the other node, $(kv in fastpath) into a
 pod from the uplink, $(kv pass fastpath) left to the kernel (ARP, the first packets). Where the
 baseline crosses one veth pair, the pod path crosses the pod's veth pair and the fabric, with two
-programs and a fib lookup on the way."
+programs on the way (the fib lookup only until the next hop is kept)."
 else
 	PATHTEXT="The fast path was off (BENCH_NET_FASTPATH=off): the pod path crosses three veth pairs,
 two bridges and two forwarding hops where the baseline crosses one veth pair."
