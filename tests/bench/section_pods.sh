@@ -73,8 +73,8 @@ api() { # PATH: GET with the admin token
 
 start_control() {
 	for _ in $(seq 50); do
-		PORT=$((20000 + RANDOM % 40000))
-		ss -Htln "sport = :$PORT" 2>/dev/null | grep -q . || break
+		PORT=$((20000 + RANDOM % 12000)) # below the ephemeral range, free in every state
+		ss -Htan "sport = :$PORT" 2>/dev/null | grep -q . || break
 	done
 	"$REL/bin/skiff-control" --listen "127.0.0.1:$PORT" --data-dir "$DATA" --log-level warn >>"$WORK/control.log" 2>&1 &
 	SERVER_PID=$!
