@@ -20,6 +20,7 @@
 #include <skiff/cleanup.h>
 #include <skiff/json.h>
 
+#include "lib/netns_kit.h"
 #include "lib/pods_kit.h"
 #include "net/fastpath.h"
 #include "net/pod_network.h"
@@ -49,58 +50,6 @@ static void fini(void)
 }
 
 TestSuite(agent_fastpath, .init = init, .fini = fini);
-
-static int netns_new(void)
-{
-	int saved = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC), fd;
-
-	cr_assert_geq(saved, 0);
-	cr_assert_eq(unshare(CLONE_NEWNET), 0, "unshare: %s", strerror(errno));
-	fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-	cr_assert_eq(setns(saved, CLONE_NEWNET), 0);
-	close(saved);
-	cr_assert_geq(fd, 0);
-	return fd;
-}
-
-static int socket_in(int netns_fd, int type)
-{
-	int saved = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC), s;
-
-	cr_assert_eq(setns(netns_fd, CLONE_NEWNET), 0);
-	s = socket(AF_INET, type | SOCK_CLOEXEC, 0);
-	cr_assert_eq(setns(saved, CLONE_NEWNET), 0);
-	close(saved);
-	cr_assert_geq(s, 0, "socket: %s", strerror(errno));
-	return s;
-}
-
-/* Output of a shell command run in netns_fd (-1: the test's namespace); it must succeed. */
-static void sh(int netns_fd, const char *cmd, char *out, size_t size)
-{
-	char full[600];
-	FILE *p;
-	size_t n;
-
-	if (netns_fd >= 0)
-		snprintf(full, sizeof(full), "nsenter --net=/proc/%d/fd/%d sh -c '%s' 2>&1", getpid(), netns_fd, cmd);
-	else
-		snprintf(full, sizeof(full), "sh -c '%s' 2>&1", cmd);
-	p = popen(full, "r");
-	cr_assert(p, "popen %s", full);
-	n = fread(out, 1, size - 1, p);
-	out[n] = '\0';
-	cr_assert_eq(pclose(p), 0, "%s failed: %s", full, out);
-}
-
-static const char *text(struct in_addr a)
-{
-	static char buf[4][INET_ADDRSTRLEN];
-	static int i;
-
-	i = (i + 1) % 4;
-	return inet_ntop(AF_INET, &a, buf[i], INET_ADDRSTRLEN);
-}
 
 static struct pod_network *network(const char *node, const char *sub, const char *cidr)
 {
@@ -139,47 +88,37 @@ static struct net_fastpath_stats stats(struct pod_network *n)
 static void tcp_roundtrip(int from, int lsock, struct in_addr ip, int port)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr = ip };
-	int c = socket_in(from, SOCK_STREAM | SOCK_NONBLOCK), a, err = 0;
+	int c = netns_kit_socket(from, SOCK_STREAM | SOCK_NONBLOCK), a, err = 0;
 	struct pollfd p = { .fd = c, .events = POLLOUT };
 	socklen_t len = sizeof(err);
 	char byte = 'x';
 
 	cr_assert(connect(c, (struct sockaddr *)&sa, sizeof(sa)) == 0 || errno == EINPROGRESS, "connect: %s",
 		  strerror(errno));
-	cr_assert_eq(poll(&p, 1, 5000), 1, "connect to %s:%d did not finish in 5 s", text(ip), port);
+	cr_assert_eq(poll(&p, 1, 5000), 1, "connect to %s:%d did not finish in 5 s", netns_kit_ip(ip), port);
 	getsockopt(c, SOL_SOCKET, SO_ERROR, &err, &len);
-	cr_assert_eq(err, 0, "connect to %s:%d: %s", text(ip), port, strerror(err));
+	cr_assert_eq(err, 0, "connect to %s:%d: %s", netns_kit_ip(ip), port, strerror(err));
 	a = accept4(lsock, NULL, NULL, SOCK_CLOEXEC);
 	cr_assert_geq(a, 0, "accept: %s", strerror(errno));
 	cr_assert_eq(write(c, &byte, 1), 1);
 	byte = 0;
 	p = (struct pollfd){ .fd = a, .events = POLLIN };
-	cr_assert_eq(poll(&p, 1, 5000), 1, "no byte from %s in 5 s", text(ip));
+	cr_assert_eq(poll(&p, 1, 5000), 1, "no byte from %s in 5 s", netns_kit_ip(ip));
 	cr_assert_eq(read(a, &byte, 1), 1);
 	cr_assert_eq(byte, 'x');
 	cr_assert_eq(write(a, &byte, 1), 1);
 	byte = 0;
 	fcntl(c, F_SETFL, 0);
 	p = (struct pollfd){ .fd = c, .events = POLLIN };
-	cr_assert_eq(poll(&p, 1, 5000), 1, "no answer from %s in 5 s", text(ip));
+	cr_assert_eq(poll(&p, 1, 5000), 1, "no answer from %s in 5 s", netns_kit_ip(ip));
 	cr_assert_eq(read(c, &byte, 1), 1);
 	close(a);
 	close(c);
 }
 
-static int listen_on(int netns_fd, struct in_addr ip, int port)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr = ip };
-	int s = socket_in(netns_fd, SOCK_STREAM);
-
-	cr_assert_eq(bind(s, (struct sockaddr *)&sa, sizeof(sa)), 0, "bind %s: %s", text(ip), strerror(errno));
-	cr_assert_eq(listen(s, 4), 0);
-	return s;
-}
-
 static void tcp_check(int from, int to, struct in_addr ip, int port)
 {
-	int l = listen_on(to, ip, port);
+	int l = netns_kit_listen(to, ip, port);
 
 	tcp_roundtrip(from, l, ip, port);
 	close(l);
@@ -189,7 +128,7 @@ static void tcp_check(int from, int to, struct in_addr ip, int port)
 static int udp_ttl(int from, int to, struct in_addr ip, int port)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr = ip };
-	int r = socket_in(to, SOCK_DGRAM), s = socket_in(from, SOCK_DGRAM), ttl = -1;
+	int r = netns_kit_socket(to, SOCK_DGRAM), s = netns_kit_socket(from, SOCK_DGRAM), ttl = -1;
 	char data[8], ctl[CMSG_SPACE(sizeof(int))];
 	struct iovec iov = { data, sizeof(data) };
 	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof(ctl) };
@@ -198,7 +137,7 @@ static int udp_ttl(int from, int to, struct in_addr ip, int port)
 	cr_assert_eq(setsockopt(r, IPPROTO_IP, IP_RECVTTL, &(int){ 1 }, sizeof(int)), 0);
 	cr_assert_eq(bind(r, (struct sockaddr *)&sa, sizeof(sa)), 0, "bind: %s", strerror(errno));
 	cr_assert_eq(sendto(s, "ttl", 3, 0, (struct sockaddr *)&sa, sizeof(sa)), 3, "sendto: %s", strerror(errno));
-	cr_assert_eq(poll(&p, 1, 5000), 1, "no datagram at %s in 5 s", text(ip));
+	cr_assert_eq(poll(&p, 1, 5000), 1, "no datagram at %s in 5 s", netns_kit_ip(ip));
 	cr_assert_eq(recvmsg(r, &m, 0), 3);
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c))
 		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL)
@@ -222,15 +161,15 @@ static json_object *node(const char *name, const char *cidr, const char *ip)
 /* Node 1 is the test's namespace, node 2 a new one, joined by the veth fab0 (host-gw). */
 static int two_nodes(void)
 {
-	int node2 = netns_new(), saved;
+	int node2 = netns_kit_new(), saved;
 	_cleanup_json_ json_object *items = json_object_new_array();
 	char out[256], cmd[512];
 
 	snprintf(cmd, sizeof(cmd),
 		 "ip link add fab0 type veth peer name fab0 netns /proc/%d/fd/%d && ip addr add 192.168.61.1/24 dev fab0"
 		 " && ip link set fab0 up", getpid(), node2);
-	sh(-1, cmd, out, sizeof(out));
-	sh(node2, "ip addr add 192.168.61.2/24 dev fab0 && ip link set fab0 up", out, sizeof(out));
+	netns_kit_sh(-1, cmd, out, sizeof(out));
+	netns_kit_sh(node2, "ip addr add 192.168.61.2/24 dev fab0 && ip link set fab0 up", out, sizeof(out));
 	json_object_array_add(items, node("n1", "10.244.1.0/24", "192.168.61.1"));
 	json_object_array_add(items, node("n2", "10.244.2.0/24", "192.168.61.2"));
 	pn = network("n1", "n1", "10.244.1.0/24");
@@ -246,7 +185,7 @@ static int two_nodes(void)
 
 Test(agent_fastpath, pods_on_one_node_talk_through_the_peer)
 {
-	int a = netns_new(), b = netns_new();
+	int a = netns_kit_new(), b = netns_kit_new();
 	struct net_fastpath_stats s;
 	struct in_addr ip_a, ip_b;
 	char out[1024];
@@ -254,7 +193,7 @@ Test(agent_fastpath, pods_on_one_node_talk_through_the_peer)
 	pn = network("n1", "n1", "10.244.1.0/24");
 	ip_a = pod_up(pn, UID_A, a);
 	ip_b = pod_up(pn, UID_B, b);
-	sh(-1, "tc filter show dev veth0a1b2c3d ingress", out, sizeof(out));
+	netns_kit_sh(-1, "tc filter show dev veth0a1b2c3d ingress", out, sizeof(out));
 	cr_assert(strstr(out, "skiff_fp_from_p"), "pod program on the veth: %s", out);
 	tcp_check(b, a, ip_a, 8080);
 	tcp_check(a, b, ip_b, 8081);
@@ -270,14 +209,14 @@ Test(agent_fastpath, pods_on_one_node_talk_through_the_peer)
 
 Test(agent_fastpath, pods_on_two_nodes_talk_past_bridges_and_forwarding)
 {
-	int node2 = two_nodes(), pa = netns_new(), pb = netns_new();
+	int node2 = two_nodes(), pa = netns_kit_new(), pb = netns_kit_new();
 	struct net_fastpath_stats s1, s2;
 	struct in_addr ip_a, ip_b;
 	char out[1024];
 
 	ip_a = pod_up(pn, UID_A, pa);
 	ip_b = pod_up(pn2, UID_B, pb);
-	sh(-1, "tc filter show dev fab0 ingress", out, sizeof(out));
+	netns_kit_sh(-1, "tc filter show dev fab0 ingress", out, sizeof(out));
 	cr_assert(strstr(out, "skiff_fp_from_u"), "uplink program on fab0: %s", out);
 	tcp_check(pa, pb, ip_b, 9000);
 	tcp_check(pb, pa, ip_a, 9001);
@@ -300,7 +239,7 @@ Test(agent_fastpath, pods_on_two_nodes_talk_past_bridges_and_forwarding)
  * (a changed route is looked up again) and the packets after it still make both hops. */
 Test(agent_fastpath, the_kept_next_hop_is_forgotten_at_a_route_sync)
 {
-	int node2 = two_nodes(), pa = netns_new(), pb = netns_new();
+	int node2 = two_nodes(), pa = netns_kit_new(), pb = netns_kit_new();
 	_cleanup_json_ json_object *items = json_object_new_array();
 	struct in_addr ip_a, ip_b;
 
@@ -325,7 +264,7 @@ Test(agent_fastpath, the_kept_next_hop_is_forgotten_at_a_route_sync)
 /* ARP, the pod's node (gateway address) and the node to its pod stay on the kernel's path. */
 Test(agent_fastpath, host_traffic_takes_the_kernel_path)
 {
-	int a = netns_new(), node = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	int a = netns_kit_new(), node = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	struct net_fastpath_stats s;
 	struct in_addr ip_a, gw;
 	char out[1024];
@@ -335,7 +274,7 @@ Test(agent_fastpath, host_traffic_takes_the_kernel_path)
 	inet_pton(AF_INET, "10.244.1.1", &gw);
 	tcp_check(a, node, gw, 8083);
 	tcp_check(node, a, ip_a, 8084);
-	sh(a, "ip neigh show 10.244.1.1", out, sizeof(out));
+	netns_kit_sh(a, "ip neigh show 10.244.1.1", out, sizeof(out));
 	cr_assert(strstr(out, "lladdr"), "the pod resolved its gateway by ARP: %s", out);
 	s = stats(pn);
 	cr_assert_eq(s.local + s.remote + s.in, 0, "nothing of this is the fast path's");
@@ -346,7 +285,7 @@ Test(agent_fastpath, host_traffic_takes_the_kernel_path)
 
 Test(agent_fastpath, teardown_leaves_no_filter_or_entry)
 {
-	int node2 = two_nodes(), a = netns_new(), b = netns_new();
+	int node2 = two_nodes(), a = netns_kit_new(), b = netns_kit_new();
 	char out[2048];
 
 	pod_up(pn, UID_A, a);
@@ -358,7 +297,8 @@ Test(agent_fastpath, teardown_leaves_no_filter_or_entry)
 	cr_assert_eq(stats(pn).pods, 0);
 	cr_assert_eq(pod_network_remove_all(pn), 0);
 	cr_assert_eq(stats(pn).uplinks, 0);
-	sh(-1, "tc filter show dev fab0 ingress; ip -o link show type veth | grep -v fab0 || true", out, sizeof(out));
+	netns_kit_sh(-1, "tc filter show dev fab0 ingress; ip -o link show type veth | grep -v fab0 || true", out,
+		     sizeof(out));
 	cr_assert_str_eq(out, "", "no filter on the uplink, no pod veth left: %s", out);
 	close(a);
 	close(b);
@@ -367,7 +307,7 @@ Test(agent_fastpath, teardown_leaves_no_filter_or_entry)
 
 Test(agent_fastpath, off_removes_every_filter_and_the_bridge_carries_on)
 {
-	int node2 = two_nodes(), a = netns_new(), b = netns_new();
+	int node2 = two_nodes(), a = netns_kit_new(), b = netns_kit_new();
 	struct net_fastpath_stats s;
 	struct in_addr ip_b;
 	char out[2048];
@@ -376,12 +316,12 @@ Test(agent_fastpath, off_removes_every_filter_and_the_bridge_carries_on)
 	ip_b = pod_up(pn, UID_B, b);
 	cr_assert_eq(pod_network_set_fastpath(pn, false), 0);
 	cr_assert_eq(pod_network_fastpath_stats(pn, &s), -ENOENT);
-	sh(-1, "tc filter show dev fab0 ingress; tc filter show dev veth0a1b2c3d ingress", out, sizeof(out));
+	netns_kit_sh(-1, "tc filter show dev fab0 ingress; tc filter show dev veth0a1b2c3d ingress", out, sizeof(out));
 	cr_assert_str_eq(out, "", "no filter left: %s", out);
 	tcp_check(a, b, ip_b, 8085);
 	/* On again: from then on, and the bridge's ports get the program again. */
 	cr_assert_eq(pod_network_set_fastpath(pn, true), 0);
-	sh(-1, "tc filter show dev veth0a1b2c3d ingress", out, sizeof(out));
+	netns_kit_sh(-1, "tc filter show dev veth0a1b2c3d ingress", out, sizeof(out));
 	cr_assert(strstr(out, "skiff_fp_from_p"), "pod program back: %s", out);
 	tcp_check(a, b, ip_b, 8086);
 	close(a);
@@ -393,7 +333,7 @@ Test(agent_fastpath, off_removes_every_filter_and_the_bridge_carries_on)
  * old one's map held and its program replaces the old one's on every port. */
 Test(agent_fastpath, a_restarted_agent_takes_over_the_pods)
 {
-	int a = netns_new(), b = netns_new();
+	int a = netns_kit_new(), b = netns_kit_new();
 	struct net_fastpath_stats s;
 	struct in_addr ip_b;
 	char before[1024], after[1024];
@@ -401,12 +341,12 @@ Test(agent_fastpath, a_restarted_agent_takes_over_the_pods)
 	pn = network("n1", "n1", "10.244.1.0/24");
 	pod_up(pn, UID_A, a);
 	ip_b = pod_up(pn, UID_B, b);
-	sh(-1, "tc filter show dev veth0a1b2c3d ingress", before, sizeof(before));
+	netns_kit_sh(-1, "tc filter show dev veth0a1b2c3d ingress", before, sizeof(before));
 	pod_network_free(pn);
 	pn = network("n1", "n1", NULL); /* resumes from the saved podCIDR */
 	s = stats(pn);
 	cr_assert_eq(s.pods, 2, "both pods taken over: %zu", s.pods);
-	sh(-1, "tc filter show dev veth0a1b2c3d ingress", after, sizeof(after));
+	netns_kit_sh(-1, "tc filter show dev veth0a1b2c3d ingress", after, sizeof(after));
 	cr_assert(strstr(after, "skiff_fp_from_p"), "%s", after);
 	cr_assert_str_neq(before, after, "the new agent's program (another id) replaced the old one's");
 	tcp_check(a, b, ip_b, 8087);

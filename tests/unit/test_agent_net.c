@@ -17,6 +17,7 @@
 
 #include <skiff/json.h>
 
+#include "lib/netns_kit.h"
 #include "lib/pods_kit.h"
 #include "net/ipam.h"
 #include "net/link.h"
@@ -52,51 +53,6 @@ static void fini(void)
 
 TestSuite(agent_net, .init = init, .fini = fini);
 
-/* A fresh network namespace as an fd (a "pod" or a "node"), the test thread staying where it is. */
-static int netns_new(void)
-{
-	int saved = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC), fd;
-
-	cr_assert_geq(saved, 0);
-	cr_assert_eq(unshare(CLONE_NEWNET), 0, "unshare: %s", strerror(errno));
-	fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-	cr_assert_eq(setns(saved, CLONE_NEWNET), 0);
-	close(saved);
-	cr_assert_geq(fd, 0);
-	return fd;
-}
-
-/* A socket made inside the namespace netns_fd. */
-static int socket_in(int netns_fd, int type)
-{
-	int saved = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC), s;
-
-	cr_assert_eq(setns(netns_fd, CLONE_NEWNET), 0);
-	s = socket(AF_INET, type | SOCK_CLOEXEC, 0);
-	cr_assert_eq(setns(saved, CLONE_NEWNET), 0);
-	close(saved);
-	cr_assert_geq(s, 0, "socket: %s", strerror(errno));
-	return s;
-}
-
-/* Output of a shell command, run in netns_fd (-1: the test's namespace). */
-static void sh(int netns_fd, const char *cmd, char *out, size_t size)
-{
-	char full[512];
-	FILE *p;
-	size_t n;
-
-	if (netns_fd >= 0)
-		snprintf(full, sizeof(full), "nsenter --net=/proc/%d/fd/%d sh -c '%s' 2>&1", getpid(), netns_fd, cmd);
-	else
-		snprintf(full, sizeof(full), "sh -c '%s' 2>&1", cmd);
-	p = popen(full, "r");
-	cr_assert(p, "popen %s", full);
-	n = fread(out, 1, size - 1, p);
-	out[n] = '\0';
-	cr_assert_eq(pclose(p), 0, "%s failed: %s", full, out);
-}
-
 static void start_network(const char *cidr)
 {
 	struct pod_network_config c = { .node_name = "n1", .bridge = "skiff0", .service_cidr = "10.96.0.0/12",
@@ -115,15 +71,6 @@ static struct in_addr pod_up(const char *uid, int netns_fd)
 
 	cr_assert_eq(r, 0, "pod_network_pod_setup: %s", strerror(-r));
 	return ip;
-}
-
-static const char *text(struct in_addr a)
-{
-	static char buf[4][INET_ADDRSTRLEN];
-	static int i;
-
-	i = (i + 1) % 4;
-	return inet_ntop(AF_INET, &a, buf[i], INET_ADDRSTRLEN);
 }
 
 Test(agent_net, route_message_parses_back)
@@ -157,13 +104,13 @@ Test(agent_net, veth_name_from_uid)
 Test(agent_net, no_pods_before_the_pod_cidr)
 {
 	struct in_addr ip;
-	int pod = netns_new();
+	int pod = netns_kit_new();
 	char out[256];
 
 	start_network(NULL);
 	cr_assert_not(pod_network_ready(pn));
 	cr_assert_eq(pod_network_pod_setup(pn, UID_A, pod, &ip), -EAGAIN);
-	sh(-1, "ip -o link show type bridge", out, sizeof(out));
+	netns_kit_sh(-1, "ip -o link show type bridge", out, sizeof(out));
 	cr_assert_str_eq(out, "", "nothing made before the podCIDR: %s", out);
 	close(pod);
 }
@@ -174,24 +121,24 @@ Test(agent_net, bridge_forwarding_and_service_route)
 
 	start_network("10.244.1.0/24");
 	cr_assert(pod_network_ready(pn));
-	sh(-1, "ip -o -4 addr show dev skiff0", out, sizeof(out));
+	netns_kit_sh(-1, "ip -o -4 addr show dev skiff0", out, sizeof(out));
 	cr_assert(strstr(out, "inet 10.244.1.1/24"), "bridge address: %s", out);
-	sh(-1, "ip -o link show skiff0", out, sizeof(out));
+	netns_kit_sh(-1, "ip -o link show skiff0", out, sizeof(out));
 	cr_assert(strstr(out, ",UP") || strstr(out, "<UP"), "bridge up: %s", out);
-	sh(-1, "cat /proc/sys/net/ipv4/ip_forward", out, sizeof(out));
+	netns_kit_sh(-1, "cat /proc/sys/net/ipv4/ip_forward", out, sizeof(out));
 	cr_assert_str_eq(out, "1\n");
-	sh(-1, "ip route show proto 115", out, sizeof(out));
+	netns_kit_sh(-1, "ip route show proto 115", out, sizeof(out));
 	cr_assert(strstr(out, "unreachable 10.96.0.0/12"), "service route: %s", out);
 	/* Idempotent; with no pod addressed yet, a new CIDR replaces the first. */
 	cr_assert_eq(pod_network_set_pod_cidr(pn, "10.244.1.0/24"), 0);
 	cr_assert_eq(pod_network_set_pod_cidr(pn, "10.244.7.0/24"), 0);
-	sh(-1, "ip -o -4 addr show dev skiff0", out, sizeof(out));
+	netns_kit_sh(-1, "ip -o -4 addr show dev skiff0", out, sizeof(out));
 	cr_assert(strstr(out, "inet 10.244.7.1/24") && !strstr(out, "10.244.1.1"), "bridge renumbered: %s", out);
 }
 
 Test(agent_net, pod_cidr_kept_while_pods_have_addresses)
 {
-	int pod = netns_new();
+	int pod = netns_kit_new();
 
 	start_network("10.244.1.0/24");
 	pod_up(UID_A, pod);
@@ -200,7 +147,7 @@ Test(agent_net, pod_cidr_kept_while_pods_have_addresses)
 	cr_assert_eq(pod_network_pod_teardown(pn, UID_A), 0);
 	/* ...and taken once it is gone. */
 	cr_assert_eq(pod_network_set_pod_cidr(pn, "10.244.7.0/24"), 0);
-	cr_assert_str_eq(text(pod_up(UID_B, pod)), "10.244.7.2");
+	cr_assert_str_eq(netns_kit_ip(pod_up(UID_B, pod)), "10.244.7.2");
 	close(pod);
 }
 
@@ -220,28 +167,28 @@ Test(agent_net, service_cidr_fails_at_once)
 
 Test(agent_net, pod_gets_eth0_address_and_default_route)
 {
-	int pod = netns_new();
+	int pod = netns_kit_new();
 	struct in_addr ip;
 	char out[1024], veth[NET_VETH_NAME_LEN], cmd[128];
 
 	start_network("10.244.1.0/24");
 	ip = pod_up(UID_A, pod);
-	cr_assert_str_eq(text(ip), "10.244.1.2");
-	sh(pod, "ip -o -4 addr show dev eth0", out, sizeof(out));
+	cr_assert_str_eq(netns_kit_ip(ip), "10.244.1.2");
+	netns_kit_sh(pod, "ip -o -4 addr show dev eth0", out, sizeof(out));
 	cr_assert(strstr(out, "inet 10.244.1.2/24"), "eth0 address: %s", out);
-	sh(pod, "ip route show default", out, sizeof(out));
+	netns_kit_sh(pod, "ip route show default", out, sizeof(out));
 	cr_assert(strstr(out, "default via 10.244.1.1 dev eth0"), "default route: %s", out);
 	net_veth_name(UID_A, veth);
 	snprintf(cmd, sizeof(cmd), "ip -o link show %s", veth);
-	sh(-1, cmd, out, sizeof(out));
+	netns_kit_sh(-1, cmd, out, sizeof(out));
 	cr_assert(strstr(out, "master skiff0"), "node end on the bridge: %s", out);
 	cr_assert(strstr(out, ",UP"), "node end up: %s", out);
 	snprintf(cmd, sizeof(cmd), "bridge -d link show dev %s", veth);
-	sh(-1, cmd, out, sizeof(out));
+	netns_kit_sh(-1, cmd, out, sizeof(out));
 	cr_assert(strstr(out, "hairpin on"), "hairpin mode on the pod's port: %s", out);
 	/* Asked again (a retried start), the pod keeps its address. */
 	cr_assert_eq(pod_network_pod_setup(pn, UID_A, pod, &ip), 0);
-	cr_assert_str_eq(text(ip), "10.244.1.2");
+	cr_assert_str_eq(netns_kit_ip(ip), "10.244.1.2");
 	close(pod);
 }
 
@@ -249,16 +196,16 @@ Test(agent_net, pod_gets_eth0_address_and_default_route)
 static void tcp_roundtrip(int from, int lsock, struct in_addr ip, int port)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr = ip };
-	int c = socket_in(from, SOCK_STREAM | SOCK_NONBLOCK), a, err = 0;
+	int c = netns_kit_socket(from, SOCK_STREAM | SOCK_NONBLOCK), a, err = 0;
 	socklen_t len = sizeof(err);
 	struct pollfd p = { .fd = c, .events = POLLOUT };
 	char byte = 'x';
 
 	cr_assert(connect(c, (struct sockaddr *)&sa, sizeof(sa)) == 0 || errno == EINPROGRESS, "connect: %s",
 		  strerror(errno));
-	cr_assert_eq(poll(&p, 1, 5000), 1, "connect to %s:%d did not finish in 5 s", text(ip), port);
+	cr_assert_eq(poll(&p, 1, 5000), 1, "connect to %s:%d did not finish in 5 s", netns_kit_ip(ip), port);
 	getsockopt(c, SOL_SOCKET, SO_ERROR, &err, &len);
-	cr_assert_eq(err, 0, "connect to %s:%d: %s", text(ip), port, strerror(err));
+	cr_assert_eq(err, 0, "connect to %s:%d: %s", netns_kit_ip(ip), port, strerror(err));
 	a = accept4(lsock, NULL, NULL, SOCK_CLOEXEC);
 	cr_assert_geq(a, 0, "accept: %s", strerror(errno));
 	cr_assert_eq(write(c, &byte, 1), 1);
@@ -269,31 +216,21 @@ static void tcp_roundtrip(int from, int lsock, struct in_addr ip, int port)
 	close(c);
 }
 
-static int listen_on(int netns_fd, struct in_addr ip, int port)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr = ip };
-	int s = socket_in(netns_fd, SOCK_STREAM);
-
-	cr_assert_eq(bind(s, (struct sockaddr *)&sa, sizeof(sa)), 0, "bind %s: %s", text(ip), strerror(errno));
-	cr_assert_eq(listen(s, 4), 0);
-	return s;
-}
-
 Test(agent_net, pods_talk_tcp_over_the_bridge)
 {
-	int a = netns_new(), b = netns_new(), node = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC), l;
+	int a = netns_kit_new(), b = netns_kit_new(), node = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC), l;
 	struct in_addr ip_a, ip_b, gw;
 
 	start_network("10.244.1.0/24");
 	ip_a = pod_up(UID_A, a);
 	ip_b = pod_up(UID_B, b);
 	cr_assert_neq(ip_a.s_addr, ip_b.s_addr);
-	l = listen_on(a, ip_a, 8080);
+	l = netns_kit_listen(a, ip_a, 8080);
 	tcp_roundtrip(b, l, ip_a, 8080);
 	close(l);
 	/* And the pod reaches its node through the gateway address. */
 	inet_pton(AF_INET, "10.244.1.1", &gw);
-	l = listen_on(node, gw, 8081);
+	l = netns_kit_listen(node, gw, 8081);
 	tcp_roundtrip(b, l, gw, 8081);
 	close(l);
 	close(a);
@@ -303,7 +240,7 @@ Test(agent_net, pods_talk_tcp_over_the_bridge)
 
 Test(agent_net, pod_to_service_cidr_is_unreachable)
 {
-	int pod = netns_new(), c, err = 0;
+	int pod = netns_kit_new(), c, err = 0;
 	struct sockaddr_in vip = { .sin_family = AF_INET, .sin_port = htons(80) };
 	struct pollfd p;
 	socklen_t len = sizeof(err);
@@ -311,7 +248,7 @@ Test(agent_net, pod_to_service_cidr_is_unreachable)
 	start_network("10.244.1.0/24");
 	pod_up(UID_A, pod);
 	inet_pton(AF_INET, "10.100.3.4", &vip.sin_addr);
-	c = socket_in(pod, SOCK_STREAM | SOCK_NONBLOCK);
+	c = netns_kit_socket(pod, SOCK_STREAM | SOCK_NONBLOCK);
 	cr_assert(connect(c, (struct sockaddr *)&vip, sizeof(vip)) < 0 && errno == EINPROGRESS);
 	/* The node answers with an ICMP unreachable: the connect fails well before TCP's retries. */
 	p = (struct pollfd){ .fd = c, .events = POLLOUT };
@@ -324,27 +261,27 @@ Test(agent_net, pod_to_service_cidr_is_unreachable)
 
 Test(agent_net, teardown_leaves_nothing)
 {
-	int a = netns_new(), b = netns_new();
+	int a = netns_kit_new(), b = netns_kit_new();
 	char out[1024], cmd[512];
 
 	start_network("10.244.1.0/24");
 	pod_up(UID_A, a);
 	pod_up(UID_B, b);
 	cr_assert_eq(pod_network_pod_teardown(pn, UID_A), 0);
-	sh(a, "ip -o link show", out, sizeof(out));
+	netns_kit_sh(a, "ip -o link show", out, sizeof(out));
 	cr_assert_null(strstr(out, "eth0"), "eth0 gone with the pair: %s", out);
-	sh(-1, "ip -o link show type veth", out, sizeof(out));
+	netns_kit_sh(-1, "ip -o link show type veth", out, sizeof(out));
 	cr_assert_null(strstr(out, "veth0a1b2c3d"), "node end of pod A gone: %s", out);
 	cr_assert(strstr(out, "veth1b2c3d4e"), "pod B untouched: %s", out);
 	cr_assert_eq(pod_network_pod_teardown(pn, UID_A), 0, "a second teardown is no error");
 	cr_assert_eq(pod_network_pod_teardown(pn, UID_B), 0);
-	sh(-1, "ip -o link show type veth", out, sizeof(out));
+	netns_kit_sh(-1, "ip -o link show type veth", out, sizeof(out));
 	cr_assert_str_eq(out, "", "no veth left: %s", out);
 	snprintf(cmd, sizeof(cmd), "ls -A %s/ipam", dir);
-	sh(-1, cmd, out, sizeof(out));
+	netns_kit_sh(-1, cmd, out, sizeof(out));
 	cr_assert_str_eq(out, "", "no address still allocated: %s", out);
 	cr_assert_eq(pod_network_remove_all(pn), 0);
-	sh(-1, "ip -o link show type bridge; ip route show proto 115", out, sizeof(out));
+	netns_kit_sh(-1, "ip -o link show type bridge; ip route show proto 115", out, sizeof(out));
 	cr_assert_str_eq(out, "", "no bridge, no route of the agent left: %s", out);
 	close(a);
 	close(b);
@@ -352,7 +289,7 @@ Test(agent_net, teardown_leaves_nothing)
 
 Test(agent_net, restart_keeps_addresses_and_gc_frees_the_dead)
 {
-	int a = netns_new(), b = netns_new(), c = netns_new();
+	int a = netns_kit_new(), b = netns_kit_new(), c = netns_kit_new();
 	struct in_addr ip_a, ip_b, ip;
 	char *live[] = { (char *)UID_A, NULL };
 	char out[256];
@@ -367,9 +304,9 @@ Test(agent_net, restart_keeps_addresses_and_gc_frees_the_dead)
 	cr_assert_eq(pod_network_pod_setup(pn, UID_A, a, &ip), 0);
 	cr_assert_eq(ip.s_addr, ip_a.s_addr, "same pod, same address");
 	ip = pod_up("2c3d4e5f-0000-4000-8000-00000000000c", c);
-	cr_assert(ip.s_addr != ip_a.s_addr && ip.s_addr != ip_b.s_addr, "%s handed out twice", text(ip));
+	cr_assert(ip.s_addr != ip_a.s_addr && ip.s_addr != ip_b.s_addr, "%s handed out twice", netns_kit_ip(ip));
 	cr_assert_eq(pod_network_gc(pn, (char *const[]){ (char *)UID_A, (char *)"2c3d4e5f-0000-4000-8000-00000000000c", NULL }), 1);
-	sh(-1, "ip -o link show type veth | grep -c veth1b2c3d4e || true", out, sizeof(out));
+	netns_kit_sh(-1, "ip -o link show type veth | grep -c veth1b2c3d4e || true", out, sizeof(out));
 	cr_assert_str_eq(out, "0\n", "the dead pod's veth went with its address");
 	cr_assert_eq(pod_network_gc(pn, live), 1);
 	close(a);
@@ -391,7 +328,7 @@ static json_object *node(const char *name, const char *cidr, const char *ip)
 
 static void routes(char *out, size_t size)
 {
-	sh(-1, "ip route show proto 115 | sort", out, size);
+	netns_kit_sh(-1, "ip route show proto 115 | sort", out, size);
 }
 
 Test(agent_net, node_routes_follow_the_node_list)
@@ -402,7 +339,7 @@ Test(agent_net, node_routes_follow_the_node_list)
 	char out[1024];
 
 	/* The fabric: the other nodes' InternalIPs are on a link of this node. */
-	sh(-1, "ip link add fab0 type veth peer name fab1 && ip addr add 192.168.50.1/24 dev fab0"
+	netns_kit_sh(-1, "ip link add fab0 type veth peer name fab1 && ip addr add 192.168.50.1/24 dev fab0"
 	       " && ip link set fab1 up && ip link set fab0 up"
 	       " && ip route add 10.244.99.0/24 via 192.168.50.99 proto static"
 	       " && ip route add 10.244.98.0/24 via 192.168.50.98 proto 115", out, sizeof(out));
@@ -428,7 +365,7 @@ Test(agent_net, node_routes_follow_the_node_list)
 	cr_assert_eq(ops->relist(pn, only3), 0);
 	routes(out, sizeof(out));
 	cr_assert_str_eq(out, "unreachable 10.96.0.0/12 \n", "%s", out);
-	sh(-1, "ip route show 10.244.99.0/24", out, sizeof(out));
+	netns_kit_sh(-1, "ip route show 10.244.99.0/24", out, sizeof(out));
 	cr_assert(strstr(out, "via 192.168.50.99"), "a route the agent did not make stays: %s", out);
 	cr_assert_eq(pod_network_remove_all(pn), 0);
 	routes(out, sizeof(out));
@@ -438,7 +375,7 @@ Test(agent_net, node_routes_follow_the_node_list)
 /* Two nodes joined by a veth (host-gw): a pod on each reaches the other over TCP. */
 Test(agent_net, pods_on_two_nodes_talk_over_node_routes)
 {
-	int node2 = netns_new(), pa = netns_new(), pb = netns_new(), l, saved;
+	int node2 = netns_kit_new(), pa = netns_kit_new(), pb = netns_kit_new(), l, saved;
 	struct pod_network *pn2;
 	struct pod_network_config c2 = { .node_name = "n2", .bridge = "skiff0", .service_cidr = "10.96.0.0/12" };
 	_cleanup_json_ json_object *items = json_object_new_array();
@@ -448,8 +385,8 @@ Test(agent_net, pods_on_two_nodes_talk_over_node_routes)
 	snprintf(cmd, sizeof(cmd),
 		 "ip link add fab0 type veth peer name fab0 netns /proc/%d/fd/%d && ip addr add 192.168.60.1/24 dev fab0"
 		 " && ip link set fab0 up", getpid(), node2);
-	sh(-1, cmd, out, sizeof(out));
-	sh(node2, "ip addr add 192.168.60.2/24 dev fab0 && ip link set fab0 up", out, sizeof(out));
+	netns_kit_sh(-1, cmd, out, sizeof(out));
+	netns_kit_sh(node2, "ip addr add 192.168.60.2/24 dev fab0 && ip link set fab0 up", out, sizeof(out));
 	json_object_array_add(items, node("n1", "10.244.1.0/24", "192.168.60.1"));
 	json_object_array_add(items, node("n2", "10.244.2.0/24", "192.168.60.2"));
 	start_network(NULL);
@@ -465,11 +402,11 @@ Test(agent_net, pods_on_two_nodes_talk_over_node_routes)
 	close(saved);
 	ip_a = pod_up(UID_A, pa);
 	cr_assert_eq(pod_network_pod_setup(pn2, UID_B, pb, &ip_b), 0);
-	cr_assert_str_eq(text(ip_b), "10.244.2.2");
-	l = listen_on(pa, ip_a, 9000);
+	cr_assert_str_eq(netns_kit_ip(ip_b), "10.244.2.2");
+	l = netns_kit_listen(pa, ip_a, 9000);
 	tcp_roundtrip(pb, l, ip_a, 9000);
 	close(l);
-	l = listen_on(pb, ip_b, 9001);
+	l = netns_kit_listen(pb, ip_b, 9001);
 	tcp_roundtrip(pa, l, ip_b, 9001);
 	close(l);
 	pod_network_free(pn2);

@@ -14,6 +14,7 @@
 
 #include <skiff/json.h>
 
+#include "lib/netns_kit.h"
 #include "lib/pods_kit.h"
 #include "net/pod_network.h"
 #include "pods/image.h"
@@ -80,23 +81,6 @@ static void teardown(void)
 
 TestSuite(agent_net_runtime, .init = setup, .fini = teardown, .timeout = 120);
 
-static void sh(int netns_fd, const char *cmd, char *out, size_t size)
-{
-	char full[512];
-	FILE *p;
-	size_t n;
-
-	if (netns_fd >= 0)
-		snprintf(full, sizeof(full), "nsenter --net=/proc/%d/fd/%d sh -c '%s' 2>&1", getpid(), netns_fd, cmd);
-	else
-		snprintf(full, sizeof(full), "sh -c '%s' 2>&1", cmd);
-	p = popen(full, "r");
-	cr_assert(p, "popen %s", full);
-	n = fread(out, 1, size - 1, p);
-	out[n] = '\0';
-	cr_assert_eq(pclose(p), 0, "%s failed: %s", full, out);
-}
-
 Test(agent_net_runtime, pod_gets_its_address_and_gives_it_back)
 {
 	char json[512], out[1024], cmd[600];
@@ -113,14 +97,14 @@ Test(agent_net_runtime, pod_gets_its_address_and_gives_it_back)
 	cr_assert_str_eq(json_get_string(st, "podIP"), "10.244.1.2", "status: %s", json_object_to_json_string(st));
 	netns = pod_runtime_netns_fd(rt, uid);
 	cr_assert_geq(netns, 0);
-	sh(netns, "ip -o -4 addr show dev eth0; ip route show default", out, sizeof(out));
+	netns_kit_sh(netns, "ip -o -4 addr show dev eth0; ip route show default", out, sizeof(out));
 	cr_assert(strstr(out, "inet 10.244.1.2/24"), "eth0 in the sandbox: %s", out);
 	cr_assert(strstr(out, "default via 10.244.1.1"), "default route in the sandbox: %s", out);
 	close(netns);
 	cr_assert_eq(pod_runtime_stop(rt, uid, 0), 0);
-	sh(-1, "ip -o link show type veth", out, sizeof(out));
+	netns_kit_sh(-1, "ip -o link show type veth", out, sizeof(out));
 	cr_assert_str_eq(out, "", "no veth after the stop: %s", out);
 	snprintf(cmd, sizeof(cmd), "ls -A %s/run/net/ipam", base);
-	sh(-1, cmd, out, sizeof(out));
+	netns_kit_sh(-1, cmd, out, sizeof(out));
 	cr_assert_str_eq(out, "", "no address still allocated: %s", out);
 }
