@@ -37,16 +37,8 @@ trap 'exit 130' INT TERM
 # 1,000 watchers need 1,000 sockets on each side; raise the soft limit as far as allowed.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
 
-# Below the ephemeral range (32768-) and used by no socket in any state: an outgoing connection
-# holding a picked port would fail the listener's bind.
-pick_port() {
-	local p
-	for _ in $(seq 50); do
-		p=$((20000 + RANDOM % 12000))
-		ss -Htan "sport = :$p" 2>/dev/null | grep -q . || { echo "$p"; return 0; }
-	done
-	return 1
-}
+# shellcheck source=SCRIPTDIR/../lib/ports.sh
+. "$BENCH_DIR/../lib/ports.sh"
 
 server_start() { # [EXTRA FLAGS...]
 	PORT=$(pick_port) || return 1

@@ -57,16 +57,8 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0) printf "%.2f", a / b }
 
 row() { ROWS+=("| $1 | $2 | $3 | $4 |"); }
 
-# Below the ephemeral range (32768-), used by no socket in any state: a client connection
-# lingering in TIME-WAIT on a picked port fails the listener's bind.
-pick_port() {
-	local p
-	for _ in $(seq 50); do
-		p=$((20000 + RANDOM % 12000))
-		ss -Htan "sport = :$p" 2>/dev/null | grep -q . || { echo "$p"; return 0; }
-	done
-	return 1
-}
+# shellcheck source=SCRIPTDIR/../lib/ports.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/ports.sh"
 
 etcd_start() {
 	local cport pport

@@ -62,23 +62,9 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
 mkdir -p "$HOME"
 
-port_in_use() {
-	ss -Htln "sport = :$1" 2>/dev/null | grep -q .
-}
-
-# Below the kernel's ephemeral range: a port there can be taken by any outgoing connection
-# (the many to etcd with E2E_STORE=etcd) between the pick and the bind.
-EPHEMERAL_LOW=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
-[[ "$EPHEMERAL_LOW" =~ ^[0-9]+$ ]] && [ "$EPHEMERAL_LOW" -gt 22000 ] || EPHEMERAL_LOW=60000
-
-pick_port() {
-	local p
-	for _ in $(seq 50); do
-		p=$((20000 + RANDOM % (EPHEMERAL_LOW - 20000)))
-		port_in_use "$p" || { echo "$p"; return 0; }
-	done
-	return 1
-}
+# pick_port: below the ephemeral range, free in every socket state.
+# shellcheck source=SCRIPTDIR/../lib/ports.sh
+. "$E2E_DIR/../lib/ports.sh"
 
 readyz() {
 	curl -fsS --max-time 2 --cacert "$DATA/ca.crt" "https://127.0.0.1:$PORT/readyz" 2>/dev/null

@@ -19,19 +19,16 @@ now_ms() {
 	date +%s%3N
 }
 
-# Below the kernel's ephemeral range: a port there can be taken by any outgoing connection (the
-# many to etcd) between the pick and the bind.
-EPHEMERAL_LOW=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
-[[ "$EPHEMERAL_LOW" =~ ^[0-9]+$ ]] && [ "$EPHEMERAL_LOW" -gt 22000 ] || EPHEMERAL_LOW=60000
+# shellcheck source=SCRIPTDIR/../lib/ports.sh
+. "$HA_DIR/../lib/ports.sh"
 
-# pick_port VAR: a free loopback port not handed out before, in VAR (no subshell, so the
+# pick_port_into VAR: pick_port's port, never one handed out before, in VAR (no subshell, so the
 # suite's list of ports given out survives).
-pick_port() {
+pick_port_into() {
 	local p
-	for _ in $(seq 100); do
-		p=$((20000 + RANDOM % (EPHEMERAL_LOW - 20000)))
+	for _ in $(seq 20); do
+		p=$(pick_port) || return 1
 		[[ "$USED_PORTS" == *" $p "* ]] && continue
-		ss -Htan "sport = :$p" 2>/dev/null | grep -q . && continue
 		USED_PORTS+="$p "
 		printf -v "$1" '%s' "$p"
 		return 0
@@ -86,7 +83,7 @@ etcd_up() {
 	rm -rf "$WORK/etcd"
 	mkdir -p "$WORK/etcd"
 	for i in 1 2 3; do
-		pick_port "ETCD_CPORT[$i]" && pick_port "ETCD_PPORT[$i]" || return 1
+		pick_port_into "ETCD_CPORT[$i]" && pick_port_into "ETCD_PPORT[$i]" || return 1
 	done
 	for i in 1 2 3; do etcd_start "$i"; done
 	etcd_up_or_dead() { etcd_healthy "$1" || ! kill -0 "${ETCD_PID[$1]}" 2>/dev/null; }
@@ -187,7 +184,7 @@ ctl_up_both() {
 	local i
 	for i in 1 2; do ctl_kill "$i"; done
 	rm -rf "$(ctl_dir 1)" "$(ctl_dir 2)"
-	pick_port "CTL_PORT[1]" && pick_port "CTL_PORT[2]" || return 1
+	pick_port_into "CTL_PORT[1]" && pick_port_into "CTL_PORT[2]" || return 1
 	mkdir -p "$(ctl_dir 1)" "$(ctl_dir 2)"
 	CA=$(ctl_dir 1)/ca.crt
 	ctl_start 1 || return 1
@@ -300,7 +297,7 @@ ag_start() {
 	dir=$(ag_dir "$i")
 	mkdir -p "$dir"
 	# Its own endpoint port: two agents (and other suites' agents) share this host.
-	[ -n "${AG_PORT[i]:-}" ] || pick_port "AG_PORT[$i]" || return 1
+	[ -n "${AG_PORT[i]:-}" ] || pick_port_into "AG_PORT[$i]" || return 1
 	[ -f "$dir/agent.yaml" ] || cat >"$dir/agent.yaml" <<EOF
 node-name: $(ag_node "$i")
 address: 127.0.0.1

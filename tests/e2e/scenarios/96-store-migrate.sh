@@ -10,22 +10,11 @@ SM_ETCD_PID=""
 SM_EP=""
 SM_CTL=""
 
-# A port below the ephemeral range (32768-) that no socket uses in any state: a client's
-# connection (thousands linger in TIME-WAIT here) on a picked port makes etcd's bind fail.
-sm_pick_port() {
-	local p
-	for _ in $(seq 50); do
-		p=$((20000 + RANDOM % 12000))
-		ss -Htan "sport = :$p" 2>/dev/null | grep -q . || { echo "$p"; return 0; }
-	done
-	return 1
-}
-
 # One etcd member on two free loopback ports; a port taken between the pick and etcd's bind
 # (it exits) costs a retry on others.
 sm_etcd_try() {
 	local cport pport
-	cport=$(sm_pick_port) && pport=$(sm_pick_port) || return 1
+	cport=$(pick_port) && pport=$(pick_port) || return 1
 	[ "$cport" != "$pport" ] || return 1
 	SM_EP="http://127.0.0.1:$cport"
 	rm -rf "$WORK/sm-etcd"
