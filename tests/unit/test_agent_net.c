@@ -195,19 +195,9 @@ Test(agent_net, pod_gets_eth0_address_and_default_route)
 /* Connects from a socket in `from` to ip:port where lsock listens; bounded wait; echoes a byte. */
 static void tcp_roundtrip(int from, int lsock, struct in_addr ip, int port)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr = ip };
-	int c = netns_kit_socket(from, SOCK_STREAM | SOCK_NONBLOCK), a, err = 0;
-	socklen_t len = sizeof(err);
-	struct pollfd p = { .fd = c, .events = POLLOUT };
+	int a, c = netns_kit_tcp_connect(from, lsock, ip, port, &a);
 	char byte = 'x';
 
-	cr_assert(connect(c, (struct sockaddr *)&sa, sizeof(sa)) == 0 || errno == EINPROGRESS, "connect: %s",
-		  strerror(errno));
-	cr_assert_eq(poll(&p, 1, 5000), 1, "connect to %s:%d did not finish in 5 s", netns_kit_ip(ip), port);
-	getsockopt(c, SOL_SOCKET, SO_ERROR, &err, &len);
-	cr_assert_eq(err, 0, "connect to %s:%d: %s", netns_kit_ip(ip), port, strerror(err));
-	a = accept4(lsock, NULL, NULL, SOCK_CLOEXEC);
-	cr_assert_geq(a, 0, "accept: %s", strerror(errno));
 	cr_assert_eq(write(c, &byte, 1), 1);
 	byte = 0;
 	cr_assert_eq(read(a, &byte, 1), 1);

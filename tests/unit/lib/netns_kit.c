@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -73,4 +74,21 @@ int netns_kit_listen(int netns_fd, struct in_addr ip, int port)
 	cr_assert_eq(bind(s, (struct sockaddr *)&sa, sizeof(sa)), 0, "bind %s: %s", netns_kit_ip(ip), strerror(errno));
 	cr_assert_eq(listen(s, 4), 0);
 	return s;
+}
+
+int netns_kit_tcp_connect(int from, int lsock, struct in_addr ip, int port, int *accepted)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr = ip };
+	int c = netns_kit_socket(from, SOCK_STREAM | SOCK_NONBLOCK), err = 0;
+	struct pollfd p = { .fd = c, .events = POLLOUT };
+	socklen_t len = sizeof(err);
+
+	cr_assert(connect(c, (struct sockaddr *)&sa, sizeof(sa)) == 0 || errno == EINPROGRESS, "connect: %s",
+		  strerror(errno));
+	cr_assert_eq(poll(&p, 1, 5000), 1, "connect to %s:%d did not finish in 5 s", netns_kit_ip(ip), port);
+	getsockopt(c, SOL_SOCKET, SO_ERROR, &err, &len);
+	cr_assert_eq(err, 0, "connect to %s:%d: %s", netns_kit_ip(ip), port, strerror(err));
+	*accepted = accept4(lsock, NULL, NULL, SOCK_CLOEXEC);
+	cr_assert_geq(*accepted, 0, "accept: %s", strerror(errno));
+	return c;
 }

@@ -16,5 +16,8 @@ void netns_kit_sh(int netns_fd, const char *cmd, char *out, size_t size);
 const char *netns_kit_ip(struct in_addr a);
 /* A TCP socket in netns_fd bound to ip:port and listening. */
 int netns_kit_listen(int netns_fd, struct in_addr ip, int port);
+/* A TCP connection from a socket made in `from` to ip:port, where lsock listens (5 s bounded):
+ * the client's fd (non-blocking), the accepted one in *accepted. */
+int netns_kit_tcp_connect(int from, int lsock, struct in_addr ip, int port, int *accepted);
 
 #endif
