@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "skiff/cleanup.h"
+#include "bench_stats.h"
 
 struct config {
 	const char *url;   /* https://127.0.0.1:PORT */
@@ -31,32 +32,6 @@ struct config {
 	int samples;
 	int watch_threads; /* epoll loops the watchers are spread over */
 };
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* Nearest-rank percentile of a sorted array. */
-static double percentile(const double *sorted, size_t n, double p)
-{
-	size_t rank;
-
-	if (n == 0)
-		return -1;
-	rank = (size_t)(p * n + 0.999999);
-	return sorted[rank ? rank - 1 : 0];
-}
 
 static size_t discard(char *ptr, size_t size, size_t nmemb, void *ud)
 {
@@ -208,7 +183,7 @@ static int bench_create(const struct config *c)
 	printf("mode=create clients=%d creates=%ld errors=%ld first_error=%ld seconds=%.3f rate=%.0f "
 	       "p50_ms=%.3f p99_ms=%.3f\n",
 	       c->clients, c->count, errors, first_error, secs, (c->count - errors) / secs,
-	       percentile(lat, c->count, 0.50), percentile(lat, c->count, 0.99));
+	       percentile_sorted(lat, c->count, 0.50), percentile_sorted(lat, c->count, 0.99));
 	return errors ? -EIO : 0;
 }
 
@@ -524,8 +499,8 @@ static void watch_report(const struct watch_shared *sh, const struct watcher *w,
 	n = latencies(sh, w, ack, false, lat, &missing);
 	printf("mode=watch watchers=%d samples=%d delivered=%zu missing=%zu failed_watchers=%zu "
 	       "p50_ms=%.3f p99_ms=%.3f max_ms=%.3f parsed_p50_ms=%.3f parsed_p99_ms=%.3f parsed_max_ms=%.3f\n",
-	       c->watchers, c->samples, n, missing, failed, percentile(lat, n, 0.50), percentile(lat, n, 0.99),
-	       n ? lat[n - 1] : -1.0, percentile(dlat, n, 0.50), percentile(dlat, n, 0.99), n ? dlat[n - 1] : -1.0);
+	       c->watchers, c->samples, n, missing, failed, percentile_sorted(lat, n, 0.50), percentile_sorted(lat, n, 0.99),
+	       n ? lat[n - 1] : -1.0, percentile_sorted(dlat, n, 0.50), percentile_sorted(dlat, n, 0.99), n ? dlat[n - 1] : -1.0);
 }
 
 static int bench_watch(const struct config *c)

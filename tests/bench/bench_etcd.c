@@ -15,6 +15,7 @@
 
 #include "skiff/cleanup.h"
 #include "store/etcd.h"
+#include "bench_stats.h"
 
 struct config {
 	const char *endpoint; /* http://127.0.0.1:PORT */
@@ -35,28 +36,6 @@ struct client {
 	long errors;
 	long first_error;
 };
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double percentile(const double *sorted, size_t n, double p)
-{
-	size_t rank = (size_t)(p * n + 0.999999);
-
-	return n ? sorted[rank ? rank - 1 : 0] : -1;
-}
 
 static size_t discard(char *ptr, size_t size, size_t nmemb, void *ud)
 {
@@ -199,7 +178,7 @@ static int bench(const struct config *c)
 	printf("mode=%s fresh_connections=%d clients=%d writes=%ld value_bytes=%zu errors=%ld first_error=%ld seconds=%.3f rate=%.0f "
 	       "p50_ms=%.3f p99_ms=%.3f\n",
 	       c->mode, c->fresh, c->clients, c->count, c->value_bytes, errors, first_error, secs, (c->count - errors) / secs,
-	       percentile(lat, c->count, 0.50), percentile(lat, c->count, 0.99));
+	       percentile_sorted(lat, c->count, 0.50), percentile_sorted(lat, c->count, 0.99));
 	return errors ? -EIO : 0;
 }
 

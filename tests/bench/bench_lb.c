@@ -26,6 +26,7 @@
 #include "pods/cgroup.h"
 #include "proxy/bpf_lb.h"
 #include "proxy/nft_lb.h"
+#include "bench_stats.h"
 
 #define BACKEND_ADDR 0x0ac80001u /* 10.200.0.1 */
 #define BACKEND_PORT 8080
@@ -45,13 +46,6 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 static int sh(const char *cmd)

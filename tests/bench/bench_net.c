@@ -25,6 +25,7 @@
 
 #include "net/netlink.h"
 #include "net/pod_network.h"
+#include "bench_stats.h"
 
 #define BULK_CHUNK (128 * 1024)
 
@@ -34,31 +35,6 @@ struct opts {
 	double seconds;
 	bool fastpath;
 };
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Nearest-rank percentile of n values (sorted in place). */
-static double percentile(double *v, size_t n, double p)
-{
-	size_t rank;
-
-	qsort(v, n, sizeof(*v), cmp_double);
-	rank = (size_t)(p * n + 0.999999);
-	return v[rank ? rank - 1 : 0];
-}
 
 /* Says what failed and returns -1; main() turns it into the exit status. */
 static int fail(const char *what, int err)

@@ -36,6 +36,7 @@
 #include "api/watch.h"
 #include "node/config.h"
 #include "node/runtime_pods.h"
+#include "bench_stats.h"
 
 #define WAIT_ALL_MS 120000
 
@@ -61,33 +62,6 @@ struct bench {
 	atomic_int next; /* burst: the next pod index a client creates */
 	int create_errors;
 };
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* Nearest-rank percentile of n values (sorted in place). */
-static double percentile(double *v, size_t n, double p)
-{
-	size_t rank;
-
-	if (n == 0)
-		return -1;
-	qsort(v, n, sizeof(*v), cmp_double);
-	rank = (size_t)(p * n + 0.999999);
-	return v[rank ? rank - 1 : 0];
-}
 
 /* ---- the floor: what the kernel alone needs for the same namespaces and rootfs ---- */
 

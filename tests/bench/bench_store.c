@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "store/store.h"
+#include "bench_stats.h"
 
 /* Fixed amounts of work (never a fixed time), sized to finish within ~30 s on one disk. */
 #define FSYNC_COUNT 400
@@ -152,12 +153,6 @@ static void *poller_main(void *p)
 	}
 	close(ep);
 	return NULL;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
 }
 
 static int watch_latency(double *ret_p50, double *ret_p99, size_t *ret_n)
