@@ -30,7 +30,7 @@ na_cleanup() {
 		find "$mnt/$NA_CGROUP" -depth -type d -exec rmdir {} + 2>/dev/null
 		[ ! -d "$mnt/$NA_CGROUP" ]
 	}
-	ag_until 50 na_cgroup_gone || fail "nodeauth: cgroup $mnt/$NA_CGROUP removed"
+	until_ok 50 na_cgroup_gone || fail "nodeauth: cgroup $mnt/$NA_CGROUP removed"
 	rm -rf --one-file-system "$NA_DIR"
 }
 
@@ -79,7 +79,7 @@ na_body() {
 	"$agent" --join "https://127.0.0.1:$PORT" --token "$token" --ca-cert-hash "$hash" "${flags[@]}" \
 		>>"$NA_DIR/agent.log" 2>&1 &
 	NA_PID=$!
-	if ag_until 150 na_ready; then pass "nodeauth: the joined node registers and is Ready"; else
+	if until_ok 150 na_ready; then pass "nodeauth: the joined node registers and is Ready"; else
 		fail "nodeauth: the joined node registers and is Ready" "$(tail -n 5 "$NA_DIR/agent.log")"
 		return
 	fi

@@ -66,7 +66,7 @@ hs_body() {
 		--disable-scheduler --disable-controllers --log-level warn "${store[@]}" >"$HS_DIR/control.log" 2>&1 &
 	HS_PID=$!
 	hs_ready() { [ "$(curl -fsS --max-time 2 --cacert "$HS_DIR/data/ca.crt" "https://127.0.0.1:$HS_PORT/readyz" 2>/dev/null)" == ok ]; }
-	ag_until 150 hs_ready || { fail "hostile: its server starts" "$(tail -5 "$HS_DIR/control.log")"; return; }
+	until_ok 150 hs_ready || { fail "hostile: its server starts" "$(tail -5 "$HS_DIR/control.log")"; return; }
 	hs_seed || { fail "hostile: objects seeded"; return; }
 	before=$(hs_dump)
 	"$tool" "https://127.0.0.1:$HS_PORT" "$(cat "$HS_DIR/data/admin.token")" "$HS_DIR/data/ca.crt" 2000 1 >/dev/null 2>&1

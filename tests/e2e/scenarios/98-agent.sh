@@ -50,18 +50,6 @@ ag_ready() {
 	k get node "$AG_NODE" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>&1
 }
 
-# ag_until TRIES CMD...: runs CMD every 0.2 s until it succeeds or TRIES runs out.
-ag_until() {
-	local tries=$1
-	shift
-	while [ "$tries" -gt 0 ]; do
-		"$@" && return 0
-		tries=$((tries - 1))
-		sleep 0.2
-	done
-	return 1
-}
-
 ag_ready_is() {
 	[ "$(ag_ready)" == "$1" ]
 }
@@ -77,13 +65,13 @@ ag_cleanup() {
 	if [ -n "$mnt" ] && [ -d "$mnt/$AG_CGROUP" ]; then
 		find "$mnt/$AG_CGROUP" -mindepth 1 -maxdepth 1 -type d -exec sh -c 'echo 1 > "$1/cgroup.kill"' _ {} \; 2>/dev/null
 		ag_cgroups_empty() { ! find "$mnt/$AG_CGROUP" -name cgroup.procs -exec cat {} + 2>/dev/null | grep -q .; }
-		ag_until 50 ag_cgroups_empty
+		until_ok 50 ag_cgroups_empty
 		# A cgroup whose last task is still being released answers EBUSY for a moment: retry.
 		ag_cgroups_gone() {
 			find "$mnt/$AG_CGROUP" -depth -type d -exec rmdir {} + 2>/dev/null
 			[ ! -d "$mnt/$AG_CGROUP" ]
 		}
-		ag_until 50 ag_cgroups_gone || fail "agent: cgroup $mnt/$AG_CGROUP removed" "$(find "$mnt/$AG_CGROUP" -name cgroup.procs -exec cat {} + 2>&1 | head -3)"
+		until_ok 50 ag_cgroups_gone || fail "agent: cgroup $mnt/$AG_CGROUP removed" "$(find "$mnt/$AG_CGROUP" -name cgroup.procs -exec cat {} + 2>&1 | head -3)"
 	fi
 	# Mounts the runtime left below our dirs (overlays, /proc of a container), deepest first.
 	awk -v d="$AG_DIR/" 'index($5, d) == 1 { print $5 }' /proc/self/mountinfo | sort -r | while read -r m; do
@@ -110,7 +98,7 @@ EOF
 	ag_pod_ready() {
 		[ "$(k get pod agent-run -o jsonpath='{.status.phase} {.status.conditions[?(@.type=="Ready")].status}' 2>&1)" == "Running True" ]
 	}
-	if ag_until 150 ag_pod_ready; then pass "agent: the pod runs and is Ready"; else
+	if until_ok 150 ag_pod_ready; then pass "agent: the pod runs and is Ready"; else
 		fail "agent: the pod runs and is Ready" "$(k get pod agent-run -o jsonpath='{.status}' 2>&1)"
 	fi
 	check_match "agent: kubectl get pod shows 1/1 Running" '^agent-run +1/1 +Running +0 ' "$(k get pod agent-run --no-headers 2>&1)"
@@ -132,7 +120,7 @@ EOF
 	ag_restarted() {
 		[ "$(k get pod agent-crash -o jsonpath='{.status.containerStatuses[0].restartCount}' 2>&1)" -ge 1 ] 2>/dev/null
 	}
-	if ag_until 150 ag_restarted; then pass "agent: an exited container is restarted"; else
+	if until_ok 150 ag_restarted; then pass "agent: an exited container is restarted"; else
 		fail "agent: an exited container is restarted" "$(k get pod agent-crash -o jsonpath='{.status.containerStatuses}' 2>&1)"
 	fi
 	check_ok "agent: kubectl delete of the restarting pod" k delete pod agent-crash --timeout=30s
@@ -150,7 +138,7 @@ ag_adopt_pod() {
   "containers":[{"name":"sleeper","image":"e2e-busybox","imagePullPolicy":"Never"}]}}
 EOF
 	ag_adopt_running() { [ "$(k get pod "$name" -o jsonpath='{.status.phase}' 2>&1)" == Running ]; }
-	if ag_until 150 ag_adopt_running; then pass "agent: $name runs"; else
+	if until_ok 150 ag_adopt_running; then pass "agent: $name runs"; else
 		fail "agent: $name runs" "$(k get pod "$name" -o jsonpath='{.status}' 2>&1)"
 	fi
 }
@@ -161,7 +149,7 @@ ag_body() {
 	[ -x "$AG_BIN" ] || { fail "agent: $AG_BIN is built" "make build/asan/bin/skiff-agent"; return; }
 	[ -n "$(ag_cgroup_mount)" ] || { fail "agent: a cgroup2 mount exists" "none in /proc/self/mountinfo"; return; }
 	ag_start
-	if ag_until 150 ag_ready_is True; then pass "agent: node registers and is Ready"; else
+	if until_ok 150 ag_ready_is True; then pass "agent: node registers and is Ready"; else
 		fail "agent: node registers and is Ready" "Ready=$(ag_ready)" "$(tail -n 5 "$AG_DIR/agent.log")"
 		return
 	fi
@@ -184,7 +172,7 @@ ag_body() {
 		renew2=$(k get lease -n kube-node-lease "$AG_NODE" -o jsonpath='{.spec.renewTime}' 2>&1)
 		[ -n "$renew2" ] && [ "$renew2" != "$renew1" ]
 	}
-	if ag_until 50 ag_lease_moved; then pass "agent: the Lease renews"; else fail "agent: the Lease renews" "stuck at $renew1"; fi
+	if until_ok 50 ag_lease_moved; then pass "agent: the Lease renews"; else fail "agent: the Lease renews" "stuck at $renew1"; fi
 
 	k create -f - >/dev/null 2>&1 <<EOF
 {"apiVersion":"v1","kind":"Pod","metadata":{"name":"agent-pod","labels":{"e2e":"agent"}},
@@ -194,7 +182,7 @@ EOF
 		hostip=$(k get pod agent-pod -o jsonpath='{.status.hostIP}' 2>&1)
 		[ -n "$hostip" ]
 	}
-	if ag_until 100 ag_pod_has_host_ip; then pass "agent: a pod bound to the node gets a status"; else
+	if until_ok 100 ag_pod_has_host_ip; then pass "agent: a pod bound to the node gets a status"; else
 		fail "agent: a pod bound to the node gets a status" "$(k get pod agent-pod -o yaml 2>&1 | tail -n 20)"
 	fi
 	check_eq "agent: the pod's hostIP is the node's" "$ip" "$hostip"
@@ -211,7 +199,7 @@ EOF
 	check_match "agent: the running container has a start time" '^[0-9]{4}-[0-9]{2}-[0-9]{2}T' "$started"
 
 	ag_kill
-	if ag_until 150 ag_ready_is Unknown; then pass "agent: killed, the node goes Unknown"; else
+	if until_ok 150 ag_ready_is Unknown; then pass "agent: killed, the node goes Unknown"; else
 		fail "agent: killed, the node goes Unknown" "Ready=$(ag_ready)"
 	fi
 	check_match "agent: NotReady in kubectl get" "^$AG_NODE +NotReady" "$(k get node "$AG_NODE" 2>&1)"
@@ -220,26 +208,26 @@ EOF
 	sed -i "s|^kubeconfig: .*|kubeconfig: $AG_DIR/unreachable.kubeconfig|" "$AG_DIR/agent.yaml"
 	sed "s|server: https://[^ ]*|server: https://127.0.0.1:1|" "$KUBECONFIG" >"$AG_DIR/unreachable.kubeconfig"
 	ag_start flags
-	if ag_until 150 ag_ready_is True; then pass "agent: restarted, the node is Ready again"; else
+	if until_ok 150 ag_ready_is True; then pass "agent: restarted, the node is Ready again"; else
 		fail "agent: restarted, the node is Ready again" "Ready=$(ag_ready)" "$(tail -n 5 "$AG_DIR/agent.log")"
 	fi
 	check_eq "agent: the running pod is adopted, not restarted" "Running 0 $started" \
 		"$(k get pod adopt-keep -o jsonpath='{.status.phase} {.status.containerStatuses[0].restartCount} {.status.containerStatuses[0].state.running.startedAt}' 2>&1)"
 	# The node lifecycle controller set Ready=False on the lost node's pods: the agent corrects it.
 	ag_keep_ready() { [ "$(k get pod adopt-keep -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>&1)" == True ]; }
-	if ag_until 100 ag_keep_ready; then pass "agent: the adopted pod is Ready again"; else
+	if until_ok 100 ag_keep_ready; then pass "agent: the adopted pod is Ready again"; else
 		fail "agent: the adopted pod is Ready again" "$(k get pod adopt-keep -o jsonpath='{.status.conditions}' 2>&1)"
 	fi
 	mnt=$(ag_cgroup_mount)
 	ag_gone_stopped() { [ ! -e "$mnt/$AG_CGROUP/pod-$gone_uid" ]; }
-	if ag_until 100 ag_gone_stopped; then pass "agent: the pod deleted meanwhile is stopped after the restart"; else
+	if until_ok 100 ag_gone_stopped; then pass "agent: the pod deleted meanwhile is stopped after the restart"; else
 		fail "agent: the pod deleted meanwhile is stopped after the restart" "$mnt/$AG_CGROUP/pod-$gone_uid is still there"
 	fi
 	check_ok "agent: kubectl delete of the adopted pod" k delete pod adopt-keep --timeout=30s
 
 	kill -TERM "$AG_PID"
 	ag_stopped() { ! kill -0 "$AG_PID" 2>/dev/null; }
-	if ag_until 50 ag_stopped; then
+	if until_ok 50 ag_stopped; then
 		wait "$AG_PID"
 		check_eq "agent: SIGTERM stops it with status 0" "0" "$?"
 		AG_PID=""

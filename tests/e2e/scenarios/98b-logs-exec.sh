@@ -37,16 +37,16 @@ le_logs() {
 	le_pod logs-multi Always '[
 	  {"name":"a","image":"e2e-busybox","command":["sh","-c","echo one; echo two; echo oops >&2; exec sleep 3600"]},
 	  {"name":"b","image":"e2e-busybox","command":["sh","-c","for i in 1 2 3 4 5; do echo line-$i; done; exec sleep 3600"]}]'
-	if ag_until 150 le_running logs-multi; then pass "logs: the two-container pod runs"; else
+	if until_ok 150 le_running logs-multi; then pass "logs: the two-container pod runs"; else
 		fail "logs: the two-container pod runs" "$(k get pod logs-multi -o jsonpath='{.status}' 2>&1)"
 		return
 	fi
 	# Output reaches the log file through a reader thread: wait (bounded) for the last line.
 	le_b_done() { [ "$(k logs logs-multi -c b 2>/dev/null | tail -n 1)" == line-5 ]; }
-	ag_until 50 le_b_done
+	until_ok 50 le_b_done
 	check_eq "logs: kubectl logs -c b" "$(printf 'line-1\nline-2\nline-3\nline-4\nline-5')" "$(k logs logs-multi -c b 2>&1)"
 	le_a_done() { [ "$(k logs logs-multi -c a 2>/dev/null | wc -l)" -eq 3 ]; }
-	ag_until 50 le_a_done
+	until_ok 50 le_a_done
 	out=$(k logs logs-multi -c a 2>&1)
 	check_eq "logs: stdout lines in order" "$(printf 'one\ntwo')" "$(grep -v oops <<<"$out")"
 	check_contains "logs: stderr is in the log too" "oops" "$out"
@@ -88,18 +88,18 @@ le_follow() {
 	local fpid
 	le_pod logs-follow Always '[{"name":"c","image":"e2e-busybox",
 	  "command":["sh","-c","echo start; while [ ! -e /tmp/go ]; do sleep 0.1; done; echo later; exec sleep 3600"]}]'
-	if ! ag_until 150 le_running logs-follow; then
+	if ! until_ok 150 le_running logs-follow; then
 		fail "logs: the follow pod runs" "$(k get pod logs-follow -o jsonpath='{.status}' 2>&1)"
 		return
 	fi
 	k logs -f logs-follow >"$AG_DIR/follow.out" 2>&1 &
 	fpid=$!
 	le_follow_has() { grep -qx "$1" "$AG_DIR/follow.out"; }
-	if ag_until 50 le_follow_has start; then pass "logs: -f prints what is there"; else
+	if until_ok 50 le_follow_has start; then pass "logs: -f prints what is there"; else
 		fail "logs: -f prints what is there" "$(cat "$AG_DIR/follow.out")"
 	fi
 	check_ok "exec: touch a file in the container" k exec logs-follow -- touch /tmp/go
-	if ag_until 50 le_follow_has later; then pass "logs: -f streams a line printed later"; else
+	if until_ok 50 le_follow_has later; then pass "logs: -f streams a line printed later"; else
 		fail "logs: -f streams a line printed later" "$(cat "$AG_DIR/follow.out")"
 	fi
 	if kill -0 "$fpid" 2>/dev/null; then pass "logs: -f keeps following"; else
@@ -114,7 +114,7 @@ le_previous() {
 	le_restarted() {
 		[ "$(k get pod logs-restart -o jsonpath='{.status.containerStatuses[0].restartCount}' 2>&1)" -ge 1 ] 2>/dev/null
 	}
-	if ! ag_until 150 le_restarted; then
+	if ! until_ok 150 le_restarted; then
 		fail "logs: the crashing pod restarts" "$(k get pod logs-restart -o jsonpath='{.status}' 2>&1)"
 		return
 	fi
@@ -134,7 +134,7 @@ EOF
 le_body() {
 	[ -x "$AG_BIN" ] || { fail "logs: $AG_BIN is built" "make build/asan/bin/skiff-agent"; return; }
 	ag_start
-	if ag_until 150 ag_ready_is True; then pass "logs: the agent's node is Ready"; else
+	if until_ok 150 ag_ready_is True; then pass "logs: the agent's node is Ready"; else
 		fail "logs: the agent's node is Ready" "Ready=$(ag_ready)" "$(tail -n 5 "$AG_DIR/agent.log")"
 		return
 	fi

@@ -5,7 +5,7 @@
 # BackOff event, a delete leaves no kernel object behind, and a pod asking for nvidia.com/gpu: 1
 # sees only its GPU (mknod works for its own; the other one is refused by the device filter,
 # at mknod or, were the node made, at open).
-# Reuses 98-agent.sh's helpers (ag_start, ag_until, ag_cleanup) with this scenario's own node,
+# Reuses 98-agent.sh's helpers (ag_start, until_ok, ag_cleanup) with this scenario's own node,
 # dirs and cgroup parent.
 # shellcheck shell=bash
 
@@ -53,12 +53,12 @@ lc_probes() {
 		"readinessProbe":{"exec":{"command":["test","-f","/tmp/ready"]},"periodSeconds":1}}'
 
 	lc_ready() { [ "$(k get pod life-ready -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>&1)" == True ]; }
-	if ag_until 150 lc_ready; then pass "lifecycle: a passing readiness probe makes the pod Ready"; else
+	if until_ok 150 lc_ready; then pass "lifecycle: a passing readiness probe makes the pod Ready"; else
 		fail "lifecycle: a passing readiness probe makes the pod Ready" "$(k get pod life-ready -o jsonpath='{.status}' 2>&1)"
 	fi
 	check_match "lifecycle: kubectl get pod shows 1/1 Running" '^life-ready +1/1 +Running +0 ' \
 		"$(k get pod life-ready --no-headers 2>&1)"
-	if ag_until 100 lc_has_event life-ready "Started|Started container web|spec.containers{web}|skiff-agent"; then
+	if until_ok 100 lc_has_event life-ready "Started|Started container web|spec.containers{web}|skiff-agent"; then
 		pass "lifecycle: a Started event from skiff-agent for the container"
 	else
 		fail "lifecycle: a Started event from skiff-agent for the container" "$(lc_events life-ready)"
@@ -70,7 +70,7 @@ lc_probes() {
 		"$(k describe pod life-ready 2>&1)"
 
 	local want="Unhealthy|Readiness probe failed: HTTP probe failed with statuscode: 404|spec.containers{web}"
-	if ag_until 150 lc_has_event life-notready "$want"; then pass "lifecycle: a failing readiness probe's Unhealthy event"; else
+	if until_ok 150 lc_has_event life-notready "$want"; then pass "lifecycle: a failing readiness probe's Unhealthy event"; else
 		fail "lifecycle: a failing readiness probe's Unhealthy event" "$(lc_events life-notready)"
 	fi
 	check_match "lifecycle: the failing pod stays 0/1 Running" '^life-notready +0/1 +Running +0 ' \
@@ -84,13 +84,13 @@ lc_probes() {
 		[[ "$(k get events --field-selector involvedObject.name=life-notready,reason=Unhealthy \
 			-o jsonpath='{range .items[?(@.message=="Readiness probe failed: HTTP probe failed with statuscode: 404")]}{.count}{" "}{end}' 2>&1)" =~ ^([2-9]|[1-9][0-9]+)\ $ ]]
 	}
-	if ag_until 100 lc_counted; then pass "lifecycle: repeats count up one Unhealthy Event"; else
+	if until_ok 100 lc_counted; then pass "lifecycle: repeats count up one Unhealthy Event"; else
 		fail "lifecycle: repeats count up one Unhealthy Event" \
 			"$(k get events --field-selector involvedObject.name=life-notready,reason=Unhealthy 2>&1)"
 	fi
 
 	lc_exec_ready() { [ "$(k get pod life-exec -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>&1)" == True ]; }
-	if ag_until 150 lc_exec_ready; then pass "lifecycle: an exec readiness probe makes the pod Ready once it passes"; else
+	if until_ok 150 lc_exec_ready; then pass "lifecycle: an exec readiness probe makes the pod Ready once it passes"; else
 		fail "lifecycle: an exec readiness probe makes the pod Ready once it passes" "$(lc_events life-exec)"
 	fi
 	check_contains "lifecycle: the exec probe's failures before that" \
@@ -99,10 +99,10 @@ lc_probes() {
 	lc_live_restarted() {
 		[ "$(k get pod life-live -o jsonpath='{.status.containerStatuses[0].restartCount}' 2>&1)" -ge 1 ] 2>/dev/null
 	}
-	if ag_until 150 lc_live_restarted; then pass "lifecycle: a failing liveness probe restarts the container"; else
+	if until_ok 150 lc_live_restarted; then pass "lifecycle: a failing liveness probe restarts the container"; else
 		fail "lifecycle: a failing liveness probe restarts the container" "$(k get pod life-live -o jsonpath='{.status.containerStatuses}' 2>&1)"
 	fi
-	if ag_until 100 lc_has_event life-live "Killing|Container c failed liveness probe, will be restarted"; then
+	if until_ok 100 lc_has_event life-live "Killing|Container c failed liveness probe, will be restarted"; then
 		pass "lifecycle: a Killing event names the liveness probe"
 	else
 		fail "lifecycle: a Killing event names the liveness probe" "$(lc_events life-live)"
@@ -131,7 +131,7 @@ EOF
 	lc_ep() {
 		[ "$(k get endpoints life-ep -o jsonpath='{.subsets[0].addresses[*].targetRef.name}|{.subsets[0].notReadyAddresses[*].targetRef.name}' 2>&1)" == "life-ep-ok|life-ep-bad" ]
 	}
-	if ag_until 150 lc_ep; then pass "lifecycle: Endpoints list the ready pod and the unready one in notReadyAddresses"; else
+	if until_ok 150 lc_ep; then pass "lifecycle: Endpoints list the ready pod and the unready one in notReadyAddresses"; else
 		fail "lifecycle: Endpoints list the ready pod and the unready one in notReadyAddresses" \
 			"$(k get endpoints life-ep -o jsonpath='{.subsets}' 2>&1)"
 	fi
@@ -171,7 +171,7 @@ lc_crashloop() {
 	else
 		fail "lifecycle: the second restart waits its 10 s back-off" "run 3 started $s2, run 2 finished $f2" "last: $line"
 	fi
-	if ag_until 50 lc_has_event life-crash "BackOff|Back-off restarting failed container c in pod life-crash"; then
+	if until_ok 50 lc_has_event life-crash "BackOff|Back-off restarting failed container c in pod life-crash"; then
 		pass "lifecycle: a BackOff event"
 	else
 		fail "lifecycle: a BackOff event" "$(lc_events life-crash)"
@@ -194,7 +194,7 @@ lc_delete_cleans() {
 	check_eq "lifecycle: no pause process left" "" "$(tr '\0' ' ' <"/proc/$pause/cmdline" 2>/dev/null | grep skiff-pause)"
 	check_eq "lifecycle: no run-dir state left" "" "$(ls -d "$AG_DIR/run/$AG_NODE/pods/$uid" 2>/dev/null)"
 	check_eq "lifecycle: no pod dir left" "" "$(ls -d "$AG_DIR/root/pods/$uid" 2>/dev/null)"
-	if ag_until 50 lc_has_event life-ready "Killing|Stopping container web"; then pass "lifecycle: a Killing event on delete"; else
+	if until_ok 50 lc_has_event life-ready "Killing|Stopping container web"; then pass "lifecycle: a Killing event on delete"; else
 		fail "lifecycle: a Killing event on delete" "$(lc_events life-ready)"
 	fi
 }
@@ -216,7 +216,7 @@ lc_gpu() {
    "command":["sh","-c","set -- /dev/nvidia*; [ $# -eq 1 ] && [ -c \"$1\" ] || exit 2; own=${1#/dev/nvidia}; [ \"$NVIDIA_VISIBLE_DEVICES\" = \"$own\" ] || exit 3; cat \"$1\" 2>/tmp/e; grep -q 'No such device' /tmp/e || exit 4; mknod /dev/mine c 195 $own || exit 5; other=$((1 - own)); if mknod /dev/nvidia$other c 195 $other 2>/tmp/e; then cat /dev/nvidia$other 2>/tmp/e; fi; grep -q 'not permitted' /tmp/e || exit 6"]}]}}
 EOF
 	lc_gpu_done() { [[ "$(k get pod life-gpu -o jsonpath='{.status.phase}' 2>&1)" =~ ^(Succeeded|Failed)$ ]]; }
-	ag_until 150 lc_gpu_done
+	until_ok 150 lc_gpu_done
 	check_eq "lifecycle: the GPU pod lands on the GPU node" "$AG_NODE" "$(k get pod life-gpu -o jsonpath='{.spec.nodeName}' 2>&1)"
 	code=$(k get pod life-gpu -o jsonpath='{.status.containerStatuses[0].state.terminated.exitCode}' 2>&1)
 	if [ "$code" == 0 ]; then
@@ -249,7 +249,7 @@ log-level: debug
 EOF
 	lc_image || return
 	ag_start
-	if ag_until 150 ag_ready_is True; then pass "lifecycle: the second agent's node is Ready"; else
+	if until_ok 150 ag_ready_is True; then pass "lifecycle: the second agent's node is Ready"; else
 		fail "lifecycle: the second agent's node is Ready" "Ready=$(ag_ready)" "$(tail -n 5 "$AG_DIR/agent.log")"
 		return
 	fi
@@ -261,7 +261,7 @@ EOF
 	k delete pods -l e2e=agent --timeout=30s >/dev/null 2>&1
 	kill -TERM "$AG_PID"
 	ag_lc_stopped() { ! kill -0 "$AG_PID" 2>/dev/null; }
-	if ag_until 50 ag_lc_stopped; then wait "$AG_PID"; AG_PID=""; else fail "lifecycle: SIGTERM stops the agent within 10 s"; fi
+	if until_ok 50 ag_lc_stopped; then wait "$AG_PID"; AG_PID=""; else fail "lifecycle: SIGTERM stops the agent within 10 s"; fi
 	if grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$AG_DIR/agent.log"; then
 		fail "lifecycle: agent log has no ASan/LSan/UBSan report" "$(grep -m 5 -E 'ERROR: |runtime error:' "$AG_DIR/agent.log")"
 	else

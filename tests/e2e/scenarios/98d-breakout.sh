@@ -41,13 +41,13 @@ bo_running() {
 bo_body() {
 	local out host_sysctl data_dir
 	ag_start
-	ag_until 150 ag_ready_is True || { fail "breakout: the agent's node is Ready" "$(tail -5 "$AG_DIR/agent.log")"; return; }
+	until_ok 150 ag_ready_is True || { fail "breakout: the agent's node is Ready" "$(tail -5 "$AG_DIR/agent.log")"; return; }
 	bo_image || return
 	bo_pod bo-root '{}'
 	bo_pod bo-user '{"runAsUser":1000,"runAsGroup":1000}'
 	bo_pod bo-other '{}'
 	for p in bo-root bo-user bo-other; do
-		ag_until 150 bo_running "$p" || { fail "breakout: pod $p runs" "$(k get pod "$p" -o jsonpath='{.status}' 2>&1)"; return; }
+		until_ok 150 bo_running "$p" || { fail "breakout: pod $p runs" "$(k get pod "$p" -o jsonpath='{.status}' 2>&1)"; return; }
 	done
 	data_dir=$(dirname "$KUBECONFIG")
 	out=$(k exec bo-root -- escape "$data_dir/admin.token" "$data_dir/store.db" "$AG_DIR/root" "$AG_DIR/run" 2>&1)
