@@ -70,6 +70,9 @@ int etcd_list(struct store *s, const char *prefix, const char *start_after, size
 	      struct store_list_result *ret);
 int etcd_count(struct store *s, const char *prefix, size_t *ret);
 int etcd_txn(struct store *s, const struct store_op *ops, size_t n, int64_t *ret_rev, size_t *ret_failed);
+/* The gateway body of a txn of ops: a compare per op, the writes (puts bound to lease when it is
+ * not 0), and a range of every key on failure. NULL on allocation failure. */
+json_object *etcd_txn_request(struct etcd *e, const struct store_op *ops, size_t n, int64_t lease);
 int etcd_compact(struct store *s, int64_t rev);
 /* Raises the store revision to rev if it is newer. */
 void etcd_saw_rev(struct store *s, int64_t rev);

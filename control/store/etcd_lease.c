@@ -82,38 +82,6 @@ int store_lease_revoke(struct store *s, int64_t id)
 	return r == -EIO ? -ENOENT : r;
 }
 
-static json_object *leased_txn(struct etcd *e, const char *key, const char *value, int64_t lease)
-{
-	json_object *req = json_object_new_object(), *cmp = json_object_new_object();
-	json_object *put = json_object_new_object(), *rq = json_object_new_object(), *rd = json_object_new_object();
-	json_object *get = json_object_new_object(), *a;
-	_cleanup_free_ char *v = NULL;
-
-	if (!req || !cmp || !put || !rq || !rd || !get || etcd_b64_encode(value, strlen(value), &v) < 0)
-		goto fail;
-	json_object_object_add(cmp, "key", etcd_key_json(e, key, false));
-	json_object_object_add(cmp, "target", json_object_new_string("CREATE"));
-	json_object_object_add(cmp, "result", json_object_new_string("EQUAL"));
-	json_object_object_add(cmp, "create_revision", etcd_i64_json(0));
-	json_object_object_add(put, "key", etcd_key_json(e, key, false));
-	json_object_object_add(put, "value", json_object_new_string(v));
-	json_object_object_add(put, "lease", etcd_i64_json(lease));
-	json_object_object_add(rq, "request_put", put);
-	json_object_object_add(rd, "key", etcd_key_json(e, key, false));
-	json_object_object_add(get, "request_range", rd);
-	json_object_object_add(req, "compare", a = json_object_new_array());
-	json_object_array_add(a, cmp);
-	json_object_object_add(req, "success", a = json_object_new_array());
-	json_object_array_add(a, rq);
-	json_object_object_add(req, "failure", a = json_object_new_array());
-	json_object_array_add(a, get);
-	return req;
-fail:
-	json_object_put(req), json_object_put(cmp), json_object_put(put);
-	json_object_put(rq), json_object_put(rd), json_object_put(get);
-	return NULL;
-}
-
 int store_create_leased(struct store *s, const char *key, const char *value, int64_t lease, char **ret_holder)
 {
 	_cleanup_json_ json_object *req = NULL, *ans = NULL;
@@ -122,7 +90,8 @@ int store_create_leased(struct store *s, const char *key, const char *value, int
 
 	if (!s->etcd)
 		return -EOPNOTSUPP;
-	req = leased_txn(s->etcd, key, value, lease);
+	req = etcd_txn_request(s->etcd, &(struct store_op){ .type = STORE_OP_CREATE, .key = key, .value = value }, 1,
+			       lease);
 	if (!req)
 		return -ENOMEM;
 	r = etcd_post(s->etcd, "/v3/kv/txn", req, &ans);

@@ -32,7 +32,7 @@ static json_object *compare(struct etcd *e, const struct store_op *op)
 	return c;
 }
 
-static json_object *request(struct etcd *e, const char *type, const char *key, const char *value)
+static json_object *request(struct etcd *e, const char *type, const char *key, const char *value, int64_t lease)
 {
 	json_object *body = json_object_new_object(), *rq = json_object_new_object();
 	_cleanup_free_ char *v = NULL;
@@ -45,6 +45,8 @@ static json_object *request(struct etcd *e, const char *type, const char *key, c
 			goto fail;
 		json_object_object_add(body, "value", json_object_new_string(v));
 	}
+	if (lease)
+		json_object_object_add(body, "lease", etcd_i64_json(lease));
 	json_object_object_add(rq, type, body);
 	return rq;
 fail:
@@ -53,7 +55,7 @@ fail:
 	return NULL;
 }
 
-static json_object *txn_request(struct etcd *e, const struct store_op *ops, size_t n)
+json_object *etcd_txn_request(struct etcd *e, const struct store_op *ops, size_t n, int64_t lease)
 {
 	json_object *req = json_object_new_object();
 	json_object *cmp = json_object_new_array(), *ok = json_object_new_array(), *fail = json_object_new_array();
@@ -69,9 +71,9 @@ static json_object *txn_request(struct etcd *e, const struct store_op *ops, size
 		const struct store_op *op = &ops[i];
 		json_object *c = compare(e, op), *w, *rd;
 
-		w = op->type == STORE_OP_DELETE ? request(e, "request_delete_range", op->key, NULL)
-						: request(e, "request_put", op->key, op->value);
-		rd = request(e, "request_range", op->key, NULL);
+		w = op->type == STORE_OP_DELETE ? request(e, "request_delete_range", op->key, NULL, 0)
+						: request(e, "request_put", op->key, op->value, lease);
+		rd = request(e, "request_range", op->key, NULL, 0);
 		if (!c || !w || !rd) {
 			json_object_put(c), json_object_put(w), json_object_put(rd), json_object_put(req);
 			return NULL;
@@ -122,7 +124,7 @@ int etcd_txn(struct store *s, const struct store_op *ops, size_t n, int64_t *ret
 	for (size_t i = 0; i < n; i++)
 		if (ops[i].key[0] != '/')
 			return -EINVAL; /* outside the store's range under its prefix */
-	req = txn_request(s->etcd, ops, n);
+	req = etcd_txn_request(s->etcd, ops, n, 0);
 	if (!req)
 		return -ENOMEM;
 	r = etcd_post(s->etcd, "/v3/kv/txn", req, &ans);
