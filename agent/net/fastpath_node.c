@@ -100,15 +100,10 @@ static int link_by_index_cb(const struct nlmsghdr *nlh, void *data)
 static bool veth_to_elsewhere(struct nl *nl, int ifindex)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct link_info l = { .ifindex = ifindex };
-	struct ifinfomsg *ifm;
 
-	nlh->nlmsg_type = RTM_GETLINK;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-	ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
-	ifm->ifi_index = ifindex;
-	return nl_dump(nl, nlh, link_by_index_cb, &l) == 0 && l.veth && l.other_netns;
+	return nl_dump(nl, nl_msg_link_get_index(buf, ifindex), link_by_index_cb, &l) == 0 && l.veth &&
+	       l.other_netns;
 }
 
 int net_fastpath_pod_wire(struct net_fastpath *fp, struct nl *nl, const char *veth, const char *bridge,
@@ -167,15 +162,8 @@ static int links_cb(const struct nlmsghdr *nlh, void *data)
 static int links_list(struct nl *nl, struct links *ls)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct ifinfomsg *ifm;
-	int r;
+	int r = nl_dump(nl, nl_msg_link_dump(buf), links_cb, ls);
 
-	nlh->nlmsg_type = RTM_GETLINK;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
-	ifm->ifi_family = AF_UNSPEC;
-	r = nl_dump(nl, nlh, links_cb, ls);
 	return r < 0 ? r : ls->err;
 }
 
@@ -198,15 +186,8 @@ static int clsact_cb(const struct nlmsghdr *nlh, void *data)
 static int clsact_links(struct nl *nl, struct links *ls)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct tcmsg *tcm;
-	int r;
+	int r = nl_dump(nl, nl_msg_qdisc_dump(buf), clsact_cb, ls);
 
-	nlh->nlmsg_type = RTM_GETQDISC;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	tcm = mnl_nlmsg_put_extra_header(nlh, sizeof(*tcm));
-	tcm->tcm_family = AF_UNSPEC;
-	r = nl_dump(nl, nlh, clsact_cb, ls);
 	return r < 0 ? r : ls->err;
 }
 
@@ -293,16 +274,9 @@ static int filter_cb(const struct nlmsghdr *nlh, void *data)
 static uint32_t filter_prog(struct nl *nl, int ifindex)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct tcmsg *tcm;
+	struct nlmsghdr *nlh = nl_msg_tc_filter_dump(buf, ifindex, TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS));
 	uint32_t id = 0;
 
-	nlh->nlmsg_type = RTM_GETTFILTER;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	tcm = mnl_nlmsg_put_extra_header(nlh, sizeof(*tcm));
-	tcm->tcm_family = AF_UNSPEC;
-	tcm->tcm_ifindex = ifindex;
-	tcm->tcm_parent = TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS);
 	return nl_dump(nl, nlh, filter_cb, &id) < 0 ? 0 : id;
 }
 

@@ -56,6 +56,12 @@ struct nlmsghdr *nl_msg_addr(void *buf, uint16_t type, int ifindex, struct in_ad
 struct nlmsghdr *nl_msg_route(void *buf, uint16_t type, const struct nl_route *rt);
 /* A dump request of the main table's IPv4 routes. */
 struct nlmsghdr *nl_msg_route_dump(void *buf);
+/* One link by index (answered like a dump: one RTM_NEWLINK), and a dump of every link. */
+struct nlmsghdr *nl_msg_link_get_index(void *buf, int ifindex);
+struct nlmsghdr *nl_msg_link_dump(void *buf);
+/* Dumps of every qdisc, and of the tc filters of ifindex under parent (a TC_H_MAKE handle). */
+struct nlmsghdr *nl_msg_qdisc_dump(void *buf);
+struct nlmsghdr *nl_msg_tc_filter_dump(void *buf, int ifindex, uint32_t parent);
 
 /* Operations built on them; each returns 0 / ifindex, or -errno from the kernel. */
 int nl_link_index(struct nl *nl, const char *name); /* -ENODEV when missing */

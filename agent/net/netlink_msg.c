@@ -1,4 +1,4 @@
-/* rtnetlink request builders (links, addresses, routes) and the route parser: pure functions
+/* rtnetlink request builders (links, addresses, routes, tc dumps) and the route parser: pure functions
  * over a buffer, so tests check them by parsing back without a kernel. */
 #include "net/netlink.h"
 
@@ -149,6 +149,43 @@ struct nlmsghdr *nl_msg_route_dump(void *buf)
 
 	rtm->rtm_family = AF_INET;
 	return nlh;
+}
+
+struct nlmsghdr *nl_msg_link_get_index(void *buf, int ifindex)
+{
+	struct nlmsghdr *nlh = put_header(buf, RTM_GETLINK, NLM_F_ACK);
+
+	put_ifinfo(nlh, ifindex);
+	return nlh;
+}
+
+struct nlmsghdr *nl_msg_link_dump(void *buf)
+{
+	struct nlmsghdr *nlh = put_header(buf, RTM_GETLINK, NLM_F_DUMP);
+
+	put_ifinfo(nlh, 0);
+	return nlh;
+}
+
+static struct nlmsghdr *tc_dump(void *buf, uint16_t type, int ifindex, uint32_t parent)
+{
+	struct nlmsghdr *nlh = put_header(buf, type, NLM_F_DUMP);
+	struct tcmsg *tcm = mnl_nlmsg_put_extra_header(nlh, sizeof(*tcm));
+
+	tcm->tcm_family = AF_UNSPEC;
+	tcm->tcm_ifindex = ifindex;
+	tcm->tcm_parent = parent;
+	return nlh;
+}
+
+struct nlmsghdr *nl_msg_qdisc_dump(void *buf)
+{
+	return tc_dump(buf, RTM_GETQDISC, 0, 0);
+}
+
+struct nlmsghdr *nl_msg_tc_filter_dump(void *buf, int ifindex, uint32_t parent)
+{
+	return tc_dump(buf, RTM_GETTFILTER, ifindex, parent);
 }
 
 static int route_attr(const struct nlattr *a, void *data)
